@@ -1,0 +1,87 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Two executables (SPEC.md §2): `latchkey`, the thin client that sync tools run once per
+// connection (Swift stdlib, ArgumentParser and LatchkeyCore only: no libcurl, GSSAPI,
+// libsecret or Foundation), and `latchkeyd`, the daemon that owns every flow and secret.
+let package = Package(
+    name: "Latchkey",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "latchkey", targets: ["latchkey"]),
+        .executable(name: "latchkeyd", targets: ["latchkeyd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C doors: a modulemap and a shim of prefixed static inline helpers, nothing else.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CGSSAPI", pkgConfig: "krb5-gssapi", providers: [.apt(["libkrb5-dev"])]),
+        .systemLibrary(name: "CLibSecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Linux process calls Swift cannot reach (prctl).
+        .target(name: "CLinux"),
+
+        // Plain values: no I/O, no clock, no logging, no Foundation (the thin client links it).
+        .target(name: "LatchkeyCore"),
+        .target(name: "LatchkeyHTTP", dependencies: ["LatchkeyCore", "CCurl"]),
+        .target(name: "LatchkeyCrypto", dependencies: ["LatchkeyCore", "COpenSSL"]),
+        .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto"]),
+        .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
+        .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "CLibSecret"]),
+        .target(
+            name: "LatchkeyBroker",
+            dependencies: [
+                "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyGSS", "LatchkeyCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LatchkeyServer",
+            dependencies: [
+                "LatchkeyCore", "LatchkeyBroker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(name: "LatchkeyClient", dependencies: ["LatchkeyCore"]),
+        .executableTarget(
+            name: "latchkey",
+            dependencies: [
+                "LatchkeyCore", "LatchkeyClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "latchkeyd",
+            dependencies: [
+                "LatchkeyCore", "LatchkeyBroker", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyOAuth",
+                "LatchkeyStore", "CLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore"]),
+        .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCore"]),
+        .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", "LatchkeyCore"]),
+        .testTarget(
+            name: "LatchkeyServerTests",
+            dependencies: ["LatchkeyServer", "LatchkeyBroker", "LatchkeyClient", "LatchkeyCore", "LatchkeyOAuth",
+                "LatchkeyHTTP", "LatchkeyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+    ]
+)

@@ -1,0 +1,29 @@
+import LatchkeyCore
+
+/// What `GET /v1/accounts` and `latchkey status` show of an account. Never a secret.
+public struct AccountSummary: Sendable, Equatable {
+    public var name: String
+    public var method: AuthMethod
+    public var state: TokenMachine.State
+    public var expiresAt: Timestamp?
+    public var lastError: String?
+    public var lastRefresh: Timestamp?
+    public var scopes: [String]
+    public var store: String
+    public var persisted: Bool
+
+    public func json(detailed: Bool) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("name", .string(name)), ("method", .string(method.rawValue)), ("state", .string(state.rawValue)),
+            ("expires_at", expiresAt.map { .number(Double($0.unixSeconds)) } ?? .null),
+            ("last_error", lastError.map(JSONValue.string) ?? .null),
+        ]
+        if detailed {
+            members.append(("scopes", .array(scopes.map(JSONValue.string))))
+            members.append(("store", .string(store)))
+            members.append(("persisted", .bool(persisted)))
+            members.append(("last_refresh", lastRefresh.map { .number(Double($0.unixSeconds)) } ?? .null))
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,168 @@
+import LatchkeyCore
+import LatchkeyCrypto
+import LatchkeyHTTP
+import LatchkeyOAuth
+import LatchkeyStore
+import Logging
+
+extension Broker {
+    /// Starts a sign-in, or joins the one running for the account. The stream replays the
+    /// current prompt to a late joiner and ends after `done` or `error`. When every watcher
+    /// has gone (the person pressed Ctrl-C), the sign-in is cancelled.
+    public func login(account name: String) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
+        guard let account = accounts[name] else { throw .unknownAccount(name) }
+        guard account.config.method == .oauth else {
+            throw LatchkeyError(
+                .configuration, "Interactive sign-in for \(account.config.method.rawValue) accounts is not available in this version.",
+                hint: "Use an oauth account, or sign in with your usual tools.")
+        }
+        let session: LoginSession
+        if let running = account.login {
+            session = running
+        } else {
+            session = LoginSession(id: Crypto.sessionID())
+            accounts[name]!.login = session
+            accounts[name]!.machine.signInStarted()
+            sessions[session.id] = session
+            let id = session.id
+            session.task = Task { await self.runDeviceLogin(name, sessionID: id) }
+            logger.info("sign-in started", metadata: ["account": "\(name)", "flow": "device"])
+        }
+        let (stream, continuation) = AsyncStream<LoginEvent>.makeStream(bufferingPolicy: .bufferingNewest(32))
+        let id = session.nextSubscriber
+        session.nextSubscriber += 1
+        session.subscribers[id] = continuation
+        if let prompt = session.lastPrompt { continuation.yield(prompt) }
+        let sessionID = session.id
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            Task { await self.unsubscribe(name, sessionID: sessionID, subscriber: id) }
+        }
+        return stream
+    }
+
+    private func unsubscribe(_ name: String, sessionID: String, subscriber: Int) {
+        guard let session = sessions[sessionID] else { return }
+        session.subscribers[subscriber] = nil
+        if session.subscribers.isEmpty, accounts[name]?.login === session {
+            logger.info("sign-in cancelled: nobody is watching it any more", metadata: ["account": "\(name)"])
+            session.task?.cancel()
+        }
+    }
+
+    private func emit(_ event: LoginEvent, _ session: LoginSession) {
+        if case .devicePrompt = event { session.lastPrompt = event }
+        for continuation in session.subscribers.values {
+            continuation.yield(event)
+            if event.isFinal { continuation.finish() }
+        }
+    }
+
+    private func endLogin(_ name: String, _ session: LoginSession, _ event: LoginEvent) {
+        if accounts[name]?.login === session {
+            accounts[name]?.login = nil
+            accounts[name]?.machine.signInFinished()
+        }
+        emit(event, session)
+        session.subscribers.removeAll()
+        sessions[session.id] = nil
+    }
+
+    /// RFC 8628: ask for a device code, show it, poll at `interval` (5 s more after each
+    /// `slow_down`), and stop on success, `access_denied`, `expired_token` or the deadline.
+    func runDeviceLogin(_ name: String, sessionID: String) async {
+        guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
+        let options = httpOptions(config)
+        do {
+            let metadata = try await mapOAuth(name) { () async throws(OAuthError) in try await self.metadata(for: name) }
+            guard let endpoint = metadata.deviceAuthorizationEndpoint else {
+                throw LatchkeyError(
+                    .configuration, "The provider of '\(name)' offers no device authorization endpoint.",
+                    hint: "Set device_authorization_endpoint for the account, or use the browser flow.")
+            }
+            let device = try await mapOAuth(name) { () async throws(OAuthError) in
+                try await oauth.startDeviceAuthorization(endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, options: options)
+            }
+            let deadline = clock() + device.expiresIn
+            emit(.devicePrompt(.init(
+                verificationURI: device.verificationURI, verificationURIComplete: device.verificationURIComplete,
+                userCode: device.userCode, expiresIn: Int(device.expiresIn), message: device.message)), session)
+            var interval = device.interval
+            var transientFailures = 0
+            while true {
+                try await Task.sleep(for: .seconds(interval))
+                guard clock() < deadline else {
+                    throw LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
+                }
+                let poll: DevicePoll
+                switch await pollOnce(tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", deviceCode: device.deviceCode, options: options) {
+                case .success(let answer):
+                    poll = answer
+                case .failure(let error) where error.isTransient && error.code == nil && transientFailures < 20:
+                    // RFC 8628 §3.5: on a failed connection, back off and keep polling.
+                    transientFailures += 1
+                    interval = min(interval * 2, 60)
+                    logger.warning("device poll failed; retrying", metadata: ["account": "\(name)", "error": "\(error.description)", "interval_s": "\(Int(interval))"])
+                    continue
+                case .failure(let error):
+                    throw latchkeyError(name, error)
+                }
+                switch poll {
+                case .pending:
+                    emit(.waiting(secondsLeft: max(0, Int(deadline - clock()))), session)
+                case .slowDown:
+                    interval += 5
+                    logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(Int(interval))"])
+                case .granted(let response):
+                    let now = clock()
+                    if let refresh = response.refreshToken {
+                        accounts[name]?.refreshToken = refresh
+                        await persist(name, .refreshToken, refresh)
+                    }
+                    let token = response.accessToken(issuedAt: now, requestedScopes: config.scopes)
+                    await persist(name, .accessToken, StoredAccessToken.encode(token))
+                    accounts[name]?.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
+                    accounts[name]?.lastRefresh = now
+                    logger.info("signed in", metadata: ["account": "\(name)", "flow": "device", "expires_in": "\(Int(response.expiresIn))"])
+                    endLogin(name, session, .done(account: name, expiresAt: token.expiresAt))
+                    return
+                }
+            }
+        } catch let error as LatchkeyError {
+            logger.warning("sign-in failed", metadata: ["account": "\(name)", "error": "\(error.message)"])
+            endLogin(name, session, .error(error))
+        } catch {
+            // Task cancelled: the person pressed Ctrl-C or every watcher went away.
+            logger.info("sign-in cancelled", metadata: ["account": "\(name)"])
+            endLogin(name, session, .error(LatchkeyError(.signinRequired, "The sign-in for '\(name)' was cancelled.", hint: "Run `latchkey login \(name)` to try again.")))
+        }
+    }
+
+    private func pollOnce(tokenEndpoint: String, clientID: String, deviceCode: Secret<String>, options: HTTPOptions) async -> Result<DevicePoll, OAuthError> {
+        do {
+            return .success(try await oauth.pollDeviceAuthorization(tokenEndpoint: tokenEndpoint, clientID: clientID, deviceCode: deviceCode, options: options))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func mapOAuth<T>(_ name: String, _ body: () async throws(OAuthError) -> T) async throws(LatchkeyError) -> T {
+        do { return try await body() } catch { throw latchkeyError(name, error) }
+    }
+
+    /// An OAuth failure in the person's words, with what to do.
+    func latchkeyError(_ name: String, _ error: OAuthError) -> LatchkeyError {
+        switch error.code {
+        case "access_denied", "authorization_declined":
+            return LatchkeyError(.signinRequired, "The sign-in for '\(name)' was declined at the provider.", hint: "Run `latchkey login \(name)` again and approve the request.")
+        case "expired_token":
+            return LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
+        default:
+            break
+        }
+        if error.isTransient {
+            return LatchkeyError(.providerUnavailable, "The identity provider of '\(name)' cannot be reached: \(error.description).", hint: "Check the network and the provider's status; try again later.", retryAfter: error.retryAfter.map { Int($0) } ?? 30)
+        }
+        return LatchkeyError(.signinRequired, "Signing in to '\(name)' failed: \(error.description).", hint: "Check the account's settings, then run `latchkey login \(name)` again.")
+    }
+}

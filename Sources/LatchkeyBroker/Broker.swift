@@ -1,0 +1,227 @@
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyOAuth
+import LatchkeyStore
+import Logging
+
+/// The one owner of accounts, tokens and sign-ins. Handlers ask it; it answers from memory
+/// when it can and talks to providers when it must, one refresh per account at a time.
+public actor Broker {
+    struct Account {
+        var config: AccountConfig
+        var machine: TokenMachine
+        var refreshToken: Secret<String>?
+        var waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>] = []
+        var metadata: ProviderMetadata?
+        var login: LoginSession?
+        var lastRefresh: Timestamp?
+        var persisted = true
+    }
+
+    final class LoginSession {
+        let id: String
+        var task: Task<Void, Never>?
+        var subscribers: [Int: AsyncStream<LoginEvent>.Continuation] = [:]
+        var nextSubscriber = 0
+        var lastPrompt: LoginEvent?
+        init(id: String) { self.id = id }
+    }
+
+    let oauth: OAuthClient
+    let store: any CredentialStore
+    let logger: Logger
+    let clock: @Sendable () -> Timestamp
+    private(set) var settings: BrokerSettings
+    var accounts: [String: Account] = [:]
+    /// Running sign-ins by id; only touched on this actor.
+    var sessions: [String: LoginSession] = [:]
+    var order: [String] = []
+
+    public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, logger: Logger,
+                clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+        self.oauth = oauth
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        self.settings = configuration.broker
+        for config in configuration.accounts {
+            accounts[config.name] = Account(config: config, machine: TokenMachine(account: config.name))
+            order.append(config.name)
+        }
+    }
+
+    /// Loads what the store kept, so a restart needs no new sign-in.
+    public func restore() async {
+        for name in order {
+            do {
+                let refresh = try await store.read(account: name, kind: .refreshToken)
+                let access = try await store.read(account: name, kind: .accessToken).flatMap(StoredAccessToken.decode)
+                accounts[name]?.refreshToken = refresh
+                accounts[name]?.machine.restored(access, hasRefreshToken: refresh != nil)
+            } catch {
+                logger.warning("could not read stored credentials", metadata: ["account": "\(name)", "error": "\(error.message)"])
+            }
+        }
+    }
+
+    // MARK: Queries
+
+    public func summaries() -> [AccountSummary] {
+        order.compactMap { summary(of: $0) }
+    }
+
+    public func summary(account name: String) throws(LatchkeyError) -> AccountSummary {
+        guard let summary = summary(of: name) else { throw .unknownAccount(name) }
+        return summary
+    }
+
+    private func summary(of name: String) -> AccountSummary? {
+        guard let account = accounts[name] else { return nil }
+        return AccountSummary(
+            name: name, method: account.config.method, state: account.machine.state,
+            expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError,
+            lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
+            store: store.name, persisted: account.persisted && store.isPersistent)
+    }
+
+    // MARK: Tokens
+
+    /// A token valid for at least `minValid` seconds (the account's or broker's default when
+    /// nil), refreshing first when needed. Concurrent callers share one refresh.
+    public func token(account name: String, minValid: Double? = nil) async throws(LatchkeyError) -> AccessToken {
+        guard let account = accounts[name] else { throw .unknownAccount(name) }
+        guard account.config.method == .oauth else {
+            throw LatchkeyError(
+                .configuration, "'\(name)' uses the \(account.config.method.rawValue) method, which hands out no OAuth access token.",
+                hint: "Use `latchkey header \(name)` for its Authorization header.")
+        }
+        let wanted = minValid ?? account.config.minValid ?? settings.minValid
+        switch accounts[name]!.machine.request(minValid: wanted, now: clock()) {
+        case .serve(let token):
+            return token
+        case .fail(let error):
+            throw error
+        case .startRefresh:
+            Task { await self.runRefresh(name) }
+        case .joinRefresh:
+            break
+        }
+        let result = await withCheckedContinuation { continuation in
+            accounts[name]!.waiters.append(continuation)
+        }
+        return try result.get()
+    }
+
+    /// The `Authorization` header value for a client.
+    public func authorization(account name: String, url: String?, minValid: Double?) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
+        let token = try await token(account: name, minValid: minValid)
+        return (Secret("Bearer " + token.value.reveal()), token.expiresAt)
+    }
+
+    private func runRefresh(_ name: String) async {
+        guard let account = accounts[name], let refreshToken = account.refreshToken else {
+            finishRefresh(name, accounts[name]?.machine.refreshFailed(.permanent(message: "There is no refresh token for '\(name)'."), now: clock()))
+            return
+        }
+        let started = clock()
+        let outcome: TokenMachine.RefreshOutcome
+        do {
+            let metadata = try await self.metadata(for: name)
+            let response = try await oauth.refresh(
+                tokenEndpoint: metadata.tokenEndpoint, clientID: account.config.clientID ?? "",
+                refreshToken: refreshToken, scopes: account.config.scopes, options: httpOptions(account.config))
+            let now = clock()
+            // Refresh tokens rotate: persist the new one before any access token is handed out.
+            if let rotated = response.refreshToken {
+                accounts[name]?.refreshToken = rotated
+                await persist(name, .refreshToken, rotated)
+            }
+            let token = response.accessToken(issuedAt: now, requestedScopes: account.config.scopes)
+            await persist(name, .accessToken, StoredAccessToken.encode(token))
+            accounts[name]?.lastRefresh = now
+            outcome = accounts[name]!.machine.refreshSucceeded(token, now: now)
+            logger.info("token refreshed", metadata: [
+                "account": "\(name)", "expires_in": "\(Int(response.expiresIn))", "rotated": "\(response.refreshToken != nil)",
+                "duration_ms": "\(Int((now - started) * 1000))",
+            ])
+        } catch {
+            let failure: TokenMachine.Failure = error.isTransient
+                ? .transient(message: error.description, retryAfter: error.retryAfter)
+                : .permanent(message: "Signing in to '\(name)' again is needed: \(error.description).")
+            logger.warning("token refresh failed", metadata: [
+                "account": "\(name)", "transient": "\(error.isTransient)", "error": "\(error.description)",
+            ])
+            outcome = accounts[name]!.machine.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1))
+        }
+        finishRefresh(name, outcome)
+    }
+
+    private func finishRefresh(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) {
+        guard let waiters = accounts[name]?.waiters else { return }
+        accounts[name]?.waiters = []
+        let result: Result<AccessToken, LatchkeyError>
+        switch outcome {
+        case .serveWaiters(let token): result = .success(token)
+        case .failWaiters(let error): result = .failure(error)
+        case nil: result = .failure(.unknownAccount(name))
+        }
+        for waiter in waiters { waiter.resume(returning: result) }
+    }
+
+    // MARK: Helpers
+
+    func httpOptions(_ config: AccountConfig) -> HTTPOptions {
+        HTTPOptions(caFile: config.caFile)
+    }
+
+    /// The provider's endpoints: explicit ones, a preset, or OIDC discovery (cached).
+    func metadata(for name: String) async throws(OAuthError) -> ProviderMetadata {
+        guard let config = accounts[name]?.config else { throw .invalidResponse("unknown account") }
+        if let cached = accounts[name]?.metadata { return cached }
+        var metadata: ProviderMetadata
+        switch config.provider {
+        case .microsoft: metadata = .microsoft(tenant: config.tenant)
+        case .google: metadata = .google
+        case .oidc:
+            if let issuer = config.issuer {
+                metadata = try await oauth.discover(issuer: issuer, options: httpOptions(config))
+            } else {
+                metadata = ProviderMetadata(tokenEndpoint: config.tokenEndpoint ?? "")
+            }
+        }
+        if let e = config.tokenEndpoint { metadata.tokenEndpoint = e }
+        if let e = config.deviceAuthorizationEndpoint { metadata.deviceAuthorizationEndpoint = e }
+        if let e = config.authorizationEndpoint { metadata.authorizationEndpoint = e }
+        if let e = config.revocationEndpoint { metadata.revocationEndpoint = e }
+        accounts[name]?.metadata = metadata
+        return metadata
+    }
+
+    /// Writes a secret to the store. A failed write keeps the secret in memory and shows the
+    /// account as not persisted.
+    func persist(_ name: String, _ kind: ItemKind, _ value: Secret<String>) async {
+        do {
+            try await store.write(account: name, kind: kind, value: value)
+            accounts[name]?.persisted = true
+        } catch {
+            accounts[name]?.persisted = false
+            logger.error("could not store a credential", metadata: ["account": "\(name)", "item": "\(kind.label)", "error": "\(error.message)"])
+        }
+    }
+}
+
+extension Broker {
+    /// Signs the account out: forgets every secret in memory and in the store.
+    public func logout(account name: String) async throws(LatchkeyError) {
+        guard accounts[name] != nil else { throw .unknownAccount(name) }
+        accounts[name]?.login?.task?.cancel()
+        accounts[name]?.refreshToken = nil
+        accounts[name]?.machine.signedOut()
+        do {
+            try await store.deleteAll(account: name)
+        } catch {
+            throw LatchkeyError(.internalError, "Could not remove the credentials of '\(name)' from the \(store.name) store: \(error.message)", hint: "Fix the store, then run `latchkey logout \(name)` again.")
+        }
+        logger.info("signed out", metadata: ["account": "\(name)"])
+    }
+}

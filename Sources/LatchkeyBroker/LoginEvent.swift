@@ -1,0 +1,47 @@
+import LatchkeyCore
+
+/// One event of the login stream (SPEC.md §4): newline-delimited JSON on the socket.
+public enum LoginEvent: Sendable, Equatable {
+    /// A device code for the person: where to go and what to enter.
+    case devicePrompt(DevicePrompt)
+    /// The provider was asked and the person has not finished yet.
+    case waiting(secondsLeft: Int)
+    case done(account: String, expiresAt: Timestamp)
+    case error(LatchkeyError)
+
+    public struct DevicePrompt: Sendable, Equatable {
+        public var verificationURI: String
+        public var verificationURIComplete: String?
+        public var userCode: String
+        public var expiresIn: Int
+        public var message: String?
+    }
+
+    public var isFinal: Bool {
+        switch self {
+        case .done, .error: true
+        default: false
+        }
+    }
+
+    /// One line of the stream, without the newline.
+    public var json: JSONValue {
+        switch self {
+        case .devicePrompt(let p):
+            var members: [(String, JSONValue)] = [
+                ("event", "prompt"), ("kind", "device_code"), ("verification_uri", .string(p.verificationURI)),
+                ("user_code", .string(p.userCode)), ("expires_in", .number(Double(p.expiresIn))),
+            ]
+            if let complete = p.verificationURIComplete { members.append(("verification_uri_complete", .string(complete))) }
+            if let message = p.message { members.append(("message", .string(message))) }
+            return .object(members)
+        case .waiting(let left):
+            return .object([("event", "waiting"), ("expires_in", .number(Double(left)))])
+        case .done(let account, let expiresAt):
+            return .object([("event", "done"), ("account", .string(account)), ("expires_at", .number(Double(expiresAt.unixSeconds)))])
+        case .error(let error):
+            guard case .object(let members) = error.json else { return error.json }
+            return .object([("event", "error")] + members)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyCore
+
+/// Starts the daemon in the background when no daemon answers, as gpg-agent does.
+public enum Autostart {
+    /// The daemon executable beside this one (`latchkeyd`), or from `$LATCHKEY_DAEMON`.
+    public static func daemonPath() -> String {
+        if let explicit = getenv("LATCHKEY_DAEMON") { return String(cString: explicit) }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "latchkeyd" }
+        let own = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let folder = own[..<(own.lastIndex(of: "/") ?? own.startIndex)]
+        return folder + "/latchkeyd"
+    }
+
+    /// Spawns `latchkeyd serve` detached (new session, stdin from /dev/null, output to
+    /// `log`), then waits up to `timeout` seconds for the socket to answer.
+    public static func start(socketPath: String, log: String, extraArguments: [String] = [], timeout: Double = 10) throws(ClientError) {
+        let daemon = daemonPath()
+        let arguments = [daemon, "serve", "--socket", socketPath] + extraArguments
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let folder = String(log[..<(log.lastIndex(of: "/") ?? log.startIndex)])
+        _ = mkdir(folder, 0o700)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (0x80) is hidden behind _GNU_SOURCE in glibc's header.
+        posix_spawnattr_setflags(&attributes, 0x80)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, daemon, &actions, &attributes, &argv, environ)
+        guard result == 0 else {
+            throw ClientError(kind: .unreachable, message: "cannot start the daemon \(daemon): \(String(cString: strerror(result)))")
+        }
+        let deadline = now() + timeout
+        while now() < deadline {
+            if (try? SocketConnection(path: socketPath)) != nil { return }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                throw ClientError(kind: .unreachable, message: "the daemon \(daemon) exited at start-up; see \(log)")
+            }
+            usleep(20_000)
+        }
+        throw ClientError(kind: .unreachable, message: "the daemon did not answer within \(Int(timeout)) s; see \(log)")
+    }
+
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

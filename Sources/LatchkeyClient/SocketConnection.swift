@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyCore
+
+/// Why the daemon could not be asked.
+public struct ClientError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case unreachable, protocolError }
+    public var kind: Kind
+    public var message: String
+    public var description: String { message }
+}
+
+/// A blocking HTTP/1.1 connection over the daemon's Unix socket, on plain syscalls: the
+/// thin client must start in a few milliseconds, so no Foundation and no libcurl.
+public final class SocketConnection {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+
+    public init(path: String) throws(ClientError) {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ClientError(kind: .unreachable, message: "cannot create a socket: \(Self.errorText())") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw ClientError(kind: .unreachable, message: "the socket path is too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            let text = Self.errorText()
+            close(fd)
+            throw ClientError(kind: .unreachable, message: "no Latchkey daemon answers on \(path) (\(text))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    static func errorText() -> String { String(cString: strerror(errno)) }
+
+    func send(_ text: String, body: [UInt8]) throws(ClientError) {
+        var bytes = Array(text.utf8)
+        bytes.append(contentsOf: body)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ClientError(kind: .protocolError, message: "cannot write to the daemon: \(Self.errorText())")
+            }
+            offset += n
+        }
+    }
+
+    /// Waits up to `timeout` milliseconds for bytes; false on timeout.
+    func waitReadable(timeout: Int32) -> Bool {
+        if start < buffer.count { return true }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let n = poll(&pfd, 1, timeout)
+        return n > 0
+    }
+
+    private func fill() throws(ClientError) -> Bool {
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ClientError(kind: .protocolError, message: "cannot read from the daemon: \(Self.errorText())")
+            }
+            if n == 0 { return false }
+            buffer.append(contentsOf: chunk[0..<n])
+            return true
+        }
+    }
+
+    /// One line without its CRLF; nil at end of stream.
+    func readLine() throws(ClientError) -> String? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                var end = newline
+                if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let line = String(decoding: buffer[start..<end], as: UTF8.self)
+                start = newline + 1
+                return line
+            }
+            if buffer.count - start > 64 * 1024 {
+                throw ClientError(kind: .protocolError, message: "the daemon sent an overlong line")
+            }
+            guard try fill() else { return nil }
+        }
+    }
+
+    func readExactly(_ count: Int) throws(ClientError) -> [UInt8] {
+        while buffer.count - start < count {
+            guard try fill() else { throw ClientError(kind: .protocolError, message: "the daemon closed the connection early") }
+        }
+        let bytes = Array(buffer[start..<start + count])
+        start += count
+        return bytes
+    }
+}

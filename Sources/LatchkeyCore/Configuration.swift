@@ -1,0 +1,98 @@
+/// The whole configuration (SPEC.md §9): broker settings and the accounts.
+public struct Configuration: Sendable, Equatable {
+    public var broker: BrokerSettings
+    /// Accounts in the order the file lists them.
+    public var accounts: [AccountConfig]
+
+    public init(broker: BrokerSettings = BrokerSettings(), accounts: [AccountConfig] = []) {
+        self.broker = broker
+        self.accounts = accounts
+    }
+
+    public func account(named name: String) -> AccountConfig? {
+        accounts.first { $0.name == name }
+    }
+}
+
+/// `[broker]`: settings for the daemon as a whole, with documented defaults.
+public struct BrokerSettings: Sendable, Equatable {
+    public enum StoreKind: String, Sendable, CaseIterable {
+        case auto
+        case secretService = "secret-service"
+        case file
+        case memory
+    }
+
+    public enum Notify: String, Sendable, CaseIterable {
+        case desktop, command, none
+    }
+
+    /// Where secrets are kept. Default `auto`: the Secret Service, else memory with a warning.
+    public var store: StoreKind = .auto
+    /// Refresh proactively when this many seconds or 10% of the lifetime are left. Default 5 minutes.
+    public var refreshBefore: Double = 300
+    /// The validity every token handed out has at least, unless a request asks otherwise. Default 60 s.
+    public var minValid: Double = 60
+    public var notify: Notify = .desktop
+    public var notifyCommand: [String] = []
+    /// The key of the `file` store, when not given by systemd credentials.
+    public var keyFile: String?
+    /// The encrypted file of the `file` store. Default `$XDG_DATA_HOME/latchkey/store.bin`.
+    public var storeFile: String?
+
+    public init() {}
+}
+
+/// How an account authenticates (SPEC.md §1).
+public enum AuthMethod: String, Sendable, CaseIterable {
+    case oauth, kerberos, basic, auto
+}
+
+/// `[accounts.NAME]`.
+public struct AccountConfig: Sendable, Equatable {
+    public enum Provider: String, Sendable, CaseIterable {
+        case microsoft, google, oidc
+    }
+
+    public enum Flow: String, Sendable, CaseIterable {
+        case device, browser
+    }
+
+    public var name: String
+    public var email: String?
+    public var method: AuthMethod = .oauth
+    public var fallback: [AuthMethod] = []
+
+    // OAuth
+    public var provider: Provider = .oidc
+    public var tenant: String = "organizations"
+    public var issuer: String?
+    public var clientID: String?
+    public var scopes: [String] = []
+    public var flow: Flow = .device
+    public var caFile: String?
+    public var authorizationEndpoint: String?
+    public var tokenEndpoint: String?
+    public var deviceAuthorizationEndpoint: String?
+    public var revocationEndpoint: String?
+
+    // Kerberos and Basic
+    public var principal: String?
+    public var service: String?
+    public var username: String?
+    public var rememberPassword: Bool = false
+
+    // Clients
+    public var url: String?
+    public var gitHosts: [String] = []
+    public var allowedClients: [String] = []
+    /// Overrides the broker's `min_valid` for this account.
+    public var minValid: Double?
+
+    /// The line of the `[accounts.NAME]` header, for messages.
+    public var line: Int = 0
+
+    public init(name: String) {
+        self.name = name
+    }
+}

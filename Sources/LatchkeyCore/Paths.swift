@@ -1,0 +1,20 @@
+/// Where Latchkey's files live, from the environment (XDG Base Directory). Pure: the caller
+/// passes the environment lookup.
+public struct Paths: Sendable {
+    public var runtimeDirectory: String
+    public var configFile: String
+    public var dataDirectory: String
+
+    public init(environment: (String) -> String?, uid: UInt32) {
+        let home = environment("HOME").flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        let runtime = environment("XDG_RUNTIME_DIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp/latchkey-\(uid)"
+        runtimeDirectory = runtime + "/latchkey"
+        let config = environment("XDG_CONFIG_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.config"
+        configFile = config + "/latchkey/config.toml"
+        let data = environment("XDG_DATA_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.local/share"
+        dataDirectory = data + "/latchkey"
+    }
+
+    /// `$XDG_RUNTIME_DIR/latchkey/latchkey.sock` (SPEC.md §2).
+    public var socket: String { runtimeDirectory + "/latchkey.sock" }
+}

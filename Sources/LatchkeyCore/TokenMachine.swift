@@ -1,0 +1,196 @@
+/// The life of one account's token, as a pure state machine (async-http-client's habit):
+/// events go in with the current time, actions come out, and an actor carries them out.
+///
+/// Invariants:
+/// - at most one refresh is in flight (single flight): later requests join it;
+/// - a refresh's result is handed to every waiter as it is, so a provider whose tokens live
+///   shorter than `min_valid` causes one refresh per request at most, never a loop;
+/// - transient failures back off and keep serving a token that has not expired;
+///   permanent ones need the person (`signin_required`).
+public struct TokenMachine: Sendable {
+    public enum State: String, Sendable {
+        case signedOut = "signed_out"
+        case signingIn = "signing_in"
+        case valid
+        case refreshing
+        case signinRequired = "signin_required"
+        case error
+    }
+
+    /// How a refresh failed (pizauth's split).
+    public enum Failure: Sendable, Equatable {
+        /// 5xx, 429, network: retry later. `retryAfter` is the provider's hint in seconds.
+        case transient(message: String, retryAfter: Double?)
+        /// `invalid_grant`, `interaction_required`…: only a new sign-in helps.
+        case permanent(message: String)
+    }
+
+    /// What to do with a request for a token.
+    public enum RequestAction: Sendable, Equatable {
+        case serve(AccessToken)
+        /// Start a refresh and wait for it; the caller became the refresh's owner.
+        case startRefresh
+        /// A refresh is in flight: wait for its result.
+        case joinRefresh
+        case fail(LatchkeyError)
+    }
+
+    /// What to do with the requests that waited on a refresh.
+    public enum RefreshOutcome: Sendable, Equatable {
+        case serveWaiters(AccessToken)
+        case failWaiters(LatchkeyError)
+    }
+
+    public let account: String
+    public private(set) var token: AccessToken?
+    public private(set) var hasRefreshToken = false
+    public private(set) var refreshInFlight = false
+    public private(set) var signInInFlight = false
+    public private(set) var permanentFailure: String?
+    public private(set) var lastError: String?
+    public private(set) var retryAt: Timestamp?
+    public private(set) var consecutiveFailures = 0
+
+    /// Backoff after a transient failure: 2^n seconds from `baseBackoff`, capped.
+    public var baseBackoff: Double = 2
+    public var maximumBackoff: Double = 300
+
+    public init(account: String) {
+        self.account = account
+    }
+
+    public var state: State {
+        if signInInFlight { return .signingIn }
+        if refreshInFlight { return .refreshing }
+        if permanentFailure != nil { return .signinRequired }
+        if token == nil && !hasRefreshToken { return .signedOut }
+        if retryAt != nil { return .error }
+        return .valid
+    }
+
+    // MARK: Requests
+
+    public mutating func request(minValid: Double, now: Timestamp) -> RequestAction {
+        if let token, token.remaining(at: now) >= minValid, permanentFailure == nil {
+            return .serve(token)
+        }
+        if refreshInFlight { return .joinRefresh }
+        if let why = permanentFailure {
+            return .fail(.signinRequired(account, why))
+        }
+        guard hasRefreshToken else {
+            if signInInFlight {
+                return .fail(.signinRequired(account, "A sign-in for '\(account)' is in progress and not finished yet."))
+            }
+            if token != nil {
+                return .fail(.signinRequired(account, "The token of '\(account)' has expired and the provider gave no refresh token."))
+            }
+            return .fail(.signinRequired(account, "'\(account)' is not signed in."))
+        }
+        if let retryAt, now < retryAt {
+            if let token, !token.isExpired(at: now) { return .serve(token) }
+            return .fail(unavailable(retryAt: retryAt, now: now))
+        }
+        refreshInFlight = true
+        return .startRefresh
+    }
+
+    // MARK: Refresh results
+
+    /// The refresh succeeded; the new refresh token (if any) is already stored.
+    public mutating func refreshSucceeded(_ newToken: AccessToken, now: Timestamp) -> RefreshOutcome {
+        refreshInFlight = false
+        token = newToken
+        hasRefreshToken = true
+        permanentFailure = nil
+        lastError = nil
+        retryAt = nil
+        consecutiveFailures = 0
+        return .serveWaiters(newToken)
+    }
+
+    /// The refresh failed. `jitter` in 0...1 spreads retries (passed in: the machine draws no randomness).
+    public mutating func refreshFailed(_ failure: Failure, now: Timestamp, jitter: Double = 0) -> RefreshOutcome {
+        refreshInFlight = false
+        switch failure {
+        case .permanent(let message):
+            permanentFailure = message
+            lastError = message
+            retryAt = nil
+            return .failWaiters(.signinRequired(account, message))
+        case .transient(let message, let retryAfter):
+            consecutiveFailures += 1
+            lastError = message
+            let exponential = min(maximumBackoff, baseBackoff * Double(1 << min(consecutiveFailures - 1, 16)))
+            let delay = max(retryAfter ?? 0, exponential * (1 + 0.25 * jitter))
+            let retry = now + delay
+            retryAt = retry
+            if let token, !token.isExpired(at: now) { return .serveWaiters(token) }
+            return .failWaiters(unavailable(retryAt: retry, now: now, message: message))
+        }
+    }
+
+    private func unavailable(retryAt: Timestamp, now: Timestamp, message: String? = nil) -> LatchkeyError {
+        let seconds = max(1, Int((retryAt - now).rounded(.up)))
+        return LatchkeyError(
+            .providerUnavailable,
+            "The identity provider of '\(account)' cannot be reached: \(message ?? lastError ?? "no answer").",
+            hint: "Latchkey retries by itself in \(seconds) s; nothing to do unless this lasts.",
+            retryAfter: seconds)
+    }
+
+    // MARK: Sign-in and sign-out
+
+    public mutating func signInStarted() {
+        signInInFlight = true
+    }
+
+    public mutating func signInFinished() {
+        signInInFlight = false
+    }
+
+    /// A sign-in produced tokens (the refresh token, if any, is already stored).
+    public mutating func signedIn(_ newToken: AccessToken, hasRefreshToken: Bool) {
+        token = newToken
+        self.hasRefreshToken = hasRefreshToken
+        signInInFlight = false
+        permanentFailure = nil
+        lastError = nil
+        retryAt = nil
+        consecutiveFailures = 0
+    }
+
+    /// Tokens restored from the store at start-up.
+    public mutating func restored(_ storedToken: AccessToken?, hasRefreshToken: Bool) {
+        token = storedToken
+        self.hasRefreshToken = hasRefreshToken
+    }
+
+    public mutating func signedOut() {
+        token = nil
+        hasRefreshToken = false
+        permanentFailure = nil
+        lastError = nil
+        retryAt = nil
+        consecutiveFailures = 0
+    }
+
+    /// The cached access token may no longer be used (a claims challenge, a rejected token).
+    public mutating func dropAccessToken() {
+        token = nil
+    }
+
+    // MARK: Proactive refresh
+
+    /// When to refresh before expiry: when `refreshBefore` seconds or 10% of the lifetime are
+    /// left, and in any case while `minValid` can still be honoured, but never earlier than
+    /// half-way through the lifetime (short-lived tokens must not cause a refresh loop). Up to
+    /// 10% of that lead is added as jitter so many accounts do not refresh in lockstep.
+    public func refreshDue(refreshBefore: Double, minValid: Double, jitter: Double = 0) -> Timestamp? {
+        guard let token, hasRefreshToken, permanentFailure == nil, !refreshInFlight else { return nil }
+        if let retryAt { return retryAt }
+        let wanted = max(refreshBefore, 0.1 * token.lifetime, minValid * 1.5)
+        let lead = min(wanted * (1 + 0.1 * jitter), 0.5 * token.lifetime)
+        return token.expiresAt + -lead
+    }
+}

@@ -1,0 +1,43 @@
+internal import CCurl
+import Dispatch
+import LatchkeyCore
+import Synchronization
+
+/// The one door to libcurl. Blocking transfers run on a private dispatch queue, never on the
+/// cooperative thread pool; a cancelled Swift task aborts its transfer within about a second.
+///
+/// TLS verification is always on (peer and host name); `HTTPOptions.caFile` adds a CA. Proxies
+/// come from the environment as libcurl reads them (`https_proxy`, `no_proxy`, …).
+public final class HTTPClient: Sendable {
+    private let queue = DispatchQueue(label: "latchkey.http", attributes: .concurrent)
+
+    public init() {
+        HTTPClient.globalInit
+    }
+
+    private static let globalInit: Void = {
+        _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
+
+    /// Sends the request and returns any HTTP answer (4xx and 5xx included); throws only when
+    /// no answer came.
+    public func send(_ request: HTTPRequest, options: HTTPOptions = HTTPOptions()) async throws(HTTPError) -> HTTPResponse {
+        let cancelled = CancelFlag()
+        let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                queue.async {
+                    continuation.resume(returning: Transfer.perform(request, options: options, cancelled: cancelled))
+                }
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+        return try result.get()
+    }
+}
+
+final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}

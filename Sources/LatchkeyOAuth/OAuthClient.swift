@@ -1,0 +1,125 @@
+import LatchkeyCore
+import LatchkeyHTTP
+
+/// The OAuth 2.0 exchanges: discovery, device authorization (RFC 8628), token requests and
+/// refresh (RFC 6749), revocation (RFC 7009). It performs exchanges; it never decides *when*.
+public struct OAuthClient: Sendable {
+    public let http: HTTPClient
+
+    public init(http: HTTPClient) {
+        self.http = http
+    }
+
+    /// OIDC discovery, falling back to RFC 8414 metadata.
+    public func discover(issuer: String, options: HTTPOptions) async throws(OAuthError) -> ProviderMetadata {
+        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        var lastError: OAuthError?
+        for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+            do {
+                let json = try await exchange(HTTPRequest(url: base + path, headers: [("Accept", "application/json")]), options: options)
+                return try ProviderMetadata(discoveryDocument: json)
+            } catch {
+                lastError = error
+                if error.isTransient, case .transport = error.kind { throw error }
+            }
+        }
+        throw lastError!
+    }
+
+    public func startDeviceAuthorization(endpoint: String, clientID: String, scopes: [String], claims: String? = nil, options: HTTPOptions) async throws(OAuthError) -> DeviceAuthorization {
+        var fields = [("client_id", clientID), ("scope", scopes.joined(separator: " "))]
+        if let claims { fields.append(("claims", claims)) }
+        return try DeviceAuthorization(json: try await exchange(.form(endpoint, fields), options: options))
+    }
+
+    /// One poll. `authorization_pending` and `slow_down` are answers here, not errors;
+    /// `access_denied`, `expired_token` and the rest are thrown.
+    public func pollDeviceAuthorization(tokenEndpoint: String, clientID: String, deviceCode: Secret<String>, options: HTTPOptions) async throws(OAuthError) -> DevicePoll {
+        let fields = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("device_code", deviceCode.reveal()),
+            ("client_id", clientID),
+        ]
+        do {
+            return .granted(try TokenResponse(json: try await exchange(.form(tokenEndpoint, fields), options: options)))
+        } catch {
+            switch error.code {
+            case "authorization_pending": return .pending
+            case "slow_down": return .slowDown
+            default: throw error
+            }
+        }
+    }
+
+    /// The refresh_token grant. With rotation the answer carries a new refresh token, which
+    /// the caller must store before handing out the access token.
+    public func refresh(tokenEndpoint: String, clientID: String, refreshToken: Secret<String>, scopes: [String], claims: String? = nil, options: HTTPOptions) async throws(OAuthError) -> TokenResponse {
+        var fields = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.reveal()), ("client_id", clientID)]
+        if !scopes.isEmpty { fields.append(("scope", scopes.joined(separator: " "))) }
+        if let claims { fields.append(("claims", claims)) }
+        return try TokenResponse(json: try await exchange(.form(tokenEndpoint, fields), options: options))
+    }
+
+    /// RFC 7009 revocation. A provider that does not know the token answers 200 as well.
+    public func revoke(endpoint: String, clientID: String, token: Secret<String>, hint: String, options: HTTPOptions) async throws(OAuthError) {
+        _ = try await exchange(.form(endpoint, [("token", token.reveal()), ("token_type_hint", hint), ("client_id", clientID)]), options: options, allowEmpty: true)
+    }
+
+    /// Sends a request and reads a JSON object out of the answer, turning everything else into
+    /// an `OAuthError` with plain words.
+    func exchange(_ request: HTTPRequest, options: HTTPOptions, allowEmpty: Bool = false) async throws(OAuthError) -> JSONValue {
+        let response: HTTPResponse
+        do {
+            response = try await http.send(request, options: options)
+        } catch {
+            throw OAuthError(kind: .transport(OAuthError.HTTPFailure(rawValue: error.kind.rawValue) ?? .other), message: Self.describe(error, url: request.url))
+        }
+        return try Self.read(response, allowEmpty: allowEmpty)
+    }
+
+    static func describe(_ error: HTTPError, url: String) -> String {
+        let host = URLParts(url)?.host ?? "the provider"
+        switch error.kind {
+        case .resolve: return "cannot resolve the host name \(host): \(error.message)"
+        case .connect: return "cannot connect to \(host): \(error.message)"
+        case .timeout: return "\(host) did not answer in time: \(error.message)"
+        case .tls: return "the TLS connection to \(host) failed: \(error.message)"
+        case .responseTooLarge: return "\(host) \(error.message)"
+        case .cancelled: return "the request to \(host) was cancelled"
+        case .invalidURL: return "the URL for \(host) is not usable: \(error.message)"
+        case .other: return "the request to \(host) failed: \(error.message)"
+        }
+    }
+
+    /// Turns an HTTP answer into a JSON object or an `OAuthError`.
+    public static func read(_ response: HTTPResponse, allowEmpty: Bool = false) throws(OAuthError) -> JSONValue {
+        let retryAfter = response.header("Retry-After").flatMap { Double($0.trimmed) }
+        let status = response.status
+        let isSuccess = (200..<300).contains(status)
+        if response.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            if isSuccess && allowEmpty { return .object([]) }
+            if isSuccess { throw .invalidResponse("the provider's answer was empty (HTTP \(status))", status: status) }
+            throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status) with an empty body", retryAfter: retryAfter, httpStatus: status)
+        }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(response.body)
+        } catch {
+            let html = response.contentType.contains("html") || response.body.prefix(64).contains(UInt8(ascii: "<"))
+            let what = html ? "an HTML page" : "text that is not JSON (\(error.reason) at byte \(error.offset))"
+            if !isSuccess {
+                throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status) with \(what) instead of JSON", retryAfter: retryAfter, httpStatus: status)
+            }
+            throw .invalidResponse("the provider answered with \(what) instead of JSON", status: status)
+        }
+        if let code = json["error"]?.stringValue, !isSuccess || json["access_token"] == nil {
+            let description = json["error_description"]?.stringValue.map { String($0.split(separator: "\r\n").first ?? Substring($0)) }
+            var codes = (json["error_codes"]?.arrayValue ?? []).compactMap(\.intValue)
+            if codes.isEmpty, let description, let aadsts = ProviderErrors.aadstsCode(in: description) { codes = [aadsts] }
+            throw OAuthError(kind: .provider(code: code), message: ProviderErrors.explain(code: code, errorCodes: codes), providerDescription: description, errorCodes: codes, retryAfter: retryAfter, httpStatus: status)
+        }
+        guard isSuccess else {
+            throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status)", retryAfter: retryAfter, httpStatus: status)
+        }
+        return json
+    }
+}

@@ -1,0 +1,69 @@
+import LatchkeyCore
+
+/// A failed OAuth exchange, split the way the broker acts on it (pizauth's `RefreshKind`):
+/// transient failures are retried with backoff, permanent ones need the person.
+///
+/// Texts come from fixed words, the provider's error code and its `error_description`; never
+/// from a request body, and never a raw answer body (an HTML page may echo anything).
+public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The provider answered with an OAuth error (`error` field).
+        case provider(code: String)
+        /// No answer: network, TLS, timeout. The HTTP error kind is kept for diagnosis.
+        case transport(HTTPFailure)
+        /// 5xx, 429 and other answers that are not OAuth errors.
+        case httpStatus(Int)
+        /// An answer that cannot be read (HTML, empty body, broken JSON, missing fields).
+        case invalidResponse
+    }
+
+    public enum HTTPFailure: String, Sendable, Equatable {
+        case resolve, connect, timeout, tls, responseTooLarge, cancelled, invalidURL, other
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// `error_description`, trimmed (Microsoft puts `AADSTS…` codes there).
+    public var providerDescription: String?
+    /// Microsoft's `error_codes`, or the AADSTS number found in the description.
+    public var errorCodes: [Int]
+    public var retryAfter: Double?
+    public var httpStatus: Int?
+
+    public init(kind: Kind, message: String, providerDescription: String? = nil, errorCodes: [Int] = [],
+                retryAfter: Double? = nil, httpStatus: Int? = nil) {
+        self.kind = kind
+        self.message = message
+        self.providerDescription = providerDescription
+        self.errorCodes = errorCodes
+        self.retryAfter = retryAfter
+        self.httpStatus = httpStatus
+    }
+
+    public static func invalidResponse(_ message: String, status: Int? = nil) -> OAuthError {
+        OAuthError(kind: .invalidResponse, message: message, httpStatus: status)
+    }
+
+    public var code: String? {
+        if case .provider(let code) = kind { return code }
+        return nil
+    }
+
+    /// Whether retrying later can succeed without the person.
+    public var isTransient: Bool {
+        switch kind {
+        case .transport(let failure): return failure != .invalidURL
+        case .httpStatus(let status): return status >= 500 || status == 429 || status == 408
+        case .invalidResponse: return httpStatus.map { $0 >= 500 || $0 == 429 } ?? true
+        case .provider(let code):
+            return code == "temporarily_unavailable" || code == "server_error" || code == "slow_down"
+                || code == "authorization_pending"
+        }
+    }
+
+    public var description: String {
+        var text = message
+        if let providerDescription, !providerDescription.isEmpty { text += " (\(providerDescription))" }
+        return text
+    }
+}

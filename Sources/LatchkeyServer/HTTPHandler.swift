@@ -1,0 +1,130 @@
+import LatchkeyCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// One connection's HTTP/1.1 exchanges: collects a request (with a body cap), hands it to the
+/// router off the event loop, writes the answer back (keep-alive, or a chunked stream).
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let maximumBodyBytes = 64 * 1024
+
+    private let router: Router
+    private let logger: Logger
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var refused = false
+    private var streamTask: Task<Void, Never>?
+
+    init(router: Router, logger: Logger) {
+        self.router = router
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body = nil
+            self.refused = false
+        case .body(var chunk):
+            guard !refused else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maximumBodyBytes {
+                refused = true
+                let error = LatchkeyError(.badRequest, "The request body is larger than \(Self.maximumBodyBytes) bytes.")
+                write(context: context, .error(error), keepAlive: false, status: 413)
+                return
+            }
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+        case .end:
+            guard let head, !refused else { return }
+            self.head = nil
+            let bytes = body.map { Array($0.readableBytesView) } ?? []
+            let request = APIRequest(method: head.method.rawValue, target: head.uri, body: bytes)
+            let keepAlive = head.isKeepAlive
+            let router = self.router
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            let promise = loop.makePromise(of: APIResponse.self)
+            promise.completeWithTask { await router.handle(request) }
+            promise.futureResult.whenSuccess { response in
+                let (handler, context) = bound.value
+                handler.write(context: context, response, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The client went away: a login stream it watched must learn that (Ctrl-C cancels).
+        streamTask?.cancel()
+        streamTask = nil
+        context.fireChannelInactive()
+    }
+
+    private func write(context: ChannelHandlerContext, _ response: APIResponse, keepAlive: Bool, status: Int? = nil) {
+        switch response {
+        case .json(let code, let json, let extra):
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            buffer.writeString(json.encoded)
+            buffer.writeStaticString("\n")
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+            headers.add(name: "Cache-Control", value: "no-store")
+            for (name, value) in extra { headers.add(name: name, value: value) }
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status ?? code), headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+        case .stream(let events):
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/x-ndjson")
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            headers.add(name: "Cache-Control", value: "no-store")
+            let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            streamTask = Task {
+                for await event in events {
+                    let line = event.encoded + "\n"
+                    loop.execute {
+                        let (handler, context) = bound.value
+                        var buffer = context.channel.allocator.buffer(capacity: line.utf8.count)
+                        buffer.writeString(line)
+                        context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                    }
+                }
+                loop.execute {
+                    let (handler, context) = bound.value
+                    handler.streamTask = nil
+                    let done = context.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
+                    if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+                }
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Malformed HTTP: answer 400 and close; never echo the input.
+        if error is HTTPParserError {
+            let json = LatchkeyError(.badRequest, "The request is not valid HTTP/1.1.").json
+            var buffer = context.channel.allocator.buffer(capacity: 128)
+            buffer.writeString(json.encoded + "\n")
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+            headers.add(name: "Connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            return
+        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}

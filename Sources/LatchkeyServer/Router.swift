@@ -1,0 +1,82 @@
+import LatchkeyBroker
+import LatchkeyCore
+import Logging
+
+/// Maps socket API requests to broker calls and back (SPEC.md §4). No token logic here.
+public struct Router: Sendable {
+    let broker: Broker
+    let logger: Logger
+
+    public init(broker: Broker, logger: Logger) {
+        self.broker = broker
+        self.logger = logger
+    }
+
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        do {
+            return try await route(request)
+        } catch {
+            return .error(error)
+        }
+    }
+
+    private func route(_ request: APIRequest) async throws(LatchkeyError) -> APIResponse {
+        let s = request.segments
+        switch (request.method, s.count) {
+        case ("GET", 2) where s == ["v1", "health"]:
+            return .ok(.object([("status", "ok"), ("version", .string(LatchkeyVersion.current))]))
+        case ("GET", 2) where s == ["v1", "accounts"]:
+            let accounts = await broker.summaries().map { $0.json(detailed: false) }
+            return .ok(.object([("accounts", .array(accounts))]))
+        case ("GET", 3) where s[0] == "v1" && s[1] == "accounts":
+            return .ok(try await broker.summary(account: s[2]).json(detailed: true))
+        case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "token":
+            let token = try await broker.token(account: s[2], minValid: try minValid(request))
+            return .ok(tokenJSON(token))
+        case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "header":
+            let auth = try await broker.authorization(account: s[2], url: request.queryValue("url"), minValid: try minValid(request))
+            let value = auth.value.reveal()
+            return .ok(.object([
+                ("header", .string("Authorization: " + value)), ("value", .string(value)),
+                ("expires_at", .number(Double(auth.expiresAt.unixSeconds))),
+            ]))
+        case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "login":
+            let events = try await broker.login(account: s[2])
+            return .stream(AsyncStream { continuation in
+                let task = Task {
+                    for await event in events { continuation.yield(event.json) }
+                    continuation.finish()
+                }
+                continuation.onTermination = { _ in task.cancel() }
+            })
+        case ("DELETE", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "credentials":
+            try await broker.logout(account: s[2])
+            return .ok(.object([("account", .string(s[2])), ("state", "signed_out")]))
+        case (_, _) where isKnownPath(s):
+            throw LatchkeyError(.badRequest, "\(request.method) is not allowed on /\(s.joined(separator: "/")).", hint: "See the socket API in the README.")
+        default:
+            throw LatchkeyError(.badRequest, "There is no endpoint /\(s.joined(separator: "/")).", hint: "See the socket API in the README.")
+        }
+    }
+
+    private func isKnownPath(_ s: [String]) -> Bool {
+        s == ["v1", "health"] || s == ["v1", "accounts"] || (s.count >= 3 && s[0] == "v1" && s[1] == "accounts")
+    }
+
+    private func minValid(_ request: APIRequest) throws(LatchkeyError) -> Double? {
+        guard let raw = request.queryValue("min_valid") else { return nil }
+        guard let seconds = Double(raw), seconds >= 0, seconds <= 86_400 else {
+            throw LatchkeyError(.badRequest, "min_valid must be a number of seconds from 0 to 86400.", hint: "For example min_valid=120.")
+        }
+        return seconds
+    }
+
+    private func tokenJSON(_ token: AccessToken) -> JSONValue {
+        let now = WallClock.now()
+        return .object([
+            ("access_token", .string(token.value.reveal())), ("token_type", .string(token.tokenType)),
+            ("expires_at", .number(Double(token.expiresAt.unixSeconds))),
+            ("expires_in", .number(Double(max(0, Int(token.remaining(at: now)))))),
+        ])
+    }
+}

@@ -1,0 +1,52 @@
+import LatchkeyCore
+
+/// What a store keeps for an account. Each kind is its own item, labelled for people
+/// ("Latchkey: work — refresh token") in stores that show items.
+public enum ItemKind: String, Sendable, CaseIterable {
+    case refreshToken = "refresh_token"
+    case accessToken = "access_token"
+    case password
+
+    public var label: String {
+        switch self {
+        case .refreshToken: "refresh token"
+        case .accessToken: "access token"
+        case .password: "password"
+        }
+    }
+}
+
+/// A store failed. The message names the fix; it never holds a secret.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case unavailable, locked, corrupted, permission, other
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// One protocol in front of every store: Secret Service, encrypted file, memory.
+public protocol CredentialStore: Sendable {
+    /// `memory`, `secret-service` or `file`, as `status` shows it.
+    var name: String { get }
+    /// Whether what it keeps survives a restart of the daemon.
+    var isPersistent: Bool { get }
+    func read(account: String, kind: ItemKind) async throws(StoreError) -> Secret<String>?
+    func write(account: String, kind: ItemKind, value: Secret<String>) async throws(StoreError)
+    func delete(account: String, kind: ItemKind) async throws(StoreError)
+}
+
+extension CredentialStore {
+    /// Forgets every item of the account (sign-out).
+    public func deleteAll(account: String) async throws(StoreError) {
+        for kind in ItemKind.allCases { try await delete(account: account, kind: kind) }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyClient
+import LatchkeyCore
+
+extension ClientOptions {
+    var paths: Paths { Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid()) }
+
+    var socketPath: String { socket ?? paths.socket }
+
+    /// A client for the daemon, starting one first when none answers (unless --no-autostart).
+    func client() throws -> DaemonClient {
+        let client = DaemonClient(socketPath: socketPath)
+        if (try? client.request("GET", "/v1/health")) != nil { return client }
+        if noAutostart {
+            fail(LatchkeyError(.internalError, "No Latchkey daemon answers on \(socketPath).", hint: "Start it with `latchkey serve` or `systemctl --user start latchkey`."), exit: ExitStatus.unreachable)
+        }
+        do {
+            try Autostart.start(socketPath: socketPath, log: paths.runtimeDirectory + "/latchkeyd.log")
+        } catch {
+            fail(LatchkeyError(.internalError, "The Latchkey daemon is not running and could not be started: \(error.message).", hint: "Run `latchkey serve` in a terminal to see why."), exit: ExitStatus.unreachable)
+        }
+        return client
+    }
+
+    /// One request; a failure to reach the daemon exits 69, an error envelope exits with its code.
+    func call(_ method: String, _ target: String) throws -> JSONValue {
+        let client = try client()
+        let response: DaemonResponse
+        do {
+            response = try client.request(method, target)
+        } catch {
+            fail(LatchkeyError(.internalError, "Cannot talk to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
+        }
+        if let error = response.error { fail(error) }
+        guard let json = response.json else {
+            fail(LatchkeyError(.internalError, "The daemon's answer is not JSON."), exit: ExitStatus.temporaryFailure)
+        }
+        return json
+    }
+}
+
+/// Prints the error (message and hint) to standard error and exits with its status.
+func fail(_ error: LatchkeyError, exit status: Int32? = nil) -> Never {
+    printError("latchkey: \(error.message)")
+    if !error.hint.isEmpty { printError("  hint: \(error.hint)") }
+    exit(status ?? error.code.exitStatus)
+}
+
+func printError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+/// Standard output carries only the requested data.
+func printOut(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+}
+
+/// Account names are checked here too, so a bad one is a usage error, not a 404.
+func validateAccount(_ name: String) throws {
+    guard Configuration.isValidAccountName(name) else {
+        throw ValidationError("'\(name)' is not a valid account name (letters, digits, '.', '_' and '-').")
+    }
+}
+
+func query(_ pairs: [(String, String?)]) -> String {
+    let present = pairs.compactMap { pair in pair.1.map { "\(pair.0)=\(FormEncoding.escape($0))" } }
+    return present.isEmpty ? "" : "?" + present.joined(separator: "&")
+}

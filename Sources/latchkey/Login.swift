@@ -1,0 +1,92 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyClient
+import LatchkeyCore
+
+struct Login: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign in interactively (device code with MFA) and wait until it is done.",
+        discussion: "Ctrl-C cancels the sign-in.")
+
+    @Argument(help: "The account.") var account: String
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws { try validateAccount(account) }
+
+    func run() throws {
+        let client = try options.client()
+        let terminal = isatty(2) != 0
+        var deadline: Double?
+        var outcome: LatchkeyError?
+        var finished = false
+        let response: DaemonResponse?
+        do {
+            response = try client.stream("POST", "/v1/accounts/\(account)/login", onEvent: { event in
+                switch event["event"]?.stringValue {
+                case "prompt":
+                    let seconds = event["expires_in"]?.doubleValue ?? 0
+                    deadline = monotonicNow() + seconds
+                    showPrompt(event)
+                case "waiting":
+                    if !terminal, let left = event["expires_in"]?.intValue, left % 60 < 5 {
+                        printError("Waiting for the sign-in to be completed (\(left / 60) min left)…")
+                    }
+                case "done":
+                    if terminal { printError("\r\u{1B}[K", terminator: "") }
+                    let until = event["expires_at"]?.doubleValue.map { Timestamp(secondsSinceEpoch: $0).description } ?? "?"
+                    printError("Signed in to '\(account)'. The access token is valid until \(until).")
+                    finished = true
+                    return false
+                case "error":
+                    if terminal { printError("\r\u{1B}[K", terminator: "") }
+                    outcome = LatchkeyError(json: event) ?? LatchkeyError(.internalError, "The sign-in failed.")
+                    return false
+                default:
+                    break
+                }
+                return true
+            }, onTick: {
+                if terminal, let deadline {
+                    let left = max(0, Int(deadline - monotonicNow()))
+                    printError("\r\u{1B}[KWaiting for you to finish signing in… \(left / 60):\(left % 60 < 10 ? "0" : "")\(left % 60) left (Ctrl-C cancels)", terminator: "")
+                }
+                return true
+            })
+        } catch {
+            fail(LatchkeyError(.internalError, "Lost the connection to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
+        }
+        if let response, let error = response.error { fail(error) }
+        if let outcome { fail(outcome) }
+        if !finished {
+            fail(LatchkeyError(.internalError, "The daemon ended the sign-in without a result."), exit: ExitStatus.temporaryFailure)
+        }
+    }
+
+    private func showPrompt(_ event: JSONValue) {
+        let uri = event["verification_uri"]?.stringValue ?? "?"
+        let code = event["user_code"]?.stringValue ?? "?"
+        printError("To sign in to '\(account)', open this page in a browser:")
+        printError("")
+        printError("    \(uri)")
+        printError("")
+        printError("and enter the code:  \(code)")
+        if let complete = event["verification_uri_complete"]?.stringValue {
+            printError("")
+            printError("(or open \(complete) — it fills in the code)")
+        }
+        printError("")
+    }
+}
+
+func printError(_ text: String, terminator: String) {
+    var line = text + terminator
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

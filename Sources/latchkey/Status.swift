@@ -1,0 +1,39 @@
+import ArgumentParser
+import LatchkeyCore
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show each account's state, expiry, last error and store.")
+
+    @Argument(help: "One account (default: all).") var account: String?
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws { if let account { try validateAccount(account) } }
+
+    func run() throws {
+        let answer = try options.call("GET", account.map { "/v1/accounts/\($0)" } ?? "/v1/accounts")
+        if json { return printOut(answer.encoded) }
+        let accounts = account == nil ? (answer["accounts"]?.arrayValue ?? []) : [answer]
+        if accounts.isEmpty {
+            printOut("No accounts are configured.")
+            return
+        }
+        var rows = [["ACCOUNT", "METHOD", "STATE", "EXPIRES", "LAST ERROR"]]
+        for a in accounts {
+            let expires = a["expires_at"]?.doubleValue.map { Timestamp(secondsSinceEpoch: $0).description } ?? "-"
+            rows.append([
+                a["name"]?.stringValue ?? "?", a["method"]?.stringValue ?? "?", a["state"]?.stringValue ?? "?", expires,
+                a["last_error"]?.stringValue ?? "-",
+            ])
+        }
+        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            var line = ""
+            for column in 0..<4 { line += row[column] + String(repeating: " ", count: widths[column] - row[column].count + 2) }
+            printOut(line + row[4])
+        }
+        if let store = answer["store"]?.stringValue {
+            printOut("store: \(store)" + (answer["persisted"]?.boolValue == false ? " (not persisted: a restart needs a new sign-in)" : ""))
+        }
+    }
+}

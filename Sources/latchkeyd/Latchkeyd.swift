@@ -1,0 +1,13 @@
+import ArgumentParser
+import LatchkeyCore
+
+/// The daemon executable: `latchkey serve` runs it. It owns every flow, secret and cache.
+@main
+struct Latchkeyd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latchkeyd",
+        abstract: "The Latchkey daemon: signs in, keeps tokens fresh, hands out Authorization headers.",
+        version: LatchkeyVersion.current,
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}

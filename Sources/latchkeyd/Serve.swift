@@ -1,0 +1,88 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyBroker
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyOAuth
+import LatchkeyServer
+import LatchkeyStore
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon in the foreground.")
+
+    @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).")
+    var config: String?
+
+    @Option(help: "The socket path (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).")
+    var socket: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default: $LATCHKEY_LOG_LEVEL or info).")
+    var logLevel: String?
+
+    func run() async throws {
+        Hygiene.apply()
+        let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
+        let level = (logLevel ?? getenv("LATCHKEY_LOG_LEVEL").map { String(cString: $0) }).flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "latchkey")
+
+        let configPath = config ?? paths.configFile
+        let configuration: Configuration
+        do {
+            configuration = try ConfigurationFile.load(configPath, required: config != nil)
+        } catch {
+            printError(error.description)
+            throw ExitCode(error.code.exitStatus)
+        }
+        if configuration.accounts.isEmpty {
+            logger.warning("no accounts configured", metadata: ["config": "\(configPath)"])
+        }
+        let store: any CredentialStore
+        switch configuration.broker.store {
+        case .memory, .auto:
+            store = MemoryStore()
+            if configuration.broker.store == .auto {
+                logger.warning("credentials are kept in memory only: a restart needs a new sign-in", metadata: ["store": "memory"])
+            }
+        case .secretService, .file:
+            printError("Configuration error: \(configPath): broker.store: the '\(configuration.broker.store.rawValue)' store is not available in this version.\n  hint: Use store = \"memory\" or \"auto\".")
+            throw ExitCode(ExitStatus.configuration)
+        }
+
+        let socketPath = socket ?? paths.socket
+        do {
+            try SocketServer.prepare(path: socketPath)
+        } catch {
+            printError(error.description)
+            throw ExitCode(error.code.exitStatus)
+        }
+
+        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, logger: logger)
+        await broker.restore()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = SocketServer(path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group)
+        let services = ServiceGroup(
+            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info("latchkeyd started", metadata: [
+            "version": "\(LatchkeyVersion.current)", "accounts": "\(configuration.accounts.count)", "store": "\(store.name)",
+            "config": "\(configPath)",
+        ])
+        try await services.run()
+        try await group.shutdownGracefully()
+        logger.info("latchkeyd stopped")
+    }
+}
+
+func printError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}

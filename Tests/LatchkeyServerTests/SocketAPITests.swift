@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyBroker
+import LatchkeyClient
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyOAuth
+import LatchkeyServer
+import LatchkeyStore
+import Logging
+import NIOPosix
+import Dispatch
+import ServiceLifecycle
+import Testing
+
+/// The socket API in process: the real NIO server on a temporary Unix socket, asked by the
+/// real thin-client code. No provider is needed for these routes.
+@Suite struct SocketAPITests {
+    /// `body` is synchronous, like the thin client, and runs on its own thread: blocking socket
+    /// calls must not occupy the cooperative pool the server's handlers need.
+    static func withServer(_ body: @escaping @Sendable (DaemonClient, String) throws -> Void) async throws {
+        var template = Array("/tmp/latchkey-api-XXXXXX".utf8CString)
+        let folder = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        let path = folder + "/latchkey/latchkey.sock"
+        var configuration = Configuration()
+        var account = AccountConfig(name: "work")
+        account.clientID = "latchkey-test"
+        account.issuer = "https://127.0.0.1:9/"
+        configuration.accounts = [account]
+        let logger = Logger(label: "test")
+        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: MemoryStore(), logger: logger)
+        try SocketServer.prepare(path: path)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group)
+        let services = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await services.run() }
+            let client = DaemonClient(socketPath: path)
+            // Ready when the socket accepts connections (a connect does not block on handlers).
+            for _ in 0..<500 where (try? SocketConnection(path: path)) == nil { try await Task.sleep(for: .milliseconds(10)) }
+            do {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                    DispatchQueue.global().async {
+                        do { try body(client, path); continuation.resume() } catch { continuation.resume(throwing: error) }
+                    }
+                }
+            } catch {
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        try await group.shutdownGracefully()
+        rmdir(folder + "/latchkey")
+        rmdir(folder)
+    }
+
+    @Test func healthAndAccountsWithTheSocketPrivate() async throws {
+        try await Self.withServer { client, path in
+            let health = try client.request("GET", "/v1/health")
+            #expect(health.status == 200)
+            #expect(health.json?["status"]?.stringValue == "ok")
+            let accounts = try client.request("GET", "/v1/accounts")
+            #expect(accounts.json?["accounts"]?.arrayValue?.first?["state"]?.stringValue == "signed_out")
+            var info = stat()
+            #expect(stat(path, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o600)
+            let folder = String(path.dropLast("/latchkey.sock".count))
+            #expect(stat(folder, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o700)
+        }
+    }
+
+    @Test func errorsCarryStableCodesAndStatuses() async throws {
+        try await Self.withServer { client, _ in
+            let unknown = try client.request("GET", "/v1/accounts/nobody/token")
+            #expect(unknown.status == 404)
+            #expect(unknown.error?.code == .unknownAccount)
+            let signedOut = try client.request("GET", "/v1/accounts/work/token")
+            #expect(signedOut.status == 409)
+            #expect(signedOut.error?.code == .signinRequired)
+            #expect(signedOut.error?.hint == "Run `latchkey login work`.")
+            let badMinValid = try client.request("GET", "/v1/accounts/work/token?min_valid=-3")
+            #expect(badMinValid.status == 400)
+            #expect(badMinValid.error?.code == .badRequest)
+            let noRoute = try client.request("GET", "/v2/nothing")
+            #expect(noRoute.status == 400)
+            let wrongMethod = try client.request("PUT", "/v1/accounts/work/token")
+            #expect(wrongMethod.error?.message.contains("not allowed") == true)
+        }
+    }
+
+    @Test func aRunningDaemonIsDetectedAndAStaleSocketReplaced() async throws {
+        try await Self.withServer { _, path in
+            #expect(throws: LatchkeyError.self) { try SocketServer.prepare(path: path) }
+        }
+    }
+
+    @Test func malformedHTTPGets400AndTheConnectionCloses() async throws {
+        try await Self.withServer { client, path in
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                let bytes = Array(path.utf8)
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(connected == 0)
+            let garbage = Array("GET / HTTP/1.1\r\nHost localhost\r\n\u{0}\u{1}\r\n\r\n".utf8)
+            _ = garbage.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var received: [UInt8] = []
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                received += buffer[0..<n]
+            }
+            let text = String(decoding: received, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 400"))
+            #expect(text.contains("bad_request"))
+            // The daemon is still serving others.
+            let health = try client.request("GET", "/v1/health")
+            #expect(health.status == 200)
+        }
+    }
+}

@@ -1,0 +1,833 @@
+#!/usr/bin/env python3
+"""Latchkey's OAuth 2.0 / OIDC test provider: Flask + Authlib's AuthorizationServer with real
+grants (RFC 8628 device code, refresh token with rotation, authorization code + PKCE S256)
+and RFC 7009 revocation, JWT access tokens (RS256), a protected resource, Microsoft identity
+platform shapes and fault injection driven by a JSON control API under /_test/.
+
+    provider.py --port N --cert server.pem --key server.key [--host 127.0.0.1]
+
+It logs one line per request (method, path, status) and never a token, code or secret.
+"""
+
+import argparse
+import ipaddress
+import json
+import socket
+import ssl
+import sys
+import threading
+import time
+
+import pyotp
+from flask import Flask, Response, g, request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc8628 import (DeviceAuthorizationEndpoint, DeviceCodeGrant,
+                                    DeviceCredentialDict)
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+
+import microsoft
+import pages
+from state import (CLIENTS, FAULT_ENDPOINTS, FAULT_MODES, TENANT_ID, USERS, AuthorizationCode,
+                   SignIn, State, new_secret)
+
+REALM = "latchkey-test"
+MFA_AMR = ["pwd", "mfa"]
+# A poll that arrives this much earlier than `interval` still counts as on time (network and
+# timer jitter); anything sooner gets slow_down.
+SLOW_DOWN_TOLERANCE = 0.1
+
+
+def ms_code(code):
+    """Remember which AADSTS code this request's error should carry in microsoft mode."""
+    g.ms_code = code
+
+
+def check_totp(secret, code):
+    code = (code or "").strip().replace(" ", "")
+    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def authenticate_person(form):
+    """username + password + current TOTP -> SignIn, or None."""
+    user = USERS.get((form.get("username") or "").strip())
+    if user is None or not user.check_password(form.get("password")):
+        return None
+    if not check_totp(user.totp_secret, form.get("totp")):
+        return None
+    return SignIn(user, MFA_AMR)
+
+
+def normalize_user_code(value):
+    code = "".join(ch for ch in (value or "").upper() if ch.isalnum())
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
+
+
+def create_app(issuer):
+    state = State()
+    signing_key = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"},
+                                      auto_kid=True)
+    signing_keys = KeySet([signing_key])
+    public_jwks = signing_keys.as_dict(private=False)
+    verify_keys = KeySet.import_key_set(public_jwks)
+
+    app = Flask("latchkey-test-provider")
+    app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
+    app.json.sort_keys = False
+
+    # ----------------------------------------------------------------- Authlib plumbing
+
+    def query_client(client_id):
+        return CLIENTS.get(client_id)
+
+    def save_token(token, req):
+        state.save_token(token, req.client, req.user)
+
+    server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+
+    class AccessTokenGenerator(JWTBearerTokenGenerator):
+        """RFC 9068 JWT access tokens with the claims Entra ID puts in its tokens."""
+
+        def get_jwks(self):
+            return signing_keys
+
+        def get_amr(self, user):
+            return user.amr if user else None
+
+        def get_auth_time(self, user):
+            return user.auth_time if user else None
+
+        def get_extra_claims(self, client, grant_type, user, scope):
+            claims = {"scp": scope or "", "tid": TENANT_ID, "ver": "2.0"}
+            if user is not None:
+                claims.update(upn=user.user.upn, oid=user.user.oid, name=user.user.name,
+                              preferred_username=user.user.upn)
+            return claims
+
+    server.register_token_generator("default", AccessTokenGenerator(
+        issuer=issuer,
+        refresh_token_generator=lambda **kw: new_secret(36),
+        expires_generator=lambda client, grant_type: state.setting("access_token_lifetime"),
+    ))
+
+    class DeviceEndpoint(DeviceAuthorizationEndpoint):
+        CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+        @property
+        def EXPIRES_IN(self):  # noqa: N802 (Authlib's attribute name)
+            return state.setting("device_code_lifetime")
+
+        @property
+        def INTERVAL(self):  # noqa: N802
+            return state.setting("interval")
+
+        def get_verification_uri(self):
+            return issuer + "/device"
+
+        def generate_user_code(self):
+            while True:
+                code = super().generate_user_code()
+                if code not in state.device_by_user_code:
+                    return code
+
+        def save_device_credential(self, client_id, scope, data):
+            credential = DeviceCredentialDict(
+                client_id=client_id, scope=scope, expires_at=time.time() + data["expires_in"],
+                last_poll=None, **data)
+            with state.lock:
+                state.devices[data["device_code"]] = credential
+                state.issued_codes.append((data["device_code"], data["user_code"]))
+                state.device_by_user_code[data["user_code"]] = data["device_code"]
+
+    class DeviceGrant(DeviceCodeGrant):
+        def query_device_credential(self, device_code):
+            now = time.time()
+            with state.lock:
+                stored = state.devices.get(device_code)
+                if stored is None:
+                    raise InvalidGrantError("The device_code is unknown or was already used.")
+                previous = stored["last_poll"]
+                stored["last_poll"] = now
+                credential = DeviceCredentialDict(stored)
+            credential["previous_poll"] = previous
+            return credential
+
+        def query_user_grant(self, user_code):
+            with state.lock:
+                return state.user_grants.get(user_code)
+
+        def should_slow_down(self, credential):
+            previous = credential.get("previous_poll")
+            return (previous is not None
+                    and time.time() - previous < credential["interval"] - SLOW_DOWN_TOLERANCE)
+
+        def validate_token_request(self):
+            try:
+                super().validate_token_request()
+            except OAuth2Error as error:
+                if error.error == "access_denied":
+                    error.description = "The end user denied the authorization request."
+                raise
+
+        def create_token_response(self):
+            result = super().create_token_response()
+            # A device code is good for one token response.
+            credential = self.request.credential
+            with state.lock:
+                state.devices.pop(credential["device_code"], None)
+                state.device_by_user_code.pop(credential["user_code"], None)
+                state.user_grants.pop(credential["user_code"], None)
+            return result
+
+    class RefreshGrant(RefreshTokenGrant):
+        TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+        INCLUDE_NEW_REFRESH_TOKEN = True
+
+        def authenticate_refresh_token(self, refresh_token):
+            with state.lock:
+                record = state.by_refresh.get(refresh_token)
+                problem = record.refresh_problem() if record else "unknown"
+                if problem is None:
+                    return record
+                if problem == "rotated":
+                    state.counters["last_refresh_token_reused"] = True
+            if problem == "rotated":
+                ms_code(70000)
+                raise InvalidGrantError("The refresh token was already used (it was rotated).")
+            if problem == "admin":
+                ms_code(50173)
+                raise InvalidGrantError("The refresh token was revoked by an administrator.")
+            if problem == "revoked":
+                ms_code(70000)
+                raise InvalidGrantError("The refresh token was revoked.")
+            if problem == "expired":
+                ms_code(700082)
+                raise InvalidGrantError("The refresh token has expired.")
+            ms_code(70000)
+            raise InvalidGrantError("The refresh token is invalid.")
+
+        def authenticate_user(self, record):
+            return record.signin
+
+        def revoke_old_credential(self, record):
+            with state.lock:
+                if not record.refresh_revoked:
+                    record.refresh_revoked = "rotated"
+
+        def _validate_token_scope(self, token):
+            # Entra ID refresh tokens are multi-resource: any scope may be asked for.
+            if state.setting("microsoft"):
+                return
+            super()._validate_token_scope(token)
+
+    class CodeGrant(AuthorizationCodeGrant):
+        TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+        def save_authorization_code(self, code, req):
+            item = AuthorizationCode(
+                code=code, client_id=req.client.get_client_id(),
+                redirect_uri=req.payload.redirect_uri, scope=req.scope, signin=req.user,
+                code_challenge=req.payload.data.get("code_challenge"),
+                code_challenge_method=req.payload.data.get("code_challenge_method"))
+            with state.lock:
+                state.codes[code] = item
+
+        def query_authorization_code(self, code, client):
+            with state.lock:
+                item = state.codes.get(code)
+            if item and item.client_id == client.get_client_id() and not item.is_expired():
+                return item
+            return None
+
+        def delete_authorization_code(self, item):
+            with state.lock:
+                state.codes.pop(item.code, None)
+
+        def authenticate_user(self, item):
+            return item.signin
+
+    class S256CodeChallenge(CodeChallenge):
+        """PKCE, S256 only, and a code_challenge is required on every authorization request."""
+
+        SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+        def validate_code_challenge(self, grant, redirect_uri):
+            super().validate_code_challenge(grant, redirect_uri)
+            data = grant.request.payload.data
+            if not data.get("code_challenge"):
+                raise InvalidRequestError("Missing 'code_challenge' (PKCE is required).")
+            if data.get("code_challenge_method") != "S256":
+                raise InvalidRequestError("'code_challenge_method' must be S256.")
+
+        def validate_code_verifier(self, grant, result):
+            try:
+                super().validate_code_verifier(grant, result)
+            except InvalidGrantError:
+                ms_code(501481)
+                raise
+
+    class Revocation(RevocationEndpoint):
+        CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+        def query_token(self, token_string, token_type_hint):
+            with state.lock:
+                access = state.by_access.get(token_string)
+                refresh = state.by_refresh.get(token_string)
+            if token_type_hint == "refresh_token":
+                return refresh or access
+            return access or refresh
+
+        def revoke_token(self, record, req):
+            with state.lock:
+                if req.form.get("token") == record.refresh_token:
+                    # Revoking a refresh token ends the grant: its access token goes too.
+                    if not record.refresh_revoked:
+                        record.refresh_revoked = "revoked"
+                record.access_revoked = True
+
+    server.register_endpoint(DeviceEndpoint)
+    server.register_endpoint(Revocation)
+    server.register_grant(DeviceGrant)
+    server.register_grant(RefreshGrant)
+    server.register_grant(CodeGrant, [S256CodeChallenge(required=True)])
+
+    class AccessTokenValidator(BearerTokenValidator):
+        """Resource-server check: a JWT we signed, from us, and still live server side."""
+
+        def authenticate_token(self, token_string):
+            try:
+                claims = jwt.decode(token_string, verify_keys, algorithms=["RS256"]).claims
+            except (JoseError, ValueError):
+                return None
+            if claims.get("iss") != issuer:
+                return None
+            with state.lock:
+                return state.by_access.get(token_string)
+
+    validator = AccessTokenValidator(realm=REALM)
+
+    def check_bearer():
+        """(record, None) or (None, www_authenticate_value)."""
+        authorize_uri = issuer + "/authorize"
+        header = request.headers.get("Authorization")
+        if not header:
+            return None, f'Bearer realm="{REALM}", authorization_uri="{authorize_uri}"'
+        scheme, _, token_string = header.partition(" ")
+        record = None
+        if scheme.lower() == "bearer" and token_string.strip():
+            record = validator.authenticate_token(token_string.strip())
+        try:
+            validator.validate_token(record, None, request)
+        except OAuth2Error:
+            return None, (f'Bearer realm="{REALM}", error="invalid_token", '
+                          f'authorization_uri="{authorize_uri}"')
+        return record, None
+
+    # ----------------------------------------------------------------- request pipeline
+
+    def fault_endpoint(path):
+        if path == "/token":
+            return "token"
+        if path == "/device_authorization":
+            return "device_authorization"
+        if path.startswith("/.well-known/"):
+            return "discovery"
+        if path == "/resource":
+            return "resource"
+        return None
+
+    def json_response(data, status=200, headers=None):
+        resp = Response(json.dumps(data), status=status, mimetype="application/json")
+        resp.headers["Cache-Control"] = "no-store"
+        for key, value in (headers or {}).items():
+            resp.headers[key] = value
+        return resp
+
+    def error_response(status, error, description=None, codes=None, retry_after=None,
+                       endpoint=None):
+        if state.setting("microsoft") or codes:
+            body = microsoft.error_body(error, description, codes)
+        else:
+            body = {"error": error,
+                    "error_description": description or f"Injected {status} response."}
+        headers = {}
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        if endpoint == "resource" and status == 401:
+            headers["WWW-Authenticate"] = (f'Bearer realm="{REALM}", error="{error}", '
+                                           f'authorization_uri="{issuer}/authorize"')
+        return json_response(body, status, headers)
+
+    def default_fault_error(status, endpoint):
+        if endpoint == "resource" and status == 401:
+            return "invalid_token"
+        if status == 400:
+            return "invalid_request"
+        if status == 401:
+            return "invalid_client"
+        if status == 500:
+            return "server_error"
+        if status in (429, 502, 503, 504):
+            return "temporarily_unavailable"
+        return "server_error"
+
+    def fault_response(fault, endpoint):
+        mode = fault["mode"]
+        status = fault.get("status")
+        retry = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
+        if mode in ("status", "rotate_then_fail"):
+            status = status or 500
+            resp = error_response(status, fault.get("error") or default_fault_error(status, endpoint),
+                                  fault.get("error_description"), fault.get("error_codes"),
+                                  fault.get("retry_after"), endpoint)
+            if fault.get("www_authenticate"):
+                resp.headers["WWW-Authenticate"] = fault["www_authenticate"]
+            return resp
+        if mode == "bad_json":
+            return Response('{"access_token": ', status=status or 200,
+                            mimetype="application/json", headers=retry)
+        if mode == "html":
+            status = status or 200
+            return Response(pages.fault_html(status), status=status,
+                            content_type="text/html; charset=utf-8", headers=retry)
+        if mode == "empty":
+            return Response(b"", status=status or 200, mimetype="application/json",
+                            headers=retry)
+        if mode == "drop":
+            request.environ["latchkey.dropped"] = True
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            # werkzeug's attempt to write this fails quietly on the closed socket.
+            return Response(b"", status=500)
+        return None
+
+    @app.before_request
+    def before():
+        g.faulted = False
+        path = request.path
+        if path.startswith("/_test/"):
+            try:
+                remote = ipaddress.ip_address(request.remote_addr or "")
+            except ValueError:
+                remote = None
+            if remote is None or not remote.is_loopback:
+                return json_response({"error": "forbidden"}, 403)
+            return None
+
+        grant_type = request.form.get("grant_type") if path == "/token" else None
+        if path == "/token":
+            if grant_type == "urn:ietf:params:oauth:grant-type:device_code":
+                state.count("token_device_code")
+            elif grant_type == "refresh_token":
+                state.count("token_refresh")
+            elif grant_type == "authorization_code":
+                state.count("token_authorization_code")
+        elif path == "/device_authorization":
+            state.count("device_authorization")
+        elif path == "/revoke":
+            state.count("revoke")
+        if path in ("/token", "/authorize", "/device_authorization"):
+            claims = request.values.get("claims")
+            if claims is not None:
+                state.set_counter("last_claims", claims)
+
+        endpoint = fault_endpoint(path)
+        if endpoint is None:
+            return None
+        fault = state.take_fault(endpoint, grant_type)
+        if fault is None:
+            return None
+        if fault["mode"] == "hang":
+            time.sleep(float(fault.get("seconds", 10)))
+            return None
+        g.faulted = True
+        if fault["mode"] == "rotate_then_fail":
+            g.rotate_then_fail = fault
+            return None
+        return fault_response(fault, endpoint)
+
+    @app.after_request
+    def after(resp):
+        """microsoft mode: reshape the OAuth endpoints' JSON answers as Entra ID does."""
+        if g.get("faulted") or not state.setting("microsoft"):
+            return resp
+        if request.path not in ("/token", "/device_authorization", "/revoke", "/authorize"):
+            return resp
+        if resp.mimetype != "application/json" or resp.direct_passthrough:
+            return resp
+        try:
+            data = json.loads(resp.get_data())
+        except ValueError:
+            return resp
+        if not isinstance(data, dict):
+            return resp
+        if resp.status_code >= 400 and "error" in data:
+            code = g.get("ms_code")
+            if code is None and data["error"] == "invalid_client" and \
+                    "does not exist" in (data.get("error_description") or ""):
+                code = 700016
+            data = microsoft.error_body(data["error"], data.get("error_description"),
+                                        [code] if code else None)
+        elif resp.status_code == 200 and request.path == "/device_authorization":
+            data = microsoft.device_authorization_body(data)
+        elif resp.status_code == 200 and request.path == "/token":
+            data = microsoft.token_body(data)
+        else:
+            return resp
+        resp.set_data(json.dumps(data))
+        return resp
+
+    # ----------------------------------------------------------------- discovery, keys
+
+    def metadata():
+        return {
+            "issuer": issuer,
+            "authorization_endpoint": issuer + "/authorize",
+            "token_endpoint": issuer + "/token",
+            "device_authorization_endpoint": issuer + "/device_authorization",
+            "revocation_endpoint": issuer + "/revoke",
+            "jwks_uri": issuer + "/jwks",
+            "userinfo_endpoint": issuer + "/userinfo",
+            "grant_types_supported": ["authorization_code", "refresh_token",
+                                      "urn:ietf:params:oauth:grant-type:device_code"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_post",
+                                                      "client_secret_basic"],
+            "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post",
+                                                           "client_secret_basic"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_parameter_supported": True,
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "upn", "scp", "tid", "amr",
+                                 "name", "preferred_username", "oid"],
+        }
+
+    @app.get("/.well-known/openid-configuration")
+    @app.get("/.well-known/oauth-authorization-server")
+    def discovery():
+        return json_response(metadata())
+
+    @app.get("/jwks")
+    def jwks():
+        return json_response(public_jwks)
+
+    # ----------------------------------------------------------------- OAuth endpoints
+
+    @app.post("/device_authorization")
+    def device_authorization():
+        return server.create_endpoint_response(DeviceEndpoint.ENDPOINT_NAME)
+
+    @app.post("/token")
+    def token():
+        with state.grant_lock:
+            resp = server.create_token_response()
+        fault = g.get("rotate_then_fail")
+        if fault is not None:
+            # The grant happened (and rotated); the answer is lost.
+            return fault_response(fault, "token")
+        if resp.status_code == 200 and request.form.get("grant_type") == "refresh_token":
+            state.count("token_refresh_ok")
+        return resp
+
+    @app.post("/revoke")
+    def revoke():
+        return server.create_endpoint_response(Revocation.ENDPOINT_NAME)
+
+    @app.get("/device")
+    def device_page():
+        return pages.device_form(user_code=normalize_user_code(request.args.get("user_code")))
+
+    @app.post("/device")
+    def device_submit():
+        form = request.form
+        user_code = normalize_user_code(form.get("user_code"))
+        action = form.get("action", "approve")
+        with state.lock:
+            device_code = state.device_by_user_code.get(user_code)
+            credential = state.devices.get(device_code) if device_code else None
+        if credential is None or credential.is_expired():
+            return pages.device_form(user_code=user_code, status=400, error=True,
+                                     message="That code is unknown or has expired.")
+        with state.lock:
+            if user_code in state.user_grants:
+                return pages.error_page("Already answered",
+                                        "This code has already been approved or denied.", 409)
+        if action == "deny":
+            with state.lock:
+                state.user_grants[user_code] = (None, False)
+            return pages.result_page("Request denied", "denied",
+                                     "You denied the sign-in request.")
+        signin = authenticate_person(form)
+        if signin is None:
+            text = "sign-in failed: wrong username, password or authenticator code."
+            if state.setting("microsoft"):
+                text += " (AADSTS50126)"
+            return pages.device_form(user_code=user_code, status=401, error=True, message=text,
+                                     login_hint=form.get("username", ""))
+        with state.lock:
+            state.user_grants[user_code] = (signin, True)
+            state.counters["device_approved"] += 1
+        return pages.result_page("Device approved", "approved",
+                                 "Device approved. You can close this window.")
+
+    def authorize_hidden_fields(values):
+        skip = {"username", "password", "totp", "action"}
+        return [(k, v) for k, v in values.items(multi=True) if k not in skip]
+
+    @app.get("/authorize")
+    def authorize_page():
+        try:
+            grant = server.get_consent_grant(end_user=None)
+        except OAuth2Error as error:
+            return server.handle_error_response(None, error)
+        return pages.authorize_form(authorize_hidden_fields(request.args),
+                                    client_id=grant.client.get_client_id(),
+                                    scope=grant.request.scope,
+                                    login_hint=request.args.get("login_hint", ""))
+
+    @app.post("/authorize")
+    def authorize_submit():
+        try:
+            grant = server.get_consent_grant(end_user=None)
+        except OAuth2Error as error:
+            return server.handle_error_response(None, error)
+        if request.form.get("action") == "deny":
+            return server.create_authorization_response(grant_user=None, grant=grant)
+        signin = authenticate_person(request.form)
+        if signin is None:
+            text = "sign-in failed: wrong username, password or authenticator code."
+            if state.setting("microsoft"):
+                text += " (AADSTS50126)"
+            return pages.authorize_form(authorize_hidden_fields(request.form),
+                                        client_id=grant.client.get_client_id(),
+                                        scope=grant.request.scope, status=401, error=True,
+                                        message=text, login_hint=request.form.get("username", ""))
+        return server.create_authorization_response(grant_user=signin, grant=grant)
+
+    # ----------------------------------------------------------------- protected resources
+
+    @app.get("/resource")
+    def resource():
+        record, challenge = check_bearer()
+        if record is None:
+            state.count("resource_denied")
+            return json_response({"ok": False, "error": "unauthorized"}, 401,
+                                 {"WWW-Authenticate": challenge})
+        state.count("resource_ok")
+        return json_response({"ok": True, "sub": record.signin.get_user_id(),
+                              "scope": record.scope})
+
+    @app.get("/userinfo")
+    def userinfo():
+        record, challenge = check_bearer()
+        if record is None:
+            return json_response({"error": "invalid_token"}, 401,
+                                 {"WWW-Authenticate": challenge})
+        user = record.signin.user
+        return json_response({"sub": user.oid, "name": user.name, "upn": user.upn,
+                              "preferred_username": user.upn, "email": user.upn,
+                              "tid": TENANT_ID})
+
+    # ----------------------------------------------------------------- test control API
+
+    def bad_request(text):
+        return json_response({"error": "bad_request", "message": text}, 400)
+
+    @app.get("/_test/counters")
+    def test_counters():
+        return json_response(state.snapshot_counters())
+
+    @app.get("/_test/issued")
+    def test_issued():
+        """Every secret issued since the last reset, in issue order, so tests can search
+        captured logs and outputs for them."""
+        with state.lock:
+            records = sorted(state.by_access.values(), key=lambda r: r.issued_at)
+            return json_response({
+                "access_tokens": [r.access_token for r in records],
+                "refresh_tokens": list(dict.fromkeys(r.refresh_token for r in records if r.refresh_token)),
+                "device_codes": [device for device, _ in state.issued_codes],
+                "user_codes": [user for _, user in state.issued_codes],
+                "authorization_codes": list(state.codes.keys()),
+            })
+
+    @app.post("/_test/reset")
+    def test_reset():
+        state.reset()
+        return json_response({"ok": True})
+
+    INT_SETTINGS = ("access_token_lifetime", "device_code_lifetime", "interval",
+                    "refresh_token_lifetime")
+
+    @app.get("/_test/config")
+    def test_get_config():
+        with state.lock:
+            return json_response(dict(state.settings))
+
+    @app.post("/_test/config")
+    def test_config():
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return bad_request("expected a JSON object")
+        changes = {}
+        for key, value in body.items():
+            if key in INT_SETTINGS:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    return bad_request(f"{key} must be a non-negative integer")
+                changes[key] = value
+            elif key == "microsoft":
+                if not isinstance(value, bool):
+                    return bad_request("microsoft must be true or false")
+                changes[key] = value
+            else:
+                return bad_request(f"unknown setting {key!r}")
+        with state.lock:
+            state.settings.update(changes)
+            return json_response(dict(state.settings))
+
+    @app.get("/_test/fault")
+    def test_get_faults():
+        with state.lock:
+            return json_response(dict(state.faults))
+
+    @app.post("/_test/fault")
+    def test_fault():
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return bad_request("expected a JSON object")
+        endpoint, mode = body.get("endpoint"), body.get("mode")
+        if endpoint not in FAULT_ENDPOINTS:
+            return bad_request(f"endpoint must be one of {', '.join(FAULT_ENDPOINTS)}")
+        if mode in (None, "none"):
+            state.set_fault(endpoint, None)
+            return json_response({"ok": True, "endpoint": endpoint, "mode": "none"})
+        if mode not in FAULT_MODES:
+            return bad_request(f"mode must be one of none, {', '.join(FAULT_MODES)}")
+        if mode == "rotate_then_fail" and endpoint != "token":
+            return bad_request("rotate_then_fail applies to the token endpoint only")
+        fault = {"mode": mode}
+        for key in ("count", "status", "retry_after", "seconds"):
+            if body.get(key) is not None:
+                value = body[key]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    return bad_request(f"{key} must be a non-negative number")
+                fault[key] = value if key == "seconds" else int(value)
+        for key in ("error", "error_description", "www_authenticate"):
+            if body.get(key) is not None:
+                if not isinstance(body[key], str):
+                    return bad_request(f"{key} must be a string")
+                fault[key] = body[key]
+        if body.get("error_codes") is not None:
+            codes = body["error_codes"]
+            if not isinstance(codes, list) or not all(
+                    isinstance(c, int) and not isinstance(c, bool) for c in codes):
+                return bad_request("error_codes must be a list of integers")
+            fault["error_codes"] = codes
+        if fault.get("count") == 0:
+            state.set_fault(endpoint, None)
+        else:
+            state.set_fault(endpoint, fault)
+        return json_response({"ok": True, "endpoint": endpoint, **fault})
+
+    @app.post("/_test/revoke_all_for_user")
+    def test_revoke_all_for_user():
+        body = request.get_json(silent=True) or {}
+        username = body.get("username")
+        if username not in USERS:
+            return bad_request("unknown username")
+        return json_response({"ok": True, "revoked": state.revoke_all_for_user(username)})
+
+    return app
+
+
+# --------------------------------------------------------------------- serving
+
+_log_lock = threading.Lock()
+
+
+def log_line(text):
+    with _log_lock:
+        sys.stdout.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        sys.stdout.flush()
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """One log line per request: method, path (never the query string) and status."""
+
+    # A client that connects and stalls must not hold a thread for ever.
+    timeout = 60
+
+    def log_request(self, code="-", size="-"):
+        path = getattr(self, "path", "") or ""
+        path = path.split("?", 1)[0].split("#", 1)[0]
+        env = getattr(self, "environ", None) or {}
+        status = "dropped" if env.get("latchkey.dropped") else code
+        log_line(f"{getattr(self, 'command', '-')} {path} {status}")
+
+    def log_error(self, format, *args):
+        # Messages are ours or the TLS library's (no request data in them).
+        log_line(f"error: {format % args}")
+
+    def log_message(self, format, *args):
+        pass
+
+
+class TLSThreadedServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, with the TLS handshake done in the connection's thread
+    (not in the accept loop, where one stalled client would block every other)."""
+
+    def __init__(self, host, port, app, certfile, keyfile):
+        super().__init__(host, port, app, handler=QuietRequestHandler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        self.socket = context.wrap_socket(self.socket, server_side=True,
+                                          do_handshake_on_connect=False)
+        self.ssl_context = context
+
+
+def issuer_for(host, port):
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    return f"https://{host}:{port}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert", required=True, help="server certificate (PEM)")
+    parser.add_argument("--key", required=True, help="server private key (PEM)")
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+
+    issuer = issuer_for(args.host, args.port)
+    app = create_app(issuer)
+    server = TLSThreadedServer(args.host, args.port, app, args.cert, args.key)
+    log_line(f"latchkey test provider: issuer {issuer}, listening")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what Latchkey's build, tests and demo need, and nothing when it is all there.
+# Debian packages with --no-install-recommends; Python packages go into a venv (venv.sh).
+set -euo pipefail
+packages=(
+    pkg-config libcurl4-openssl-dev libssl-dev libkrb5-dev libsecret-1-dev   # build
+    krb5-kdc krb5-admin-server krb5-user                                      # test realm
+    apache2 libapache2-mod-auth-gssapi                                        # Negotiate server
+    gnome-keyring libsecret-tools dbus-daemon dbus                            # Secret Service
+    openssl curl ca-certificates python3-venv tmux                            # test tools
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}" >&2
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+    echo "install-deps: Swift 6.2 or later is needed (expected at /opt/swift)" >&2
+    exit 1
+fi

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, build, start the real test servers on loopback, run
+# every test (Swift unit and integration tests, then the end-to-end suite against the real
+# binaries), stop the servers. Integration tests run, never skip: LATCHKEY_INTEGRATION=1.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+export PATH=/opt/swift/usr/bin:$PATH
+bash scripts/install-deps.sh
+echo "== build"
+swift build --build-tests 2>&1 | grep -vE 'prohibited flag|^\[[0-9]+/[0-9]+\]' || true
+swift build --build-tests >/dev/null 2>&1 || { swift build --build-tests; exit 1; }
+echo "== test servers"
+env_file=$(bash scripts/testenv/up.sh)
+trap 'bash scripts/testenv/down.sh' EXIT
+set -a; source "$env_file"; set +a
+export LATCHKEY_INTEGRATION=1 LATCHKEY_BIN="$REPO/.build/debug"
+status=0
+echo "== swift test"
+swift test --skip-build 2>&1 | tee "$LATCHKEY_TESTENV/swift-test.log" | grep -vE '^(Test Case|◇|✔ Test [^r])' || true
+grep -qE '✔ Test run with [0-9]+ tests? .*passed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
+grep -qE 'Executed [0-9]+ tests?, with 0 failures' "$LATCHKEY_TESTENV/swift-test.log" || ! grep -q 'Executed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
+echo "== end-to-end tests"
+"$REPO/.testenv/venv/bin/pytest" -q -p no:cacheprovider Tests/e2e || status=1
+exit $status
