@@ -14,7 +14,9 @@ swift build 2>&1 | grep -E 'error|Compiling|Build' | tail -3 >&2 || true
 swift build >/dev/null 2>&1 || { swift build; exit 1; }
 BIN="$REPO/.build/debug"
 
-export LATCHKEY_TESTENV_PARTS=provider
+export LATCHKEY_TESTENV_PARTS=provider LATCHKEY_TESTENV_GIVEN=1
+LATCHKEY_TESTENV=$(mktemp -d /tmp/latchkey-demo.XXXXXX)
+export LATCHKEY_TESTENV
 env_file=$(PROVIDER_PORT=${PROVIDER_PORT:-8443} bash scripts/testenv/up.sh)
 source "$env_file"
 demo="$LATCHKEY_TESTENV/demo"
@@ -38,9 +40,8 @@ client_id = "latchkey-test"
 scopes = ["openid", "offline_access", "mail.read"]
 ca_file = "$LATCHKEY_TEST_CA"
 TOML
-export XDG_RUNTIME_DIR="$demo/run" XDG_CONFIG_HOME="$demo/config/.." 
 mkdir -p "$demo/config/latchkey" && mv "$demo/config/config.toml" "$demo/config/latchkey/config.toml"
-export XDG_CONFIG_HOME="$demo/config"
+export XDG_RUNTIME_DIR="$demo/run" XDG_CONFIG_HOME="$demo/config"
 socket="$XDG_RUNTIME_DIR/latchkey/latchkey.sock"
 
 bold "Starting the daemon (log: $demo/latchkeyd.log)"

@@ -56,10 +56,16 @@ import Testing
         let fd = fopen("/" + path + "/config/latchkey.example.toml", "r")
         try #require(fd != nil)
         var buffer = [CChar](repeating: 0, count: 4096)
-        while fgets(&buffer, Int32(buffer.count), fd) != nil { text += String(cString: buffer) }
+        while fgets(&buffer, Int32(buffer.count), fd) != nil {
+            text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         fclose(fd)
         let config = try Configuration.parse(text, file: "latchkey.example.toml")
         #expect(!config.accounts.isEmpty)
+        // Every key the parser accepts is documented there (set, or shown commented out).
+        for key in Configuration.brokerKeys + Configuration.accountKeys {
+            #expect(text.contains("\n\(key) =") || text.contains("\n# \(key) ="), "config/latchkey.example.toml does not document '\(key)'")
+        }
     }
 
     @Test(arguments: [

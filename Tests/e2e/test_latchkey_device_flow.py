@@ -6,6 +6,8 @@ exit codes of SPEC.md §3; and no secret reaches any log or output.
 """
 
 import json
+import os
+import signal
 import subprocess
 import time
 
@@ -200,16 +202,80 @@ def test_daemon_refuses_a_second_instance_and_bad_config(latchkey, provider):
     assert f"{latchkey.config}:3: accounts.work.client_id: expected a string" in broken.stderr
 
 
-def test_thin_client_links_no_heavy_library(bin_dir):
-    """`latchkey` must start fast: no libcurl, libkrb5/GSSAPI, libsecret, Foundation or ICU."""
+def test_thin_client_loads_no_heavy_library(bin_dir, tmp_path):
+    """`latchkey` must start fast: no libcurl, libkrb5/GSSAPI, libsecret, Foundation or ICU,
+    neither linked (ldd) nor loaded while it runs (/proc/PID/maps)."""
+    forbidden = ("libcurl", "libkrb5", "libgssapi", "libsecret", "libFoundation.so",
+                 "libFoundationInternationalization", "icu")
     libraries = subprocess.run(["ldd", f"{bin_dir}/latchkey"], capture_output=True, text=True, check=True).stdout
-    for forbidden in ("libcurl", "libkrb5", "libgssapi", "libsecret", "libFoundation.so",
-                      "libFoundationInternationalization", "icu"):
-        assert forbidden not in libraries, forbidden
+    for name in forbidden:
+        assert name not in libraries, name
     daemon = subprocess.run(["ldd", f"{bin_dir}/latchkeyd"], capture_output=True, text=True, check=True).stdout
     assert "libcurl" in daemon  # the heavy work lives in the daemon
-    # And at run time: the maps of a running `latchkey --help` (it exits fast; use a pipe-blocked one).
-    process = subprocess.Popen([f"{bin_dir}/latchkey", "login", "x", "--socket", "/nonexistent/s", "--no-autostart"],
+
+    # A socket that accepts and never answers holds `latchkey token` mid-request: read its maps.
+    import socket as sock
+    path = str(tmp_path / "silent.sock")
+    server = sock.socket(sock.AF_UNIX, sock.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    process = subprocess.Popen([f"{bin_dir}/latchkey", "token", "work", "--socket", path, "--no-autostart"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    process.communicate(timeout=10)
-    assert process.returncode == 69
+    try:
+        server.settimeout(10)
+        connection, _ = server.accept()   # the health probe
+        time.sleep(0.2)
+        maps = open(f"/proc/{process.pid}/maps").read()
+        assert "libswiftCore" in maps  # the maps are really the running client's
+        for name in forbidden:
+            assert name not in maps, name
+    finally:
+        process.kill()
+        process.wait()
+        server.close()
+
+
+def test_unreachable_daemon_without_autostart_exits_69(bin_dir, tmp_path):
+    done = subprocess.run([f"{bin_dir}/latchkey", "token", "work", "--socket", str(tmp_path / "none.sock"),
+                           "--no-autostart"], capture_output=True, text=True, timeout=10)
+    assert done.returncode == 69
+    assert "No Latchkey daemon answers" in done.stderr
+
+
+def test_ctrl_c_cancels_the_sign_in_at_the_daemon(latchkey, provider, person):
+    provider.configure(interval=1)
+    start_with_account(latchkey, provider)
+    process = subprocess.Popen([str(latchkey.bin / "latchkey"), "login", "work"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=latchkey.env)
+    while "enter the code" not in process.stderr.readline():
+        pass
+    assert json.loads(latchkey.api("GET", "/v1/accounts/work")[2])["state"] == "signing_in"
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=10)
+    deadline = time.time() + 10
+    while time.time() < deadline and "sign-in cancelled" not in latchkey.log_text():
+        time.sleep(0.1)
+    assert "sign-in cancelled" in latchkey.log_text()
+    assert json.loads(latchkey.api("GET", "/v1/accounts/work")[2])["state"] == "signed_out"
+    polls = provider.counters()["token_device_code"]
+    time.sleep(2.5)
+    assert provider.counters()["token_device_code"] == polls  # the daemon stopped polling
+
+
+def test_autostart_when_no_daemon_runs(latchkey, provider):
+    latchkey.write_config('[broker]\nstore = "memory"\n'
+                          + latchkey.oauth_account("work", provider.url, provider.ca))
+    status = latchkey.run("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["accounts"][0]["name"] == "work"
+    pid = None
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if cmdline and cmdline[0].endswith(b"latchkeyd") and latchkey.socket.encode() in cmdline:
+                pid = int(entry)
+    assert pid, "the autostarted daemon is not running"
+    os.kill(pid, signal.SIGTERM)

@@ -6,6 +6,8 @@ for part in keyring apache kerberos provider; do
     bash "$REPO/scripts/testenv/$part.sh" stop || true
 done
 case "$LATCHKEY_TESTENV" in
-    /tmp/latchkey-testenv.*) rm -rf "$LATCHKEY_TESTENV" ;;
+    /tmp/latchkey-testenv.*|/tmp/latchkey-demo.*) rm -rf "$LATCHKEY_TESTENV" ;;
 esac
-rm -f "$REPO/.testenv/current"
+if [ "$(cat "$REPO/.testenv/current" 2>/dev/null)" = "$LATCHKEY_TESTENV" ]; then
+    rm -f "$REPO/.testenv/current"
+fi

@@ -3,12 +3,15 @@
 # mod_auth_gssapi and a private D-Bus session with gnome-keyring. Prints the env file to source.
 source "$(dirname "$0")/common.sh"
 mkdir -p "$REPO/.testenv"
-if [ -z "$LATCHKEY_TESTENV" ] || [ ! -d "$LATCHKEY_TESTENV" ]; then
+# A folder given in LATCHKEY_TESTENV (the demo's) is used as it is; otherwise a new one is made
+# and recorded in .testenv/current, so down.sh and a later shell find it.
+if [ -z "${LATCHKEY_TESTENV_GIVEN:-}" ]; then
     LATCHKEY_TESTENV=$(mktemp -d /tmp/latchkey-testenv.XXXXXX)
+    echo "$LATCHKEY_TESTENV" > "$REPO/.testenv/current"
 fi
 export LATCHKEY_TESTENV
+mkdir -p "$LATCHKEY_TESTENV"
 chmod 755 "$LATCHKEY_TESTENV"
-echo "$LATCHKEY_TESTENV" > "$REPO/.testenv/current"
 : > "$LATCHKEY_TESTENV/env.sh"
 export_var LATCHKEY_TESTENV "$LATCHKEY_TESTENV"
 bash "$REPO/scripts/testenv/venv.sh"
