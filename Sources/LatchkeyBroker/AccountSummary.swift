@@ -16,12 +16,11 @@ public struct AccountSummary: Sendable, Equatable {
         var members: [(String, JSONValue)] = [
             ("name", .string(name)), ("method", .string(method.rawValue)), ("state", .string(state.rawValue)),
             ("expires_at", expiresAt.map { .number(Double($0.unixSeconds)) } ?? .null),
-            ("last_error", lastError.map(JSONValue.string) ?? .null),
+            ("last_error", lastError.map(JSONValue.string) ?? .null), ("persisted", .bool(persisted)),
         ]
         if detailed {
             members.append(("scopes", .array(scopes.map(JSONValue.string))))
             members.append(("store", .string(store)))
-            members.append(("persisted", .bool(persisted)))
             members.append(("last_refresh", lastRefresh.map { .number(Double($0.unixSeconds)) } ?? .null))
         }
         return .object(members)

@@ -15,7 +15,12 @@ public actor Broker {
         var metadata: ProviderMetadata?
         var login: LoginSession?
         var lastRefresh: Timestamp?
-        var persisted = true
+        /// The store could not be read at start-up: read it when a client first asks.
+        var needsRestore = false
+        var storeError: StoreError?
+        /// Secrets whose store write failed: kept in memory and written again later.
+        var pendingWrites: [ItemKind: Secret<String>] = [:]
+        var nextWriteRetry: Timestamp?
     }
 
     final class LoginSession {
@@ -31,16 +36,19 @@ public actor Broker {
     let store: any CredentialStore
     let logger: Logger
     let clock: @Sendable () -> Timestamp
+    /// Why the configured store is not the one in use (`auto` fell back), shown by `status`.
+    public nonisolated let storeWarning: String?
     private(set) var settings: BrokerSettings
     var accounts: [String: Account] = [:]
     /// Running sign-ins by id; only touched on this actor.
     var sessions: [String: LoginSession] = [:]
     var order: [String] = []
 
-    public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, logger: Logger,
-                clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+    public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
+                logger: Logger, clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
         self.oauth = oauth
         self.store = store
+        self.storeWarning = storeWarning
         self.logger = logger
         self.clock = clock
         self.settings = configuration.broker
@@ -50,21 +58,33 @@ public actor Broker {
         }
     }
 
-    /// Loads what the store kept, so a restart needs no new sign-in.
+    /// Loads what the store kept, so a restart needs no new sign-in. An account whose items
+    /// cannot be read now (locked keyring, no service) is read again when a client asks.
     public func restore() async {
-        for name in order {
-            do {
-                let refresh = try await store.read(account: name, kind: .refreshToken)
-                let access = try await store.read(account: name, kind: .accessToken).flatMap(StoredAccessToken.decode)
-                accounts[name]?.refreshToken = refresh
-                accounts[name]?.machine.restored(access, hasRefreshToken: refresh != nil)
-            } catch {
-                logger.warning("could not read stored credentials", metadata: ["account": "\(name)", "error": "\(error.message)"])
-            }
+        for name in order { await restoreAccount(name) }
+    }
+
+    private func restoreAccount(_ name: String) async {
+        do {
+            let refresh = try await store.read(account: name, kind: .refreshToken)
+            let access = try await store.read(account: name, kind: .accessToken).flatMap(StoredAccessToken.decode)
+            guard accounts[name]?.machine.state == .signedOut else { return }  // signed in meanwhile
+            accounts[name]?.refreshToken = refresh
+            accounts[name]?.machine.restored(access, hasRefreshToken: refresh != nil)
+            accounts[name]?.needsRestore = false
+            accounts[name]?.storeError = nil
+            if refresh != nil { logger.info("credentials restored from the store", metadata: ["account": "\(name)", "store": "\(store.name)"]) }
+        } catch {
+            accounts[name]?.needsRestore = true
+            accounts[name]?.storeError = error
+            logger.warning("could not read stored credentials", metadata: ["account": "\(name)", "store": "\(store.name)", "error": "\(error.message)"])
         }
     }
 
     // MARK: Queries
+
+    /// The store in use, as `status` names it.
+    public nonisolated var storeName: String { store.name }
 
     public func summaries() -> [AccountSummary] {
         order.compactMap { summary(of: $0) }
@@ -79,9 +99,9 @@ public actor Broker {
         guard let account = accounts[name] else { return nil }
         return AccountSummary(
             name: name, method: account.config.method, state: account.machine.state,
-            expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError,
+            expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError ?? account.storeError?.message,
             lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
-            store: store.name, persisted: account.persisted && store.isPersistent)
+            store: store.name, persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent)
     }
 
     // MARK: Tokens
@@ -94,6 +114,16 @@ public actor Broker {
             throw LatchkeyError(
                 .configuration, "'\(name)' uses the \(account.config.method.rawValue) method, which hands out no OAuth access token.",
                 hint: "Use `latchkey header \(name)` for its Authorization header.")
+        }
+        if account.needsRestore && account.machine.state == .signedOut {
+            await restoreAccount(name)
+            if let error = accounts[name]?.storeError, accounts[name]?.needsRestore == true {
+                throw storeError(name, error)
+            }
+        }
+        if let retry = accounts[name]?.nextWriteRetry, clock() >= retry {
+            accounts[name]?.nextWriteRetry = nil
+            Task { await self.flushPendingWrites(name) }
         }
         let wanted = minValid ?? account.config.minValid ?? settings.minValid
         switch accounts[name]!.machine.request(minValid: wanted, now: clock()) {
@@ -197,15 +227,40 @@ public actor Broker {
         return metadata
     }
 
-    /// Writes a secret to the store. A failed write keeps the secret in memory and shows the
-    /// account as not persisted.
+    /// Writes a secret to the store. A failed write keeps the secret in memory, shows the
+    /// account as not persisted, and is tried again (after 5 s, on the next request).
     func persist(_ name: String, _ kind: ItemKind, _ value: Secret<String>) async {
         do {
             try await store.write(account: name, kind: kind, value: value)
-            accounts[name]?.persisted = true
+            accounts[name]?.pendingWrites[kind] = nil
         } catch {
-            accounts[name]?.persisted = false
-            logger.error("could not store a credential", metadata: ["account": "\(name)", "item": "\(kind.label)", "error": "\(error.message)"])
+            accounts[name]?.pendingWrites[kind] = value
+            accounts[name]?.nextWriteRetry = clock() + 5
+            logger.error("could not store a credential; keeping it in memory", metadata: [
+                "account": "\(name)", "item": "\(kind.label)", "store": "\(store.name)", "error": "\(error.message)",
+            ])
+        }
+    }
+
+    func flushPendingWrites(_ name: String) async {
+        guard let pending = accounts[name]?.pendingWrites, !pending.isEmpty else { return }
+        for (kind, value) in pending where accounts[name]?.pendingWrites[kind] == value {
+            await persist(name, kind, value)
+        }
+        if accounts[name]?.pendingWrites.isEmpty == true {
+            logger.info("credentials stored after an earlier failure", metadata: ["account": "\(name)", "store": "\(store.name)"])
+        }
+    }
+
+    /// A store failure as the person sees it.
+    func storeError(_ name: String, _ error: StoreError) -> LatchkeyError {
+        switch error.kind {
+        case .locked:
+            return LatchkeyError(.signinRequired, "The credentials of '\(name)' cannot be read: \(error.message)", hint: "Unlock the keyring; nothing is lost, no new sign-in is needed.")
+        case .noBus, .tampered, .keyMissing:
+            return LatchkeyError(.configuration, "The credentials of '\(name)' cannot be read: \(error.message)", hint: "Fix the store as the message says, then try again.")
+        case .unavailable, .io, .other:
+            return LatchkeyError(.storeUnavailable, "The credentials of '\(name)' cannot be read: \(error.message)", hint: "Start the keyring service (or fix the store), then try again; nothing is lost.", retryAfter: 10)
         }
     }
 }
@@ -216,12 +271,18 @@ extension Broker {
         guard accounts[name] != nil else { throw .unknownAccount(name) }
         accounts[name]?.login?.task?.cancel()
         accounts[name]?.refreshToken = nil
+        accounts[name]?.pendingWrites = [:]
         accounts[name]?.machine.signedOut()
         do {
             try await store.deleteAll(account: name)
         } catch {
-            throw LatchkeyError(.internalError, "Could not remove the credentials of '\(name)' from the \(store.name) store: \(error.message)", hint: "Fix the store, then run `latchkey logout \(name)` again.")
+            var failure = storeError(name, error)
+            failure.message = "Signed out in memory, but the credentials of '\(name)' could not be removed from the \(store.name) store: \(error.message)"
+            failure.hint = "Fix the store, then run `latchkey logout \(name)` again."
+            throw failure
         }
+        accounts[name]?.needsRestore = false
+        accounts[name]?.storeError = nil
         logger.info("signed out", metadata: ["account": "\(name)"])
     }
 }

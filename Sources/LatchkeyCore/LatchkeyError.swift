@@ -7,6 +7,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case providerUnavailable = "provider_unavailable"
     case badRequest = "bad_request"
     case configuration = "configuration"
+    /// The credential store cannot be reached right now (Latchkey's addition to SPEC.md §4).
+    case storeUnavailable = "store_unavailable"
     case internalError = "internal"
 
     public var httpStatus: Int {
@@ -17,6 +19,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .providerUnavailable: 503
         case .badRequest: 400
         case .configuration: 500
+        case .storeUnavailable: 503
         case .internalError: 500
         }
     }
@@ -26,7 +29,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         switch self {
         case .unknownAccount, .configuration: ExitStatus.configuration
         case .signinRequired, .forbidden: ExitStatus.notPermitted
-        case .providerUnavailable, .internalError: ExitStatus.temporaryFailure
+        case .providerUnavailable, .storeUnavailable, .internalError: ExitStatus.temporaryFailure
         case .badRequest: ExitStatus.usage
         }
     }

@@ -27,7 +27,9 @@ public struct Router: Sendable {
             return .ok(.object([("status", "ok"), ("version", .string(LatchkeyVersion.current))]))
         case ("GET", 2) where s == ["v1", "accounts"]:
             let accounts = await broker.summaries().map { $0.json(detailed: false) }
-            return .ok(.object([("accounts", .array(accounts))]))
+            var members: [(String, JSONValue)] = [("accounts", .array(accounts)), ("store", .string(broker.storeName))]
+            if let warning = broker.storeWarning { members.append(("store_warning", .string(warning))) }
+            return .ok(.object(members))
         case ("GET", 3) where s[0] == "v1" && s[1] == "accounts":
             return .ok(try await broker.summary(account: s[2]).json(detailed: true))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "token":

@@ -19,7 +19,19 @@ public enum ItemKind: String, Sendable, CaseIterable {
 /// A store failed. The message names the fix; it never holds a secret.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case unavailable, locked, corrupted, permission, other
+        /// No Secret Service answers on the session bus (no provider, or it stopped).
+        case unavailable
+        /// No session bus: no address, or its socket is gone.
+        case noBus
+        /// The keyring (collection) is locked: only the person can unlock it.
+        case locked
+        /// The encrypted file fails authentication: changed on disk, or a different key.
+        case tampered
+        /// The file store's key is missing or unusable.
+        case keyMissing
+        /// Reading or writing a file failed (permissions, disk full…).
+        case io
+        case other
     }
 
     public var kind: Kind

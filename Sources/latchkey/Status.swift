@@ -33,7 +33,9 @@ struct Status: ParsableCommand {
             printOut(line + row[4])
         }
         if let store = answer["store"]?.stringValue {
-            printOut("store: \(store)" + (answer["persisted"]?.boolValue == false ? " (not persisted: a restart needs a new sign-in)" : ""))
+            let unsaved = accounts.filter { $0["persisted"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
+            printOut("store: \(store)" + (unsaved.isEmpty ? "" : " (not persisted: \(unsaved.joined(separator: ", ")) — kept in memory, written again when the store answers)"))
         }
+        if let warning = answer["store_warning"]?.stringValue { printOut("warning: \(warning)") }
     }
 }

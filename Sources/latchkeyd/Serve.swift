@@ -47,15 +47,12 @@ struct Serve: AsyncParsableCommand {
             logger.warning("no accounts configured", metadata: ["config": "\(configPath)"])
         }
         let store: any CredentialStore
-        switch configuration.broker.store {
-        case .memory, .auto:
-            store = MemoryStore()
-            if configuration.broker.store == .auto {
-                logger.warning("credentials are kept in memory only: a restart needs a new sign-in", metadata: ["store": "memory"])
-            }
-        case .secretService, .file:
-            printError("Configuration error: \(configPath): broker.store: the '\(configuration.broker.store.rawValue)' store is not available in this version.\n  hint: Use store = \"memory\" or \"auto\".")
-            throw ExitCode(ExitStatus.configuration)
+        let storeWarning: String?
+        do {
+            (store, storeWarning) = try await StoreSelection.make(configuration.broker, paths: paths, logger: logger)
+        } catch {
+            printError(error.description)
+            throw ExitCode(error.code.exitStatus)
         }
 
         let socketPath = socket ?? paths.socket
@@ -66,7 +63,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(error.code.exitStatus)
         }
 
-        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, logger: logger)
+        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, storeWarning: storeWarning, logger: logger)
         await broker.restore()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = SocketServer(path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group)

@@ -47,13 +47,22 @@ class Latchkey:
         self.log = root / "latchkeyd.log"
         self.transcript = []  # (argv, returncode, stdout, stderr) of every command
         self.process = None
+        self.extra_env = {}   # e.g. DBUS_SESSION_BUS_ADDRESS for the keyring tests
 
     @property
     def env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("LATCHKEY_TEST")}
         env.update(XDG_RUNTIME_DIR=str(self.runtime), XDG_CONFIG_HOME=str(self.root / "config"),
                    HOME=str(self.root))
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        env.pop("DISPLAY", None)
+        env.update(self.extra_env)
         return env
+
+    def restart(self, sig=signal.SIGTERM, *args):
+        """Stops the daemon (SIGTERM, or SIGKILL: no chance to clean up) and starts it again."""
+        self.stop(sig)
+        return self.start(*args)
 
     def write_config(self, text):
         self.config.write_text(text)
