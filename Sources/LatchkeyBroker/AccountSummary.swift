@@ -11,6 +11,9 @@ public struct AccountSummary: Sendable, Equatable {
     public var scopes: [String]
     public var store: String
     public var persisted: Bool
+    public var email: String?
+    public var url: String?
+    public var gitHosts: [String] = []
 
     public func json(detailed: Bool) -> JSONValue {
         var members: [(String, JSONValue)] = [
@@ -22,6 +25,9 @@ public struct AccountSummary: Sendable, Equatable {
             members.append(("scopes", .array(scopes.map(JSONValue.string))))
             members.append(("store", .string(store)))
             members.append(("last_refresh", lastRefresh.map { .number(Double($0.unixSeconds)) } ?? .null))
+            members.append(("email", email.map(JSONValue.string) ?? .null))
+            members.append(("url", url.map(JSONValue.string) ?? .null))
+            members.append(("git_hosts", .array(gitHosts.map(JSONValue.string))))
         }
         return .object(members)
     }

@@ -101,7 +101,8 @@ public actor Broker {
             name: name, method: account.config.method, state: account.machine.state,
             expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError ?? account.storeError?.message,
             lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
-            store: store.name, persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent)
+            store: store.name, persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent,
+            email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
     }
 
     // MARK: Tokens
