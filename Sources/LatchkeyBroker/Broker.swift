@@ -21,6 +21,8 @@ public actor Broker {
         /// Secrets whose store write failed: kept in memory and written again later.
         var pendingWrites: [ItemKind: Secret<String>] = [:]
         var nextWriteRetry: Timestamp?
+        /// Spreads proactive refreshes of many accounts (0...1, drawn once).
+        var jitter = Double.random(in: 0...1)
     }
 
     final class LoginSession {
@@ -38,11 +40,12 @@ public actor Broker {
     let clock: @Sendable () -> Timestamp
     /// Why the configured store is not the one in use (`auto` fell back), shown by `status`.
     public nonisolated let storeWarning: String?
-    private(set) var settings: BrokerSettings
+    var settings: BrokerSettings
     var accounts: [String: Account] = [:]
     /// Running sign-ins by id; only touched on this actor.
     var sessions: [String: LoginSession] = [:]
     var order: [String] = []
+    var metrics = BrokerMetrics()
 
     public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
                 logger: Logger, clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
@@ -108,8 +111,47 @@ public actor Broker {
     // MARK: Tokens
 
     /// A token valid for at least `minValid` seconds (the account's or broker's default when
-    /// nil), refreshing first when needed. Concurrent callers share one refresh.
-    public func token(account name: String, minValid: Double? = nil) async throws(LatchkeyError) -> AccessToken {
+    /// nil), refreshing first when needed. Concurrent callers share one refresh. With a
+    /// `client`, the account's `allowed_clients` are enforced and the hand-out is audited.
+    public func token(account name: String, minValid: Double? = nil, client: ClientIdentity? = nil) async throws(LatchkeyError) -> AccessToken {
+        guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
+        try authorize(name, config, client)
+        let token = try await currentToken(name, minValid: minValid)
+        metrics.handedOut += 1
+        if let client {
+            // The audit line: who got which account's credential — never the credential.
+            logger.info("credential handed out", metadata: [
+                "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
+                "scope": "\(token.scopes.joined(separator: " "))",
+            ])
+        }
+        return token
+    }
+
+    /// `allowed_clients`: when set, only those executables get the account's credentials.
+    private func authorize(_ name: String, _ config: AccountConfig, _ client: ClientIdentity?) throws(LatchkeyError) {
+        guard !config.allowedClients.isEmpty else { return }
+        if let exe = client?.executable, config.allowedClients.contains(exe) { return }
+        metrics.refused += 1
+        logger.warning("client refused: not in allowed_clients", metadata: [
+            "account": "\(name)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")",
+        ])
+        throw LatchkeyError(
+            .forbidden, "\(client?.executable ?? "This program") may not use the credentials of '\(name)'.",
+            hint: "Add its path to allowed_clients in [accounts.\(name)] if it should, then reload the daemon (systemctl --user reload latchkey).")
+    }
+
+    public func countRefusal() {
+        metrics.refused += 1
+    }
+
+    public func metricsText() -> String {
+        var states: [String: Int] = [:]
+        for name in order { states[accounts[name]!.machine.state.rawValue, default: 0] += 1 }
+        return metrics.prometheus(accountsByState: states)
+    }
+
+    private func currentToken(_ name: String, minValid: Double?) async throws(LatchkeyError) -> AccessToken {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
         guard account.config.method == .oauth else {
             throw LatchkeyError(
@@ -129,11 +171,13 @@ public actor Broker {
         let wanted = minValid ?? account.config.minValid ?? settings.minValid
         switch accounts[name]!.machine.request(minValid: wanted, now: clock()) {
         case .serve(let token):
+            metrics.cacheHits += 1
             return token
         case .fail(let error):
             throw error
         case .startRefresh:
-            Task { await self.runRefresh(name) }
+            metrics.refreshesOnRequest += 1
+            Task { await self.runRefresh(name, trigger: "request") }
         case .joinRefresh:
             break
         }
@@ -144,12 +188,12 @@ public actor Broker {
     }
 
     /// The `Authorization` header value for a client.
-    public func authorization(account name: String, url: String?, minValid: Double?) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
-        let token = try await token(account: name, minValid: minValid)
+    public func authorization(account name: String, url: String?, minValid: Double?, client: ClientIdentity? = nil) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
+        let token = try await token(account: name, minValid: minValid, client: client)
         return (Secret("Bearer " + token.value.reveal()), token.expiresAt)
     }
 
-    private func runRefresh(_ name: String) async {
+    func runRefresh(_ name: String, trigger: String) async {
         guard let account = accounts[name], let refreshToken = account.refreshToken else {
             finishRefresh(name, accounts[name]?.machine.refreshFailed(.permanent(message: "There is no refresh token for '\(name)'."), now: clock()))
             return
@@ -171,16 +215,18 @@ public actor Broker {
             await persist(name, .accessToken, StoredAccessToken.encode(token))
             accounts[name]?.lastRefresh = now
             outcome = accounts[name]!.machine.refreshSucceeded(token, now: now)
+            metrics.recordRefresh(.ok, seconds: now - started)
             logger.info("token refreshed", metadata: [
-                "account": "\(name)", "expires_in": "\(Int(response.expiresIn))", "rotated": "\(response.refreshToken != nil)",
-                "duration_ms": "\(Int((now - started) * 1000))",
+                "account": "\(name)", "trigger": "\(trigger)", "expires_in": "\(Int(response.expiresIn))",
+                "rotated": "\(response.refreshToken != nil)", "duration_ms": "\(Int((now - started) * 1000))",
             ])
         } catch {
             let failure: TokenMachine.Failure = error.isTransient
                 ? .transient(message: error.description, retryAfter: error.retryAfter)
                 : .permanent(message: "Signing in to '\(name)' again is needed: \(error.description).")
+            metrics.recordRefresh(error.isTransient ? .transient : .permanent, seconds: clock() - started)
             logger.warning("token refresh failed", metadata: [
-                "account": "\(name)", "transient": "\(error.isTransient)", "error": "\(error.description)",
+                "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
             ])
             outcome = accounts[name]!.machine.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1))
         }
@@ -202,7 +248,7 @@ public actor Broker {
     // MARK: Helpers
 
     func httpOptions(_ config: AccountConfig) -> HTTPOptions {
-        HTTPOptions(caFile: config.caFile)
+        HTTPOptions(caFile: config.caFile, connectTimeout: min(10, settings.providerTimeout), totalTimeout: settings.providerTimeout)
     }
 
     /// The provider's endpoints: explicit ones, a preset, or OIDC discovery (cached).

@@ -46,7 +46,7 @@ extension Configuration {
     }
 
     /// Every key `[broker]` accepts; config/latchkey.example.toml documents each (a test checks).
-    public static let brokerKeys = ["store", "refresh_before", "min_valid", "notify", "notify_command", "key_file", "store_file"]
+    public static let brokerKeys = ["store", "refresh_before", "min_valid", "provider_timeout", "notify", "notify_command", "key_file", "store_file"]
 
     /// Every key an `[accounts.NAME]` table accepts; the example documents each.
     public static let accountKeys = [
@@ -144,6 +144,9 @@ struct Reader {
             case "store": b.store = try choice(e, path, BrokerSettings.StoreKind.self)
             case "refresh_before": b.refreshBefore = try duration(e, path)
             case "min_valid": b.minValid = try duration(e, path)
+            case "provider_timeout":
+                b.providerTimeout = try duration(e, path)
+                guard b.providerTimeout >= 1 else { throw fail(e.line, path, "must be at least 1 second") }
             case "notify": b.notify = try choice(e, path, BrokerSettings.Notify.self)
             case "notify_command": b.notifyCommand = try strings(e, path)
             case "key_file": b.keyFile = try string(e, path)

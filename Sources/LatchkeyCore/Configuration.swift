@@ -33,6 +33,8 @@ public struct BrokerSettings: Sendable, Equatable {
     public var refreshBefore: Double = 300
     /// The validity every token handed out has at least, unless a request asks otherwise. Default 60 s.
     public var minValid: Double = 60
+    /// How long a provider may take to answer one request, in seconds. Default 30 s.
+    public var providerTimeout: Double = 30
     public var notify: Notify = .desktop
     public var notifyCommand: [String] = []
     /// The key of the `file` store, when not given by systemd credentials.

@@ -95,6 +95,15 @@ public struct TokenMachine: Sendable {
         return .startRefresh
     }
 
+    /// A proactive refresh, started by the scheduler when `refreshDue` has passed: true when
+    /// this call started it (no refresh in flight, a refresh token, no backoff pending).
+    public mutating func startProactiveRefresh(now: Timestamp) -> Bool {
+        guard !refreshInFlight, !signInInFlight, hasRefreshToken, permanentFailure == nil else { return false }
+        if let retryAt, now < retryAt { return false }
+        refreshInFlight = true
+        return true
+    }
+
     // MARK: Refresh results
 
     /// The refresh succeeded; the new refresh token (if any) is already stored.

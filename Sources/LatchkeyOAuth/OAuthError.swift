@@ -54,7 +54,9 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         switch kind {
         case .transport(let failure): return failure != .invalidURL
         case .httpStatus(let status): return status >= 500 || status == 429 || status == 408
-        case .invalidResponse: return httpStatus.map { $0 >= 500 || $0 == 429 } ?? true
+        // An answer that cannot be read (truncated JSON, an HTML page, absurd values) is the
+        // provider's fault or the network's; a new sign-in would not fix it: retry later.
+        case .invalidResponse: return true
         case .provider(let code):
             return code == "temporarily_unavailable" || code == "server_error" || code == "slow_down"
                 || code == "authorization_pending"

@@ -7,10 +7,13 @@ public struct APIRequest: Sendable {
     public var segments: [String]
     public var query: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The peer, from SO_PEERCRED (nil only in tests that build requests by hand).
+    public var client: ClientIdentity?
 
-    public init(method: String, target: String, body: [UInt8] = []) {
+    public init(method: String, target: String, body: [UInt8] = [], client: ClientIdentity? = nil) {
         self.method = method
         self.body = body
+        self.client = client
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         segments = parts[0].split(separator: "/").map { Self.percentDecode(String($0), plusIsSpace: false) }
         query = parts.count > 1 ? Self.parseQuery(String(parts[1])) : []
@@ -51,6 +54,8 @@ public struct APIRequest: Sendable {
 public enum APIResponse: Sendable {
     case json(status: Int, JSONValue, headers: [(String, String)])
     case stream(AsyncStream<JSONValue>)
+    /// Plain text (Prometheus metrics).
+    case text(String)
 
     public static func ok(_ json: JSONValue) -> APIResponse { .json(status: 200, json, headers: []) }
 

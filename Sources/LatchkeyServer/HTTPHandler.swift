@@ -13,14 +13,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let router: Router
     private let logger: Logger
+    private let client: ClientIdentity?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var refused = false
     private var streamTask: Task<Void, Never>?
 
-    init(router: Router, logger: Logger) {
+    init(router: Router, logger: Logger, client: ClientIdentity?) {
         self.router = router
         self.logger = logger
+        self.client = client
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -42,7 +44,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let head, !refused else { return }
             self.head = nil
             let bytes = body.map { Array($0.readableBytesView) } ?? []
-            let request = APIRequest(method: head.method.rawValue, target: head.uri, body: bytes)
+            let request = APIRequest(method: head.method.rawValue, target: head.uri, body: bytes, client: client)
             let keepAlive = head.isKeepAlive
             let router = self.router
             let loop = context.eventLoop
@@ -77,6 +79,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if !keepAlive { headers.add(name: "Connection", value: "close") }
             let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status ?? code), headers: headers)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+        case .text(let text):
+            var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+            buffer.writeString(text)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }

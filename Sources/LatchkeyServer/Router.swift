@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LatchkeyBroker
 import LatchkeyCore
 import Logging
@@ -6,13 +9,21 @@ import Logging
 public struct Router: Sendable {
     let broker: Broker
     let logger: Logger
+    let ownUID: UInt32
 
-    public init(broker: Broker, logger: Logger) {
+    public init(broker: Broker, logger: Logger, ownUID: UInt32 = getuid()) {
         self.broker = broker
         self.logger = logger
+        self.ownUID = ownUID
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
+        // Peer check (SPEC.md §4): only processes of the daemon's own user are served.
+        if let client = request.client, client.uid != ownUID {
+            logger.warning("client refused: another user", metadata: ["uid": "\(client.uid)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")"])
+            await broker.countRefusal()
+            return .error(LatchkeyError(.forbidden, "This Latchkey daemon serves only its own user (uid \(ownUID)); the client runs as uid \(client.uid).", hint: "Run the client as the daemon's user, or start a daemon of your own."))
+        }
         do {
             return try await route(request)
         } catch {
@@ -33,10 +44,10 @@ public struct Router: Sendable {
         case ("GET", 3) where s[0] == "v1" && s[1] == "accounts":
             return .ok(try await broker.summary(account: s[2]).json(detailed: true))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "token":
-            let token = try await broker.token(account: s[2], minValid: try minValid(request))
+            let token = try await broker.token(account: s[2], minValid: try minValid(request), client: request.client)
             return .ok(tokenJSON(token))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "header":
-            let auth = try await broker.authorization(account: s[2], url: request.queryValue("url"), minValid: try minValid(request))
+            let auth = try await broker.authorization(account: s[2], url: request.queryValue("url"), minValid: try minValid(request), client: request.client)
             let value = auth.value.reveal()
             return .ok(.object([
                 ("header", .string("Authorization: " + value)), ("value", .string(value)),
@@ -51,6 +62,8 @@ public struct Router: Sendable {
                 }
                 continuation.onTermination = { _ in task.cancel() }
             })
+        case ("GET", 1) where s == ["metrics"]:
+            return .text(await broker.metricsText())
         case ("DELETE", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "credentials":
             try await broker.logout(account: s[2])
             return .ok(.object([("account", .string(s[2])), ("state", "signed_out")]))
@@ -62,7 +75,7 @@ public struct Router: Sendable {
     }
 
     private func isKnownPath(_ s: [String]) -> Bool {
-        s == ["v1", "health"] || s == ["v1", "accounts"] || (s.count >= 3 && s[0] == "v1" && s[1] == "accounts")
+        s == ["v1", "health"] || s == ["v1", "accounts"] || s == ["metrics"] || (s.count >= 3 && s[0] == "v1" && s[1] == "accounts")
     }
 
     private func minValid(_ request: APIRequest) throws(LatchkeyError) -> Double? {

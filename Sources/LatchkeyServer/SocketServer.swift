@@ -15,12 +15,19 @@ public struct SocketServer: Service {
     let router: Router
     let logger: Logger
     let group: MultiThreadedEventLoopGroup
+    /// A listening socket handed over by systemd (LISTEN_FDS), used instead of binding `path`.
+    let inheritedSocket: Int32?
+    /// Called once the socket accepts connections (the daemon tells systemd it is ready).
+    let onReady: @Sendable () -> Void
 
-    public init(path: String, router: Router, logger: Logger, group: MultiThreadedEventLoopGroup) {
+    public init(path: String, router: Router, logger: Logger, group: MultiThreadedEventLoopGroup,
+                inheritedSocket: Int32? = nil, onReady: @escaping @Sendable () -> Void = {}) {
         self.path = path
         self.router = router
         self.logger = logger
         self.group = group
+        self.inheritedSocket = inheritedSocket
+        self.onReady = onReady
     }
 
     /// Makes the folder, refuses to start when a live daemon answers on the socket, removes a
@@ -48,26 +55,59 @@ public struct SocketServer: Service {
     public func run() async throws {
         let router = self.router
         let logger = self.logger
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)  // bursts of many clients (capped by net.core.somaxconn)
             .childChannelOption(.socketOption(.so_keepalive), value: 0)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                PeerCredentials.read(channel).flatMapThrowing { client in
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger, client: client))
                 }
             }
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false)
-            .get()
-        _ = chmod(path, 0o600)
-        logger.info("listening", metadata: ["socket": "\(path)"])
+        let channel: Channel
+        if let inheritedSocket {
+            channel = try await bootstrap.withBoundSocket(descriptor: inheritedSocket).get()
+            logger.info("listening on the socket systemd handed over", metadata: ["fd": "\(inheritedSocket)"])
+        } else {
+            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+            _ = chmod(path, 0o600)
+            logger.info("listening", metadata: ["socket": "\(path)"])
+        }
+        onReady()
         try await withGracefulShutdownHandler {
             try await channel.closeFuture.get()
         } onGracefulShutdown: {
             channel.close(promise: nil)
         }
-        unlink(path)
+        // A socket systemd owns stays; our own is removed.
+        if inheritedSocket == nil { unlink(path) }
         logger.info("socket closed", metadata: ["socket": "\(path)"])
+    }
+}
+
+/// The peer of an accepted Unix connection: uid and pid from the kernel (SO_PEERCRED), the
+/// program from /proc/PID/exe.
+enum PeerCredentials {
+    /// `struct ucred` is not visible from Swift's Glibc module; this has its layout.
+    struct UCred {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+    }
+
+    static func read(_ channel: Channel) -> EventLoopFuture<ClientIdentity?> {
+        guard let options = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
+        let future: EventLoopFuture<UCred> = options.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
+        return future.map { credentials in
+            ClientIdentity(pid: credentials.pid, uid: credentials.uid, executable: executable(of: credentials.pid))
+        }
+    }
+
+    static func executable(of pid: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

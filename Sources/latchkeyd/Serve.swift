@@ -56,24 +56,35 @@ struct Serve: AsyncParsableCommand {
         }
 
         let socketPath = socket ?? paths.socket
-        do {
-            try SocketServer.prepare(path: socketPath)
-        } catch {
-            printError(error.description)
-            throw ExitCode(error.code.exitStatus)
+        let inherited = Systemd.takeListeningSocket()
+        if inherited == nil {
+            do {
+                try SocketServer.prepare(path: socketPath)
+            } catch {
+                printError(error.description)
+                throw ExitCode(error.code.exitStatus)
+            }
         }
 
         let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, storeWarning: storeWarning, logger: logger)
         await broker.restore()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = SocketServer(path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group)
+        let server = SocketServer(
+            path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group,
+            inheritedSocket: inherited, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
         let services = ServiceGroup(
-            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [
+                    .init(service: server), .init(service: RefreshScheduler(broker: broker)),
+                    .init(service: ConfigurationReloader(broker: broker, path: configPath, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("latchkeyd started", metadata: [
             "version": "\(LatchkeyVersion.current)", "accounts": "\(configuration.accounts.count)", "store": "\(store.name)",
             "config": "\(configPath)",
         ])
         try await services.run()
+        Systemd.notify("STOPPING=1")
         try await group.shutdownGracefully()
         logger.info("latchkeyd stopped")
     }

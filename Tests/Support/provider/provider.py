@@ -452,7 +452,12 @@ def create_app(issuer):
             return None
         if fault["mode"] == "hang":
             time.sleep(float(fault.get("seconds", 10)))
-            return None
+            if "status" not in fault:
+                return None  # a slow provider: the request is then served normally
+            # A provider that never processed the request: after the hang, an error answer
+            # (the client has usually given up by then), and no grant happened.
+            g.faulted = True
+            return fault_response(dict(fault, mode="status"), endpoint)
         g.faulted = True
         if fault["mode"] == "rotate_then_fail":
             g.rotate_then_fail = fault

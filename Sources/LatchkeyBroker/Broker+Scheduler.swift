@@ -1,0 +1,34 @@
+import LatchkeyCore
+import Logging
+
+extension Broker {
+    /// Proactive refresh (SPEC.md §6): every `tick` seconds, start a refresh for each account
+    /// whose refresh is due, so clients in steady state never wait on the provider. Due times
+    /// are judged by the wall clock on every tick, so a machine that slept through one
+    /// refreshes on waking; a transient failure's backoff is honoured the same way, so an
+    /// account recovers by itself when the provider does.
+    public func runScheduler(tick: Double = 1) async {
+        while !Task.isCancelled {
+            refreshDueAccounts()
+            try? await Task.sleep(for: .milliseconds(Int(tick * 1000)))
+        }
+    }
+
+    /// Starts the refreshes that are due now; returns how many it started.
+    @discardableResult
+    public func refreshDueAccounts() -> Int {
+        let now = clock()
+        var started = 0
+        for name in order {
+            guard let account = accounts[name], account.config.method == .oauth else { continue }
+            let minValid = account.config.minValid ?? settings.minValid
+            guard let due = account.machine.refreshDue(refreshBefore: settings.refreshBefore, minValid: minValid, jitter: account.jitter),
+                due <= now, accounts[name]!.machine.startProactiveRefresh(now: now)
+            else { continue }
+            started += 1
+            metrics.refreshesProactive += 1
+            Task { await self.runRefresh(name, trigger: "proactive") }
+        }
+        return started
+    }
+}
