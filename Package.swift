@@ -75,6 +75,7 @@ let package = Package(
 
         .testTarget(name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore"]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCore"]),
+        .testTarget(name: "LatchkeyGSSTests", dependencies: ["LatchkeyGSS", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyCrypto", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", "LatchkeyCore"]),
         .testTarget(

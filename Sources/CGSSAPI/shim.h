@@ -5,6 +5,7 @@
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_krb5.h>
 #include <krb5/krb5.h>
+#include <string.h>
 
 static inline gss_OID lk_gss_nt_hostbased_service(void) { return GSS_C_NT_HOSTBASED_SERVICE; }
 static inline gss_OID lk_gss_nt_user_name(void) { return GSS_C_NT_USER_NAME; }
@@ -18,4 +19,13 @@ static inline gss_OID lk_gss_mech_spnego(void) {
 static inline int lk_gss_is_error(OM_uint32 major) { return GSS_ERROR(major) ? 1 : 0; }
 static inline int lk_gss_continue_needed(OM_uint32 major) { return (major & GSS_S_CONTINUE_NEEDED) ? 1 : 0; }
 static inline OM_uint32 lk_gss_indefinite(void) { return GSS_C_INDEFINITE; }
+// Routine errors (the major status's calling-error bits masked off) that LatchkeyGSS tells apart.
+static inline OM_uint32 lk_gss_routine_error(OM_uint32 major) { return GSS_ROUTINE_ERROR(major); }
+static inline OM_uint32 lk_gss_s_no_cred(void) { return GSS_S_NO_CRED; }
+static inline OM_uint32 lk_gss_s_credentials_expired(void) { return GSS_S_CREDENTIALS_EXPIRED; }
+static inline OM_uint32 lk_gss_s_bad_name(void) { return GSS_S_BAD_NAME; }
+static inline OM_uint32 lk_gss_s_bad_nametype(void) { return GSS_S_BAD_NAMETYPE; }
+
+// Zeroes a password buffer in a way the optimiser may not drop as a dead store.
+static inline void lk_secure_zero(void *pointer, size_t count) { explicit_bzero(pointer, count); }
 #endif

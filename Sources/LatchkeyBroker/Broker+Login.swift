@@ -11,10 +11,10 @@ extension Broker {
     /// has gone (the person pressed Ctrl-C), the sign-in is cancelled.
     public func login(account name: String) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
-        guard account.config.method == .oauth else {
+        guard account.config.method != .auto else {
             throw LatchkeyError(
-                .configuration, "Interactive sign-in for \(account.config.method.rawValue) accounts is not available in this version.",
-                hint: "Use an oauth account, or sign in with your usual tools.")
+                .configuration, "'\(name)' has method = \"auto\"; discovering the method at sign-in is not available in this version.",
+                hint: "Set method = \"oauth\", \"kerberos\" or \"basic\" in [accounts.\(name)].")
         }
         let session: LoginSession
         if let running = account.login {
@@ -25,8 +25,14 @@ extension Broker {
             accounts[name]!.machine.signInStarted()
             sessions[session.id] = session
             let id = session.id
-            session.task = Task { await self.runDeviceLogin(name, sessionID: id) }
-            logger.info("sign-in started", metadata: ["account": "\(name)", "flow": "device"])
+            if account.config.method == .kerberos {
+                session.task = Task { await self.runKerberosLogin(name, sessionID: id) }
+            } else if account.config.method == .basic {
+                session.task = Task { await self.runBasicLogin(name, sessionID: id) }
+            } else {
+                session.task = Task { await self.runDeviceLogin(name, sessionID: id) }
+            }
+            logger.info("sign-in started", metadata: ["account": "\(name)", "flow": "\(account.config.method == .oauth ? "device" : account.config.method.rawValue)"])
         }
         let (stream, continuation) = AsyncStream<LoginEvent>.makeStream(bufferingPolicy: .bufferingNewest(32))
         let id = session.nextSubscriber
@@ -46,19 +52,23 @@ extension Broker {
         session.subscribers[subscriber] = nil
         if session.subscribers.isEmpty, accounts[name]?.login === session {
             logger.info("sign-in cancelled: nobody is watching it any more", metadata: ["account": "\(name)"])
+            session.relay?.cancel()
             session.task?.cancel()
         }
     }
 
-    private func emit(_ event: LoginEvent, _ session: LoginSession) {
-        if case .devicePrompt = event { session.lastPrompt = event }
+    func emit(_ event: LoginEvent, _ session: LoginSession) {
+        switch event {
+        case .devicePrompt, .question: session.lastPrompt = event
+        default: break
+        }
         for continuation in session.subscribers.values {
             continuation.yield(event)
             if event.isFinal { continuation.finish() }
         }
     }
 
-    private func endLogin(_ name: String, _ session: LoginSession, _ event: LoginEvent) {
+    func endLogin(_ name: String, _ session: LoginSession, _ event: LoginEvent) {
         if accounts[name]?.login === session {
             accounts[name]?.login = nil
             accounts[name]?.machine.signInFinished()
@@ -66,6 +76,17 @@ extension Broker {
         emit(event, session)
         session.subscribers.removeAll()
         sessions[session.id] = nil
+    }
+
+    /// The person's answers to the question a sign-in is waiting on.
+    public func answer(login id: String, answers: [Secret<String>]) throws(LatchkeyError) {
+        guard let session = sessions[id] else {
+            throw LatchkeyError(.badRequest, "There is no running sign-in \(id).", hint: "It may have finished or been cancelled; run `latchkey login` again.")
+        }
+        guard let relay = session.relay, relay.deliver(answers) else {
+            throw LatchkeyError(.badRequest, "The sign-in \(id) is not waiting for an answer.")
+        }
+        session.lastPrompt = nil
     }
 
     /// RFC 8628: ask for a device code, show it, poll at `interval` (5 s more after each

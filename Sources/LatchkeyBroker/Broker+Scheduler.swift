@@ -10,6 +10,7 @@ extension Broker {
     public func runScheduler(tick: Double = 1) async {
         while !Task.isCancelled {
             refreshDueAccounts()
+            await checkTickets()
             try? await Task.sleep(for: .milliseconds(Int(tick * 1000)))
         }
     }

@@ -23,6 +23,8 @@ public actor Broker {
         var nextWriteRetry: Timestamp?
         /// Spreads proactive refreshes of many accounts (0...1, drawn once).
         var jitter = Double.random(in: 0...1)
+        /// Kerberos accounts: the ticket as last seen.
+        var kerberos = KerberosTicket()
     }
 
     final class LoginSession {
@@ -31,6 +33,8 @@ public actor Broker {
         var subscribers: [Int: AsyncStream<LoginEvent>.Continuation] = [:]
         var nextSubscriber = 0
         var lastPrompt: LoginEvent?
+        /// Kerberos and password sign-ins: where the person's answers go.
+        var relay: PromptRelay?
         init(id: String) { self.id = id }
     }
 
@@ -100,6 +104,13 @@ public actor Broker {
 
     private func summary(of name: String) -> AccountSummary? {
         guard let account = accounts[name] else { return nil }
+        if account.config.method == .kerberos || account.config.method == .basic {
+            return AccountSummary(
+                name: name, method: account.config.method, state: account.login != nil ? .signingIn : account.kerberos.state,
+                expiresAt: account.kerberos.expiresAt, lastError: account.kerberos.lastError, lastRefresh: account.lastRefresh,
+                scopes: [], store: store.name, persisted: account.pendingWrites.isEmpty && store.isPersistent,
+                email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
+        }
         return AccountSummary(
             name: name, method: account.config.method, state: account.machine.state,
             expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError ?? account.storeError?.message,
@@ -129,7 +140,7 @@ public actor Broker {
     }
 
     /// `allowed_clients`: when set, only those executables get the account's credentials.
-    private func authorize(_ name: String, _ config: AccountConfig, _ client: ClientIdentity?) throws(LatchkeyError) {
+    func authorize(_ name: String, _ config: AccountConfig, _ client: ClientIdentity?) throws(LatchkeyError) {
         guard !config.allowedClients.isEmpty else { return }
         if let exe = client?.executable, config.allowedClients.contains(exe) { return }
         metrics.refused += 1
@@ -189,6 +200,28 @@ public actor Broker {
 
     /// The `Authorization` header value for a client.
     public func authorization(account name: String, url: String?, minValid: Double?, client: ClientIdentity? = nil) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
+        guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
+        if config.method == .kerberos || config.method == .basic {
+            try authorize(name, config, client)
+            let header: (value: Secret<String>, expiresAt: Timestamp)
+            if config.method == .basic {
+                header = try await basicAuthorization(name, url: url)
+            } else {
+                do {
+                    header = try await kerberosAuthorization(name, url: url, minValid: minValid)
+                } catch where config.fallback.contains(.basic) && error.code != .badRequest {
+                    // fallback = ["basic"]: Kerberos cannot work; Basic with the kept password.
+                    header = try await basicAuthorization(name, url: url, because: error)
+                }
+            }
+            metrics.handedOut += 1
+            if let client {
+                logger.info("credential handed out", metadata: [
+                    "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")", "scheme": "Negotiate",
+                ])
+            }
+            return header
+        }
         let token = try await token(account: name, minValid: minValid, client: client)
         return (Secret("Bearer " + token.value.reveal()), token.expiresAt)
     }

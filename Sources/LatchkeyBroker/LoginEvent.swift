@@ -4,6 +4,9 @@ import LatchkeyCore
 public enum LoginEvent: Sendable, Equatable {
     /// A device code for the person: where to go and what to enter.
     case devicePrompt(DevicePrompt)
+    /// Questions for the person (a Kerberos password, an expired-password change, an OTP):
+    /// answered with `POST /v1/logins/{loginID}/answer`. A banner is shown before them.
+    case question(Question)
     /// The provider was asked and the person has not finished yet.
     case waiting(secondsLeft: Int)
     case done(account: String, expiresAt: Timestamp)
@@ -15,6 +18,18 @@ public enum LoginEvent: Sendable, Equatable {
         public var userCode: String
         public var expiresIn: Int
         public var message: String?
+    }
+
+    public struct Question: Sendable, Equatable {
+        public var loginID: String
+        public var banner: String?
+        /// Each prompt's text and whether the answer may be shown while typed.
+        public var prompts: [(text: String, echo: Bool)]
+
+        public static func == (a: Question, b: Question) -> Bool {
+            a.loginID == b.loginID && a.banner == b.banner && a.prompts.map(\.text) == b.prompts.map(\.text)
+                && a.prompts.map(\.echo) == b.prompts.map(\.echo)
+        }
     }
 
     public var isFinal: Bool {
@@ -34,6 +49,11 @@ public enum LoginEvent: Sendable, Equatable {
             ]
             if let complete = p.verificationURIComplete { members.append(("verification_uri_complete", .string(complete))) }
             if let message = p.message { members.append(("message", .string(message))) }
+            return .object(members)
+        case .question(let q):
+            var members: [(String, JSONValue)] = [("event", "prompt"), ("kind", "question"), ("login_id", .string(q.loginID))]
+            if let banner = q.banner { members.append(("banner", .string(banner))) }
+            members.append(("prompts", .array(q.prompts.map { .object([("text", .string($0.text)), ("echo", .bool($0.echo))]) })))
             return .object(members)
         case .waiting(let left):
             return .object([("event", "waiting"), ("expires_in", .number(Double(left)))])

@@ -62,6 +62,14 @@ public struct Router: Sendable {
                 }
                 continuation.onTermination = { _ in task.cancel() }
             })
+        case ("POST", 4) where s[0] == "v1" && s[1] == "logins" && s[3] == "answer":
+            guard let body = try? JSONValue.parse(request.body), let list = body["answers"]?.arrayValue else {
+                throw LatchkeyError(.badRequest, "The body must be {\"answers\": [\"…\"]}.")
+            }
+            let answers = list.compactMap(\.stringValue).map(Secret.init)
+            guard answers.count == list.count else { throw LatchkeyError(.badRequest, "Every answer must be a string.") }
+            try await broker.answer(login: s[2], answers: answers)
+            return .ok(.object([("login_id", .string(s[2])), ("accepted", true)]))
         case ("GET", 1) where s == ["metrics"]:
             return .text(await broker.metricsText())
         case ("DELETE", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "credentials":
@@ -75,7 +83,7 @@ public struct Router: Sendable {
     }
 
     private func isKnownPath(_ s: [String]) -> Bool {
-        s == ["v1", "health"] || s == ["v1", "accounts"] || s == ["metrics"] || (s.count >= 3 && s[0] == "v1" && s[1] == "accounts")
+        s == ["v1", "health"] || s == ["v1", "accounts"] || s == ["metrics"] || (s.count == 4 && s[1] == "logins") || (s.count >= 3 && s[0] == "v1" && s[1] == "accounts")
     }
 
     private func minValid(_ request: APIRequest) throws(LatchkeyError) -> Double? {

@@ -24,11 +24,18 @@ struct Login: ParsableCommand {
         let response: DaemonResponse?
         do {
             response = try client.stream("POST", "/v1/accounts/\(account)/login", onEvent: { event in
-                switch event["event"]?.stringValue {
+                let name = event["event"]?.stringValue
+                switch name == "prompt" && event["kind"]?.stringValue == "question" ? "question" : name {
                 case "prompt":
                     let seconds = event["expires_in"]?.doubleValue ?? 0
                     deadline = monotonicNow() + seconds
                     showPrompt(event)
+                case "question":
+                    if terminal { printError("\r\u{1B}[K", terminator: "") }
+                    if !answerQuestion(event, client: client) {
+                        outcome = LatchkeyError(.signinRequired, "The sign-in was cancelled.", hint: "Run `latchkey login \(account)` to try again.")
+                        return false
+                    }
                 case "waiting":
                     if !terminal, let left = event["expires_in"]?.intValue, left % 60 < 5 {
                         printError("Waiting for the sign-in to be completed (\(left / 60) min left)…")
@@ -62,6 +69,25 @@ struct Login: ParsableCommand {
         if !finished {
             fail(LatchkeyError(.internalError, "The daemon ended the sign-in without a result."), exit: ExitStatus.temporaryFailure)
         }
+    }
+
+    /// Shows a question's banner, reads each answer (without echo where the prompt says so)
+    /// and sends them to the daemon. False when the person gave no answer (end of input).
+    private func answerQuestion(_ event: JSONValue, client: DaemonClient) -> Bool {
+        guard let id = event["login_id"]?.stringValue else { return false }
+        if let banner = event["banner"]?.stringValue, !banner.isEmpty { printError(banner) }
+        var answers: [JSONValue] = []
+        for prompt in event["prompts"]?.arrayValue ?? [] {
+            let text = prompt["text"]?.stringValue ?? "Answer"
+            guard let answer = Terminal.readAnswer(prompt: text.hasSuffix(":") || text.hasSuffix(": ") ? text : text + ": ", echo: prompt["echo"]?.boolValue ?? false) else {
+                return false
+            }
+            answers.append(.string(answer))
+        }
+        let body = Array(JSONValue.object([("answers", .array(answers))]).encoded.utf8)
+        guard let response = try? client.request("POST", "/v1/logins/\(id)/answer", body: body) else { return false }
+        if let error = response.error { printError("latchkey: \(error.message)") }
+        return true
     }
 
     private func showPrompt(_ event: JSONValue) {

@@ -1,0 +1,52 @@
+import LatchkeyCore
+import LatchkeyGSS
+import LatchkeyStore
+import Logging
+
+extension Broker {
+    /// Kerberos sign-in: a TGT from the password through libkrb5, every prompt (password,
+    /// expired-password change, OTP) relayed to the person over the login stream.
+    func runKerberosLogin(_ name: String, sessionID: String) async {
+        guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
+        guard let principal = config.principal else {
+            endLogin(name, session, .error(LatchkeyError(.configuration, "'\(name)' has no principal to sign in as.", hint: "Set principal = \"user@REALM\" in [accounts.\(name)].")))
+            return
+        }
+        let relay = PromptRelay { [weak self] banner, prompts in
+            guard let self else { return }
+            Task { await self.showQuestion(name, sessionID: sessionID, banner: banner, prompts: prompts) }
+        }
+        session.relay = relay
+        let prompter = RelayPrompter(relay: relay)
+        let result = await blocking { () throws(KerberosError) in
+            try Kerberos.signIn(principal: principal, password: nil, cache: nil, prompter: prompter)
+        }
+        switch result {
+        case .success:
+            if config.rememberPassword, let password = prompter.password {
+                await persist(name, .password, password)
+            }
+            let status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+            let expires: Timestamp
+            switch status {
+            case .success(let s): expires = clock() + Double(s.secondsLeft)
+            case .failure: expires = clock()
+            }
+            accounts[name]?.kerberos = KerberosTicket(state: .valid, expiresAt: expires)
+            accounts[name]?.lastRefresh = clock()
+            logger.info("signed in", metadata: ["account": "\(name)", "flow": "kerberos", "principal": "\(principal)"])
+            endLogin(name, session, .done(account: name, expiresAt: expires))
+        case .failure(let error):
+            let mapped = error.kind == .cancelled
+                ? LatchkeyError(.signinRequired, "The sign-in for '\(name)' was cancelled.", hint: "Run `latchkey login \(name)` to try again.")
+                : kerberosError(name, error, service: nil)
+            logger.warning("sign-in failed", metadata: ["account": "\(name)", "flow": "kerberos", "error": "\(error.message)"])
+            endLogin(name, session, .error(mapped))
+        }
+    }
+
+    private func showQuestion(_ name: String, sessionID: String, banner: String?, prompts: [(text: String, echo: Bool)]) {
+        guard let session = sessions[sessionID] else { return }
+        emit(.question(.init(loginID: sessionID, banner: banner, prompts: prompts)), session)
+    }
+}
