@@ -7,7 +7,7 @@ packages=(
     krb5-kdc krb5-admin-server krb5-user                                      # test realm
     apache2 libapache2-mod-auth-gssapi                                        # Negotiate server
     gnome-keyring libsecret-tools dbus-daemon dbus                            # Secret Service
-    openssl curl ca-certificates python3-venv tmux git systemd                # test tools
+    openssl curl ca-certificates python3-venv tmux git systemd faketime       # test tools
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -181,3 +181,13 @@ def test_fallback_to_basic_when_kerberos_cannot_work(latchkey, realm):
     assert "using the Basic fallback" in status and "does not know the service" in status
     assert "falling back to Basic" in latchkey.log_text()
     secrets_absent(latchkey, [ALICE[1]], [])
+
+
+def test_clock_skew_has_its_own_message(latchkey, realm):
+    realm.kinit(*ALICE)
+    configure(latchkey, realm)
+    latchkey.start(prefix=["faketime", "-f", "+15m"])  # this machine's clock 15 minutes ahead of the KDC's
+    done = latchkey.run("header", "krb")
+    assert done.returncode == 78, done.stderr
+    assert "clocks of this machine and the KDC differ too much" in done.stderr
+    assert "timedatectl" in done.stderr

@@ -73,9 +73,10 @@ class Latchkey:
         return (f'[accounts.{name}]\nmethod = "oauth"\nprovider = "oidc"\nissuer = "{provider_url}"\n'
                 f'client_id = "latchkey-test"\nscopes = [{scope_list}]\nca_file = "{ca}"\n{extra}\n')
 
-    def start(self, *args, wait=True):
+    def start(self, *args, wait=True, prefix=()):
+        """Starts the daemon; `prefix` runs it under another program (e.g. faketime)."""
         log = open(self.log, "ab")
-        self.process = subprocess.Popen([str(self.bin / "latchkeyd"), "serve", "--log-level", "debug", *args],
+        self.process = subprocess.Popen([*prefix, str(self.bin / "latchkeyd"), "serve", "--log-level", "debug", *args],
                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=self.env)
         log.close()
         if wait:
