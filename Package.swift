@@ -16,12 +16,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C doors: a modulemap and a shim of prefixed static inline helpers, nothing else.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CGSSAPI", pkgConfig: "krb5-gssapi", providers: [.apt(["libkrb5-dev"])]),
         .systemLibrary(name: "CLibSecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
+        .systemLibrary(name: "CGIO", pkgConfig: "gio-2.0", providers: [.apt(["libglib2.0-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Linux process calls Swift cannot reach (prctl).
@@ -33,11 +35,14 @@ let package = Package(
         .target(name: "LatchkeyCrypto", dependencies: ["LatchkeyCore", "COpenSSL"]),
         .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto"]),
         .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
+        .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore"]),
+        .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO"]),
         .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyCrypto", "CLibSecret"]),
         .target(
             name: "LatchkeyBroker",
             dependencies: [
                 "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyGSS", "LatchkeyCrypto",
+                "LatchkeyNotify",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -64,7 +69,7 @@ let package = Package(
             name: "latchkeyd",
             dependencies: [
                 "LatchkeyCore", "LatchkeyBroker", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyOAuth",
-                "LatchkeyStore", "CLinux",
+                "LatchkeyStore", "LatchkeyNotify", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -75,6 +80,10 @@ let package = Package(
 
         .testTarget(name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore"]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCore"]),
+        .testTarget(
+            name: "LatchkeyDiscoveryTests",
+            dependencies: ["LatchkeyDiscovery", "LatchkeyCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "LatchkeyGSSTests", dependencies: ["LatchkeyGSS", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyCrypto", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", "LatchkeyCore"]),

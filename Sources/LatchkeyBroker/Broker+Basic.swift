@@ -69,6 +69,9 @@ extension Broker {
                     banner = "The service refused that password (HTTP 401). Try again."
                     continue
                 }
+                guard accounts[name]?.login === session else {
+                    throw LatchkeyError.signinRequired(name, "'\(name)' was signed out during the sign-in.")
+                }
                 await persist(name, .password, password)
                 accounts[name]?.lastRefresh = clock()
                 logger.info("signed in", metadata: ["account": "\(name)", "flow": "basic", "status": "\(response.status)"])

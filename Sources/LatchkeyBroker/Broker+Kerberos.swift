@@ -72,8 +72,20 @@ extension Broker {
 
     /// Renews a renewable ticket, or signs in again with the remembered password, until the
     /// ticket lasts `needed` seconds. True on success.
+    /// Concurrent callers share one renewal: libkrb5 rewrites the cache, and a reader in the
+    /// middle of that would see no credentials.
     @discardableResult
     func refreshTicket(_ name: String, reason: String, needed: Double) async -> Bool {
+        if let running = accounts[name]?.renewal { return await running.value }
+        guard accounts[name] != nil else { return false }
+        let task = Task { await self.refreshTicketNow(name, reason: reason, needed: needed) }
+        accounts[name]?.renewal = task
+        let renewed = await task.value
+        accounts[name]?.renewal = nil
+        return renewed
+    }
+
+    private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {
         guard let config = accounts[name]?.config else { return false }
         let principal = config.principal
         if case .success = await blocking({ () throws(KerberosError) in try Kerberos.renew(principal: principal, cache: nil) }),
@@ -119,6 +131,7 @@ extension Broker {
                 } else if accounts[name]?.kerberos.state != .signinRequired {
                     accounts[name]?.kerberos.state = .signinRequired
                     logger.warning("Kerberos sign-in needed: the ticket expires and cannot be renewed", metadata: ["account": "\(name)"])
+                    signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
                 }
             }
         }

@@ -23,6 +23,9 @@ extension Broker {
         }
         switch result {
         case .success:
+            guard accounts[name]?.login === session else {
+                return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in.")))
+            }
             if config.rememberPassword, let password = prompter.password {
                 await persist(name, .password, password)
             }

@@ -50,10 +50,9 @@ extension Broker {
     private func unsubscribe(_ name: String, sessionID: String, subscriber: Int) {
         guard let session = sessions[sessionID] else { return }
         session.subscribers[subscriber] = nil
-        if session.subscribers.isEmpty, accounts[name]?.login === session {
+        if session.subscribers.isEmpty {
             logger.info("sign-in cancelled: nobody is watching it any more", metadata: ["account": "\(name)"])
-            session.relay?.cancel()
-            session.task?.cancel()
+            session.cancel()
         }
     }
 
@@ -135,6 +134,9 @@ extension Broker {
                     interval += 5
                     logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(Int(interval))"])
                 case .granted(let response):
+                    // Signed out (or removed) while the person was signing in: keep nothing.
+                    guard accounts[name]?.login === session else { return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in."))) }
+                    accounts[name]?.generation += 1
                     let now = clock()
                     if let refresh = response.refreshToken {
                         accounts[name]?.refreshToken = refresh

@@ -24,7 +24,8 @@ extension Broker {
             }
         }
         for name in order where !newOrder.contains(name) {
-            accounts[name]?.login?.task?.cancel()
+            accounts[name]?.login?.cancel()
+            finishRefresh(name, nil)  // waiters learn the account is gone
             accounts[name] = nil
         }
         order = newOrder

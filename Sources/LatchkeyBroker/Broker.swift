@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyOAuth
+import LatchkeyNotify
 import LatchkeyStore
 import Logging
 
@@ -25,6 +29,13 @@ public actor Broker {
         var jitter = Double.random(in: 0...1)
         /// Kerberos accounts: the ticket as last seen.
         var kerberos = KerberosTicket()
+        /// When the person was last told that this account needs a sign-in.
+        var notifiedAt: Timestamp?
+        /// Changes at every sign-in and sign-out: a refresh or sign-in that started under an
+        /// older generation stores nothing when it finishes (a logout must stay a logout).
+        var generation = 0
+        /// A running Kerberos renewal or re-acquisition, which other callers join.
+        var renewal: Task<Bool, Never>?
     }
 
     final class LoginSession {
@@ -36,12 +47,19 @@ public actor Broker {
         /// Kerberos and password sign-ins: where the person's answers go.
         var relay: PromptRelay?
         init(id: String) { self.id = id }
+
+        /// Stops the sign-in, waking a question that is waiting for the person.
+        func cancel() {
+            relay?.cancel()
+            task?.cancel()
+        }
     }
 
     let oauth: OAuthClient
     let store: any CredentialStore
     let logger: Logger
     let clock: @Sendable () -> Timestamp
+    let notifier: any Notifier
     /// Why the configured store is not the one in use (`auto` fell back), shown by `status`.
     public nonisolated let storeWarning: String?
     var settings: BrokerSettings
@@ -52,7 +70,8 @@ public actor Broker {
     var metrics = BrokerMetrics()
 
     public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
-                logger: Logger, clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+                notifier: any Notifier = SilentNotifier(), logger: Logger, clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+        self.notifier = notifier
         self.oauth = oauth
         self.store = store
         self.storeWarning = storeWarning
@@ -142,7 +161,7 @@ public actor Broker {
     /// `allowed_clients`: when set, only those executables get the account's credentials.
     func authorize(_ name: String, _ config: AccountConfig, _ client: ClientIdentity?) throws(LatchkeyError) {
         guard !config.allowedClients.isEmpty else { return }
-        if let exe = client?.executable, config.allowedClients.contains(exe) { return }
+        if let client, Self.isSameFile(pid: client.pid, asAnyOf: config.allowedClients) { return }
         metrics.refused += 1
         logger.warning("client refused: not in allowed_clients", metadata: [
             "account": "\(name)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")",
@@ -150,6 +169,17 @@ public actor Broker {
         throw LatchkeyError(
             .forbidden, "\(client?.executable ?? "This program") may not use the credentials of '\(name)'.",
             hint: "Add its path to allowed_clients in [accounts.\(name)] if it should, then reload the daemon (systemctl --user reload latchkey).")
+    }
+
+    /// Whether the running program of `pid` is one of `paths`, compared by device and inode at
+    /// request time — not by the name /proc shows, which a private mount namespace can fake.
+    static func isSameFile(pid: Int32, asAnyOf paths: [String]) -> Bool {
+        var running = stat()
+        guard stat("/proc/\(pid)/exe", &running) == 0 else { return false }
+        return paths.contains { path in
+            var allowed = stat()
+            return stat(path, &allowed) == 0 && allowed.st_dev == running.st_dev && allowed.st_ino == running.st_ino
+        }
     }
 
     public func countRefusal() {
@@ -180,6 +210,7 @@ public actor Broker {
             Task { await self.flushPendingWrites(name) }
         }
         let wanted = minValid ?? account.config.minValid ?? settings.minValid
+        guard accounts[name] != nil else { throw .unknownAccount(name) }  // removed by a reload meanwhile
         switch accounts[name]!.machine.request(minValid: wanted, now: clock()) {
         case .serve(let token):
             metrics.cacheHits += 1
@@ -232,12 +263,14 @@ public actor Broker {
             return
         }
         let started = clock()
-        let outcome: TokenMachine.RefreshOutcome
+        let generation = account.generation
+        let outcome: TokenMachine.RefreshOutcome?
         do {
             let metadata = try await self.metadata(for: name)
             let response = try await oauth.refresh(
                 tokenEndpoint: metadata.tokenEndpoint, clientID: account.config.clientID ?? "",
                 refreshToken: refreshToken, scopes: account.config.scopes, options: httpOptions(account.config))
+            guard accounts[name]?.generation == generation else { return abandonRefresh(name) }
             let now = clock()
             // Refresh tokens rotate: persist the new one before any access token is handed out.
             if let rotated = response.refreshToken {
@@ -246,8 +279,13 @@ public actor Broker {
             }
             let token = response.accessToken(issuedAt: now, requestedScopes: account.config.scopes)
             await persist(name, .accessToken, StoredAccessToken.encode(token))
+            guard accounts[name]?.generation == generation else {
+                // Signed out while storing: take back what this refresh wrote.
+                try? await store.deleteAll(account: name)
+                return abandonRefresh(name)
+            }
             accounts[name]?.lastRefresh = now
-            outcome = accounts[name]!.machine.refreshSucceeded(token, now: now)
+            outcome = accounts[name]?.machine.refreshSucceeded(token, now: now)
             metrics.recordRefresh(.ok, seconds: now - started)
             logger.info("token refreshed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "expires_in": "\(Int(response.expiresIn))",
@@ -261,12 +299,19 @@ public actor Broker {
             logger.warning("token refresh failed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
             ])
-            outcome = accounts[name]!.machine.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1))
+            guard accounts[name]?.generation == generation else { return abandonRefresh(name) }
+            outcome = accounts[name]?.machine.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1))
+            if case .permanent = failure { signInNeeded(name, because: error.description) }
         }
         finishRefresh(name, outcome)
     }
 
-    private func finishRefresh(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) {
+    /// A refresh that finished after a sign-out, a new sign-in or a reload: it changes nothing.
+    private func abandonRefresh(_ name: String) {
+        finishRefresh(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out while its token was being refreshed.")))
+    }
+
+    func finishRefresh(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) {
         guard let waiters = accounts[name]?.waiters else { return }
         accounts[name]?.waiters = []
         let result: Result<AccessToken, LatchkeyError>
@@ -279,6 +324,22 @@ public actor Broker {
     }
 
     // MARK: Helpers
+
+    /// https, or plain http to loopback (test providers, local proxies).
+    static func isSafeEndpoint(_ url: String) -> Bool {
+        guard let parts = URLParts(url) else { return false }
+        return parts.scheme == "https" || (parts.scheme == "http" && parts.isLoopback)
+    }
+
+    /// Tells the person, once, that the account needs a sign-in (rate limited: at most one
+    /// notification per account every 10 minutes).
+    func signInNeeded(_ name: String, because why: String) {
+        let now = clock()
+        if let last = accounts[name]?.notifiedAt, now - last < 600 { return }
+        accounts[name]?.notifiedAt = now
+        notifier.notify(summary: "Latchkey: sign in to '\(name)' again", body: "\(why) Run: latchkey login \(name)")
+        logger.info("notified: sign-in needed", metadata: ["account": "\(name)"])
+    }
 
     func httpOptions(_ config: AccountConfig) -> HTTPOptions {
         HTTPOptions(caFile: config.caFile, connectTimeout: min(10, settings.providerTimeout), totalTimeout: settings.providerTimeout)
@@ -294,6 +355,9 @@ public actor Broker {
         case .google: metadata = .google
         case .oidc:
             if let issuer = config.issuer {
+                guard Self.isSafeEndpoint(issuer) else {
+                    throw OAuthError(kind: .provider(code: "insecure_endpoint"), message: "the issuer \(issuer) is not https; Latchkey discovers providers over https only")
+                }
                 metadata = try await oauth.discover(issuer: issuer, options: httpOptions(config))
             } else {
                 metadata = ProviderMetadata(tokenEndpoint: config.tokenEndpoint ?? "")
@@ -303,6 +367,12 @@ public actor Broker {
         if let e = config.deviceAuthorizationEndpoint { metadata.deviceAuthorizationEndpoint = e }
         if let e = config.authorizationEndpoint { metadata.authorizationEndpoint = e }
         if let e = config.revocationEndpoint { metadata.revocationEndpoint = e }
+        // Refresh tokens and device codes travel in request bodies: https only (plain http
+        // only to this machine), whatever a discovery document says.
+        for endpoint in [metadata.tokenEndpoint, metadata.deviceAuthorizationEndpoint, metadata.revocationEndpoint,
+                         metadata.authorizationEndpoint].compactMap({ $0 }) where !Self.isSafeEndpoint(endpoint) {
+            throw OAuthError(kind: .provider(code: "insecure_endpoint"), message: "the provider's endpoint \(endpoint) is not https; Latchkey sends no secret over plain http (fix the provider's discovery document or the account's endpoints)")
+        }
         accounts[name]?.metadata = metadata
         return metadata
     }
@@ -349,10 +419,14 @@ extension Broker {
     /// Signs the account out: forgets every secret in memory and in the store.
     public func logout(account name: String) async throws(LatchkeyError) {
         guard accounts[name] != nil else { throw .unknownAccount(name) }
-        accounts[name]?.login?.task?.cancel()
+        accounts[name]?.login?.cancel()
+        accounts[name]?.login = nil
+        accounts[name]?.generation += 1
         accounts[name]?.refreshToken = nil
         accounts[name]?.pendingWrites = [:]
+        accounts[name]?.kerberos = KerberosTicket()
         accounts[name]?.machine.signedOut()
+        finishRefresh(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
         do {
             try await store.deleteAll(account: name)
         } catch {

@@ -154,6 +154,9 @@ struct Reader {
             default: throw fail(e.line, path, "unknown key")
             }
         }
+        if b.notify == .command && b.notifyCommand.isEmpty {
+            throw fail(table["notify"]?.line ?? table.line, "broker.notify_command", "notify = \"command\" needs notify_command = [\"program\", \"arg\"…]")
+        }
         return b
     }
 

@@ -178,6 +178,8 @@ public struct TokenMachine: Sendable {
     public mutating func signedOut() {
         token = nil
         hasRefreshToken = false
+        refreshInFlight = false
+        signInInFlight = false
         permanentFailure = nil
         lastError = nil
         retryAt = nil

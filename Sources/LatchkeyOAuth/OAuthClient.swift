@@ -90,6 +90,14 @@ public struct OAuthClient: Sendable {
         }
     }
 
+    /// A provider's text as it may be shown: its first line, without control characters (no
+    /// terminal escapes reach a terminal, a notification or a command line), at most 300 characters.
+    static func printable(_ text: String) -> String {
+        let firstLine = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let clean = String(String.UnicodeScalarView(firstLine.unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }))
+        return clean.count > 300 ? String(clean.prefix(300)) + "…" : clean
+    }
+
     /// Turns an HTTP answer into a JSON object or an `OAuthError`.
     public static func read(_ response: HTTPResponse, allowEmpty: Bool = false) throws(OAuthError) -> JSONValue {
         let retryAfter = response.header("Retry-After").flatMap { Double($0.trimmed) }
@@ -112,7 +120,7 @@ public struct OAuthClient: Sendable {
             throw .invalidResponse("the provider answered with \(what) instead of JSON", status: status)
         }
         if let code = json["error"]?.stringValue, !isSuccess || json["access_token"] == nil {
-            let description = json["error_description"]?.stringValue.map { String($0.split(separator: "\r\n").first ?? Substring($0)) }
+            let description = json["error_description"]?.stringValue.map(Self.printable)
             var codes = (json["error_codes"]?.arrayValue ?? []).compactMap(\.intValue)
             if codes.isEmpty, let description, let aadsts = ProviderErrors.aadstsCode(in: description) { codes = [aadsts] }
             throw OAuthError(kind: .provider(code: code), message: ProviderErrors.explain(code: code, errorCodes: codes), providerDescription: description, errorCodes: codes, retryAfter: retryAfter, httpStatus: status)

@@ -10,6 +10,8 @@ public struct URLParts: Sendable, Equatable {
         scheme = url[..<schemeEnd.lowerBound].lowercased()
         var rest = url[schemeEnd.upperBound...]
         if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        // Parsers disagree on '\\' in an authority (WHATWG reads it as '/'): refuse it.
+        guard !rest.contains("\\") else { return nil }
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else { return nil }
@@ -27,7 +29,12 @@ public struct URLParts: Sendable, Equatable {
         host = host.lowercased()
     }
 
+    /// `localhost`, `::1` or an IPv4 address in 127.0.0.0/8 — exactly, so that names such as
+    /// `127.0.0.1.example.com` do not count.
     public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) && Int(part)! <= 255 }
     }
 }

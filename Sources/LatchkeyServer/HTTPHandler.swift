@@ -94,6 +94,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
         case .stream(let events):
+            // The client may have gone while the broker answered: nothing to stream to.
+            guard context.channel.isActive else { return }
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "application/x-ndjson")
             headers.add(name: "Transfer-Encoding", value: "chunked")

@@ -43,6 +43,14 @@ public struct SocketServer: Service {
                 }
             }
             _ = chmod(folder, 0o700)
+            // The folder must be ours and private: in a shared /tmp another user could have
+            // made it first, to catch the passwords a sign-in sends over the socket.
+            var folderInfo = stat()
+            guard lstat(folder, &folderInfo) == 0, folderInfo.st_mode & S_IFMT == S_IFDIR, folderInfo.st_uid == getuid(),
+                folderInfo.st_mode & 0o077 == 0
+            else {
+                throw LatchkeyError(.configuration, "The folder \(folder) is not a private folder of this user, so Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
+            }
         }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }

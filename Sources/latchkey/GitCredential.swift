@@ -42,6 +42,14 @@ struct GitCredential: ParsableCommand {
     }
 
     private func get(_ request: GitCredentialRequest) throws {
+        // A bearer token goes only over https (or plain http to this machine): git sends the
+        // credential on whatever protocol the remote uses.
+        let scheme = request["protocol"]?.lowercased() ?? ""
+        let hostOnly = (request["host"] ?? "").split(separator: ":").first.map(String.init)?.lowercased() ?? ""
+        guard scheme == "https" || (scheme == "http" && (hostOnly == "localhost" || hostOnly == "127.0.0.1" || hostOnly == "[::1]")) else {
+            if !scheme.isEmpty { printError("latchkey: not handing a token to a \(scheme):// remote; use https.") }
+            return
+        }
         let name: String
         var details: JSONValue?
         if let account {

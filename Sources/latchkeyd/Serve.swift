@@ -6,6 +6,7 @@ import LatchkeyBroker
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyOAuth
+import LatchkeyNotify
 import LatchkeyServer
 import LatchkeyStore
 import Logging
@@ -66,7 +67,15 @@ struct Serve: AsyncParsableCommand {
             }
         }
 
-        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, storeWarning: storeWarning, logger: logger)
+        let notifier: any Notifier
+        switch configuration.broker.notify {
+        case .desktop: notifier = DesktopNotifier()
+        case .command: notifier = CommandNotifier(argv: configuration.broker.notifyCommand)
+        case .none: notifier = SilentNotifier()
+        }
+        let broker = Broker(
+            configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, storeWarning: storeWarning,
+            notifier: notifier, logger: logger)
         await broker.restore()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = SocketServer(

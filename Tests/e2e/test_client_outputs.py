@@ -161,3 +161,18 @@ def test_git_credential_protocol(latchkey, provider, person):
     # Still the same token: nothing above made the daemon refresh or sign in again.
     assert provider.counters()["token_refresh"] == 0
     assert_no_secrets(latchkey, provider)
+
+
+def test_git_credential_never_hands_a_token_to_a_plain_http_remote(latchkey, provider, person):
+    provider.configure(interval=1)
+    latchkey.write_config('[broker]\nstore = "memory"\n' + latchkey.oauth_account(
+        "work", provider.url, provider.ca, extra='email = "alice@contoso.example"\ngit_hosts = ["git.contoso.example"]'))
+    latchkey.start()
+    assert latchkey.login("work", person)[0] == 0
+    plain = latchkey.run("git-credential", "get", input="protocol=http\nhost=git.contoso.example\n\n")
+    assert plain.returncode == 0 and plain.stdout == ""
+    assert "not handing a token to a http:// remote" in plain.stderr
+    named = latchkey.run("git-credential", "--account", "work", "get", input="protocol=http\nhost=git.contoso.example\n\n")
+    assert named.stdout == ""
+    secure = latchkey.run("git-credential", "get", input="protocol=https\nhost=git.contoso.example\n\n")
+    assert "password=" in secure.stdout

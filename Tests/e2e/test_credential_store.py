@@ -259,3 +259,25 @@ def test_file_store_without_a_key_refuses_to_start(latchkey, provider, tmp_path)
                           env=latchkey.env, timeout=30)
     assert done.returncode == 78
     assert "missing.key" in done.stderr
+
+
+def test_logout_during_a_refresh_stays_a_logout(latchkey, provider, person, tmp_path):
+    """A refresh that is waiting on the provider when the person signs out stores nothing when
+    it finishes: after a restart nothing comes back."""
+    provider.configure(interval=1)
+    key = tmp_path / "k.key"
+    make_key(key)
+    configure(latchkey, provider, "file", f'key_file = "{key}"\nstore_file = "{tmp_path}/s.bin"')
+    latchkey.start()
+    assert latchkey.login("work", person)[0] == 0
+    provider.fault("token", "hang", seconds=3, count=1)  # the refresh waits 3 s, then succeeds
+    waiting = subprocess.Popen([str(latchkey.bin / "latchkey"), "token", "work", "--min-valid", "7200"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=latchkey.env)
+    time.sleep(1)
+    assert latchkey.run("logout", "work").returncode == 0
+    out, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 77 and "signed out" in err
+    time.sleep(0.5)
+    assert status(latchkey)["accounts"][0]["state"] == "signed_out"
+    latchkey.restart(signal.SIGKILL)
+    assert token(latchkey).returncode == 77  # nothing was stored again

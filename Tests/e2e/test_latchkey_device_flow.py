@@ -64,6 +64,11 @@ def test_device_sign_in_with_mfa_then_token_and_header(latchkey, provider, perso
 
     header = latchkey.run("header", "work")
     assert header.stdout.strip() == f"Authorization: Bearer {access}"
+    # A real client, unchanged: curl -H "$(latchkey header work)" reaches the protected resource.
+    code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", provider.ca,
+                           "-H", header.stdout.strip(), provider.url + "/resource"],
+                          capture_output=True, text=True, timeout=30).stdout
+    assert code == "200"
 
     # The socket API, as any tool uses it: curl --unix-socket.
     curl = subprocess.run(["curl", "-s", "--unix-socket", latchkey.socket, "http://localhost/v1/accounts/work/header"],

@@ -1,0 +1,67 @@
+internal import CGIO
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import LatchkeyCore
+
+/// Tells the person that a sign-in is needed. Messages name the account and what to run;
+/// they never carry a secret.
+public protocol Notifier: Sendable {
+    func notify(summary: String, body: String)
+}
+
+/// A desktop notification through org.freedesktop.Notifications on the session bus.
+public struct DesktopNotifier: Notifier {
+    public init() {}
+
+    public func notify(summary: String, body: String) {
+        DispatchQueue.global().async {
+            var error: UnsafeMutablePointer<GError>?
+            guard let bus = g_bus_get_sync(G_BUS_TYPE_SESSION, nil, &error) else {
+                if let error { g_error_free(error) }
+                return
+            }
+            defer { g_object_unref(UnsafeMutableRawPointer(bus)) }
+            let reply = g_dbus_connection_call_sync(
+                bus, "org.freedesktop.Notifications", "/org/freedesktop/Notifications", "org.freedesktop.Notifications",
+                "Notify", lk_notify_parameters("Latchkey", summary, body, -1), nil, G_DBUS_CALL_FLAGS_NONE, 5000, nil, &error)
+            if let reply { g_variant_unref(reply) }
+            if let error { g_error_free(error) }
+        }
+    }
+}
+
+/// Runs the configured `notify_command` with the summary and the body as its last two
+/// arguments (no shell; stdin from /dev/null).
+public struct CommandNotifier: Notifier {
+    let argv: [String]
+
+    public init(argv: [String]) {
+        self.argv = argv
+    }
+
+    public func notify(summary: String, body: String) {
+        guard let program = argv.first else { return }
+        let arguments = argv + [summary, body]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in cArguments { free(p) } }
+        var pid: pid_t = 0
+        guard posix_spawnp(&pid, program, &actions, nil, &cArguments, environ) == 0 else { return }
+        let child = pid
+        DispatchQueue.global().async {
+            var status: Int32 = 0
+            waitpid(child, &status, 0)  // reap it
+        }
+    }
+}
+
+/// No notification (notify = "none").
+public struct SilentNotifier: Notifier {
+    public init() {}
+    public func notify(summary: String, body: String) {}
+}
