@@ -25,7 +25,7 @@ extension Broker {
         }
         for name in order where !newOrder.contains(name) {
             accounts[name]?.login?.cancel()
-            finishRefresh(name, nil)  // waiters learn the account is gone
+            failAllWaiters(name, nil)  // waiters learn the account is gone
             accounts[name] = nil
         }
         order = newOrder

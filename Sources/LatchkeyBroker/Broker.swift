@@ -36,6 +36,15 @@ public actor Broker {
         var generation = 0
         /// A running Kerberos renewal or re-acquisition, which other callers join.
         var renewal: Task<Bool, Never>?
+        /// Tokens for scope sets other than the account's own (`--scope`), each with its own
+        /// life and single flight; they share the account's refresh token. Kept in memory only.
+        var scoped: [String: ScopedSlot] = [:]
+    }
+
+    struct ScopedSlot {
+        var scopes: [String]
+        var machine: TokenMachine
+        var waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>] = []
     }
 
     final class LoginSession {
@@ -143,10 +152,10 @@ public actor Broker {
     /// A token valid for at least `minValid` seconds (the account's or broker's default when
     /// nil), refreshing first when needed. Concurrent callers share one refresh. With a
     /// `client`, the account's `allowed_clients` are enforced and the hand-out is audited.
-    public func token(account name: String, minValid: Double? = nil, client: ClientIdentity? = nil) async throws(LatchkeyError) -> AccessToken {
+    public func token(account name: String, scopes: [String] = [], minValid: Double? = nil, client: ClientIdentity? = nil) async throws(LatchkeyError) -> AccessToken {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         try authorize(name, config, client)
-        let token = try await currentToken(name, minValid: minValid)
+        let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
         metrics.handedOut += 1
         if let client {
             // The audit line: who got which account's credential — never the credential.
@@ -192,7 +201,21 @@ public actor Broker {
         return metrics.prometheus(accountsByState: states)
     }
 
-    private func currentToken(_ name: String, minValid: Double?) async throws(LatchkeyError) -> AccessToken {
+    /// nil for the account's own scope set; otherwise the set, sorted, as one string.
+    static func scopeKey(_ scopes: [String], configured: [String]) -> String? {
+        guard !scopes.isEmpty, Set(scopes) != Set(configured) else { return nil }
+        return Set(scopes).sorted().joined(separator: " ")
+    }
+
+    /// Runs `body` on the token machine of a scope set (nil: the account's own).
+    func withMachine<R>(_ name: String, _ key: String?, _ body: (inout TokenMachine) -> R) -> R? {
+        guard accounts[name] != nil else { return nil }
+        guard let key else { return body(&accounts[name]!.machine) }
+        guard accounts[name]!.scoped[key] != nil else { return nil }
+        return body(&accounts[name]!.scoped[key]!.machine)
+    }
+
+    private func currentToken(_ name: String, scopeKey key: String?, scopes: [String], minValid: Double?) async throws(LatchkeyError) -> AccessToken {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
         guard account.config.method == .oauth else {
             throw LatchkeyError(
@@ -210,8 +233,16 @@ public actor Broker {
             Task { await self.flushPendingWrites(name) }
         }
         let wanted = minValid ?? account.config.minValid ?? settings.minValid
-        guard accounts[name] != nil else { throw .unknownAccount(name) }  // removed by a reload meanwhile
-        switch accounts[name]!.machine.request(minValid: wanted, now: clock()) {
+        guard let current = accounts[name] else { throw .unknownAccount(name) }  // removed by a reload meanwhile
+        if let key {
+            // Another scope set: its own machine, sharing the account's refresh token.
+            let hasRefreshToken = current.refreshToken != nil
+            if current.scoped[key] == nil {
+                accounts[name]!.scoped[key] = ScopedSlot(scopes: scopes, machine: TokenMachine(account: name))
+            }
+            _ = withMachine(name, key) { machine in machine.restored(machine.token, hasRefreshToken: hasRefreshToken) }
+        }
+        switch withMachine(name, key, { $0.request(minValid: wanted, now: clock()) })! {
         case .serve(let token):
             metrics.cacheHits += 1
             return token
@@ -219,12 +250,12 @@ public actor Broker {
             throw error
         case .startRefresh:
             metrics.refreshesOnRequest += 1
-            Task { await self.runRefresh(name, trigger: "request") }
+            Task { await self.runRefresh(name, trigger: "request", scopeKey: key) }
         case .joinRefresh:
             break
         }
         let result = await withCheckedContinuation { continuation in
-            accounts[name]!.waiters.append(continuation)
+            if let key { accounts[name]!.scoped[key]!.waiters.append(continuation) } else { accounts[name]!.waiters.append(continuation) }
         }
         return try result.get()
     }
@@ -257,11 +288,12 @@ public actor Broker {
         return (Secret("Bearer " + token.value.reveal()), token.expiresAt)
     }
 
-    func runRefresh(_ name: String, trigger: String) async {
+    func runRefresh(_ name: String, trigger: String, scopeKey key: String? = nil) async {
         guard let account = accounts[name], let refreshToken = account.refreshToken else {
-            finishRefresh(name, accounts[name]?.machine.refreshFailed(.permanent(message: "There is no refresh token for '\(name)'."), now: clock()))
+            finishRefresh(name, key, withMachine(name, key) { $0.refreshFailed(.permanent(message: "There is no refresh token for '\(name)'."), now: clock()) })
             return
         }
+        let scopes = key.flatMap { account.scoped[$0]?.scopes } ?? account.config.scopes
         let started = clock()
         let generation = account.generation
         let outcome: TokenMachine.RefreshOutcome?
@@ -269,23 +301,24 @@ public actor Broker {
             let metadata = try await self.metadata(for: name)
             let response = try await oauth.refresh(
                 tokenEndpoint: metadata.tokenEndpoint, clientID: account.config.clientID ?? "",
-                refreshToken: refreshToken, scopes: account.config.scopes, options: httpOptions(account.config))
-            guard accounts[name]?.generation == generation else { return abandonRefresh(name) }
+                refreshToken: refreshToken, scopes: scopes, options: httpOptions(account.config))
+            guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             let now = clock()
             // Refresh tokens rotate: persist the new one before any access token is handed out.
             if let rotated = response.refreshToken {
                 accounts[name]?.refreshToken = rotated
                 await persist(name, .refreshToken, rotated)
             }
-            let token = response.accessToken(issuedAt: now, requestedScopes: account.config.scopes)
-            await persist(name, .accessToken, StoredAccessToken.encode(token))
+            let token = response.accessToken(issuedAt: now, requestedScopes: scopes)
+            // The account's own token is stored; tokens of other scope sets live in memory.
+            if key == nil { await persist(name, .accessToken, StoredAccessToken.encode(token)) }
             guard accounts[name]?.generation == generation else {
                 // Signed out while storing: take back what this refresh wrote.
                 try? await store.deleteAll(account: name)
-                return abandonRefresh(name)
+                return abandonRefresh(name, key)
             }
             accounts[name]?.lastRefresh = now
-            outcome = accounts[name]?.machine.refreshSucceeded(token, now: now)
+            outcome = withMachine(name, key) { $0.refreshSucceeded(token, now: now) }
             metrics.recordRefresh(.ok, seconds: now - started)
             logger.info("token refreshed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "expires_in": "\(Int(response.expiresIn))",
@@ -299,21 +332,35 @@ public actor Broker {
             logger.warning("token refresh failed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
             ])
-            guard accounts[name]?.generation == generation else { return abandonRefresh(name) }
-            outcome = accounts[name]?.machine.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1))
+            guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
+            outcome = withMachine(name, key) { $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1)) }
             if case .permanent = failure { signInNeeded(name, because: error.description) }
         }
-        finishRefresh(name, outcome)
+        finishRefresh(name, key, outcome)
     }
 
     /// A refresh that finished after a sign-out, a new sign-in or a reload: it changes nothing.
-    private func abandonRefresh(_ name: String) {
-        finishRefresh(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out while its token was being refreshed.")))
+    private func abandonRefresh(_ name: String, _ key: String?) {
+        finishRefresh(name, key, .failWaiters(.signinRequired(name, "'\(name)' was signed out while its token was being refreshed.")))
     }
 
-    func finishRefresh(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) {
-        guard let waiters = accounts[name]?.waiters else { return }
-        accounts[name]?.waiters = []
+    /// Fails every request waiting on any of the account's refreshes (sign-out, removal).
+    func failAllWaiters(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) {
+        finishRefresh(name, nil, outcome)
+        for key in accounts[name]?.scoped.keys.map({ $0 }) ?? [] { finishRefresh(name, key, outcome) }
+    }
+
+    func finishRefresh(_ name: String, _ key: String?, _ outcome: TokenMachine.RefreshOutcome?) {
+        let waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>]
+        if let key {
+            guard let slotWaiters = accounts[name]?.scoped[key]?.waiters else { return }
+            waiters = slotWaiters
+            accounts[name]?.scoped[key]?.waiters = []
+        } else {
+            guard let accountWaiters = accounts[name]?.waiters else { return }
+            waiters = accountWaiters
+            accounts[name]?.waiters = []
+        }
         let result: Result<AccessToken, LatchkeyError>
         switch outcome {
         case .serveWaiters(let token): result = .success(token)
@@ -426,7 +473,8 @@ extension Broker {
         accounts[name]?.pendingWrites = [:]
         accounts[name]?.kerberos = KerberosTicket()
         accounts[name]?.machine.signedOut()
-        finishRefresh(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
+        failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
+        accounts[name]?.scoped = [:]
         do {
             try await store.deleteAll(account: name)
         } catch {

@@ -44,7 +44,7 @@ public struct Router: Sendable {
         case ("GET", 3) where s[0] == "v1" && s[1] == "accounts":
             return .ok(try await broker.summary(account: s[2]).json(detailed: true))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "token":
-            let token = try await broker.token(account: s[2], minValid: try minValid(request), client: request.client)
+            let token = try await broker.token(account: s[2], scopes: request.queryValues("scope").flatMap { $0.split(separator: " ").map(String.init) }, minValid: try minValid(request), client: request.client)
             return .ok(tokenJSON(token))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "header":
             let auth = try await broker.authorization(account: s[2], url: request.queryValue("url"), minValid: try minValid(request), client: request.client)

@@ -6,6 +6,7 @@ struct Token: ParsableCommand {
         abstract: "Print the account's access token (for PassCmd-style options).")
 
     @Argument(help: "The account.") var account: String
+    @Option(name: .customLong("scope"), help: "A scope of the token (repeat for several; default: the account's scopes).") var scopes: [String] = []
     @Option(help: "Seconds the token must stay valid for (default: the account's min_valid, 60).") var minValid: Int?
     @Flag(help: "Print the daemon's JSON answer.") var json = false
     @OptionGroup var options: ClientOptions
@@ -13,7 +14,7 @@ struct Token: ParsableCommand {
     func validate() throws { try validateAccount(account) }
 
     func run() throws {
-        let answer = try options.call("GET", "/v1/accounts/\(account)/token" + query([("min_valid", minValid.map(String.init))]))
+        let answer = try options.call("GET", "/v1/accounts/\(account)/token" + query(scopes.map { ("scope", $0) } + [("min_valid", minValid.map(String.init))]))
         if json { return printOut(answer.encoded) }
         guard let token = answer["access_token"]?.stringValue else {
             fail(LatchkeyError(.internalError, "The daemon's answer has no access_token."))

@@ -256,3 +256,29 @@ def test_metrics_in_prometheus_text(latchkey, provider, person):
     assert 'latchkey_refreshes_started_total{trigger="request"} 1' in text
     assert "latchkey_provider_latency_seconds_count 1" in text
     assert 'latchkey_accounts{state="valid"} 1' in text
+
+
+def test_each_scope_set_has_its_own_token_and_single_flight(latchkey, provider, person):
+    from support.provider import jwt_claims
+    provider.configure(interval=1)
+    latchkey.write_config('[broker]\nstore = "memory"\n' + account(latchkey, provider))
+    latchkey.start()
+    assert latchkey.login("work", person)[0] == 0
+    own = latchkey.run("token", "work").stdout.strip()
+    before = provider.counters()["token_refresh"]
+    provider.fault("token", "hang", seconds=2, count=1)  # the one refresh takes a while: all must join it
+    results = asyncio.run(concurrent_gets(latchkey.socket, "/v1/accounts/work/token?scope=openid", 50))
+    assert all(status == 200 for status, _, _ in results)
+    tokens = {body["access_token"] for _, body, _ in results}
+    assert len(tokens) == 1
+    narrow = tokens.pop()
+    assert jwt_claims(narrow)["scp"] == "openid"
+    assert provider.counters()["token_refresh"] - before == 1
+    # Cached per scope set; the account's own token is untouched and still served from memory.
+    assert latchkey.run("token", "work", "--scope", "openid").stdout.strip() == narrow
+    assert latchkey.run("token", "work").stdout.strip() == own
+    assert provider.counters()["token_refresh"] - before == 1
+    # The shared refresh token rotated: the account's own next refresh uses the new one.
+    assert latchkey.run("token", "work", "--min-valid", "7200").returncode == 0
+    assert provider.counters()["last_refresh_token_reused"] is False
+    assert_no_secrets(latchkey, provider)

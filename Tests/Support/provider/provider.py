@@ -26,6 +26,8 @@ from joserfc.jwk import KeySet, RSAKey
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6750 import BearerTokenValidator
@@ -90,7 +92,10 @@ def create_app(issuer):
         return CLIENTS.get(client_id)
 
     def save_token(token, req):
-        state.save_token(token, req.client, req.user)
+        record = state.save_token(token, req.client, req.user)
+        previous = getattr(req, "refresh_token", None)
+        if previous is not None and hasattr(previous, "refresh_scope"):
+            record.refresh_scope = previous.refresh_scope
 
     server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
 
@@ -218,6 +223,7 @@ def create_app(issuer):
         def authenticate_user(self, record):
             return record.signin
 
+
         def revoke_old_credential(self, record):
             with state.lock:
                 if not record.refresh_revoked:
@@ -227,7 +233,11 @@ def create_app(issuer):
             # Entra ID refresh tokens are multi-resource: any scope may be asked for.
             if state.setting("microsoft"):
                 return
-            super()._validate_token_scope(token)
+            # Elsewhere a refresh may ask for any part of what the refresh token was granted;
+            # the rotated token keeps that grant (RFC 6749 §6), not the narrower request's.
+            scope = self.request.payload.scope
+            if scope and not set(scope_to_list(token.refresh_scope)).issuperset(set(scope_to_list(scope))):
+                raise InvalidScopeError()
 
     class CodeGrant(AuthorizationCodeGrant):
         TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]

@@ -147,6 +147,9 @@ class TokenRecord(TokenMixin):
         self.access_token = token["access_token"]
         self.refresh_token = token.get("refresh_token")
         self.scope = token.get("scope", "")
+        # RFC 6749 §6: a refresh token issued on refresh keeps the scope of the one it
+        # replaces, even when the access token was asked for a narrower scope.
+        self.refresh_scope = self.scope
         self.expires_in = int(token.get("expires_in", 0))
         self.issued_at = now
         self.refresh_expires_at = now + refresh_lifetime
