@@ -22,4 +22,9 @@ grep -qE '✔ Test run with [0-9]+ tests? .*passed' "$LATCHKEY_TESTENV/swift-tes
 grep -qE 'Executed [0-9]+ tests?, with 0 failures' "$LATCHKEY_TESTENV/swift-test.log" || ! grep -q 'Executed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
 echo "== end-to-end tests"
 "$REPO/.testenv/venv/bin/pytest" -q -p no:cacheprovider Tests/e2e || status=1
+if [ $status -ne 0 ]; then
+    # CI shows the end of the output: repeat what failed there.
+    echo "== failures (repeated from above)"
+    grep -E 'recorded an issue|✘ Test [^r]|error:|failures' "$LATCHKEY_TESTENV/swift-test.log" | head -40 || true
+fi
 exit $status

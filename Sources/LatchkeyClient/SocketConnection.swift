@@ -19,13 +19,18 @@ public final class SocketConnection {
     private var start = 0
 
     public init(path: String) throws(ClientError) {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ClientError(kind: .unreachable, message: "cannot create a socket: \(Self.errorText())") }
+        // `self.fd` is set only once connected: a throw before that leaves `self` uninitialized,
+        // so `deinit` does not run and the descriptor is closed exactly once, here. (Closing it
+        // twice would close whatever file another thread opened under the same number.)
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else {
+            throw ClientError(kind: .unreachable, message: "cannot create a socket: \(Self.errorText())")
+        }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
+            close(descriptor)
             throw ClientError(kind: .unreachable, message: "the socket path is too long: \(path)")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -33,13 +38,16 @@ public final class SocketConnection {
             raw[bytes.count] = 0
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard result == 0 else {
             let text = Self.errorText()
-            close(fd)
+            close(descriptor)
             throw ClientError(kind: .unreachable, message: "no Latchkey daemon answers on \(path) (\(text))")
         }
+        fd = descriptor
     }
 
     deinit { close(fd) }
