@@ -35,14 +35,14 @@ let package = Package(
         .target(name: "LatchkeyCrypto", dependencies: ["LatchkeyCore", "COpenSSL"]),
         .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto"]),
         .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
-        .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore"]),
+        .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth"]),
         .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO"]),
         .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyCrypto", "CLibSecret"]),
         .target(
             name: "LatchkeyBroker",
             dependencies: [
                 "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyGSS", "LatchkeyCrypto",
-                "LatchkeyNotify",
+                "LatchkeyNotify", "LatchkeyDiscovery",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -69,7 +69,7 @@ let package = Package(
             name: "latchkeyd",
             dependencies: [
                 "LatchkeyCore", "LatchkeyBroker", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyOAuth",
-                "LatchkeyStore", "LatchkeyNotify", "CLinux",
+                "LatchkeyStore", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyGSS", "LatchkeyClient", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -82,7 +82,10 @@ let package = Package(
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCore"]),
         .testTarget(
             name: "LatchkeyDiscoveryTests",
-            dependencies: ["LatchkeyDiscovery", "LatchkeyCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: [
+                "LatchkeyDiscovery", "LatchkeyCore", "LatchkeyOAuth",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(name: "LatchkeyGSSTests", dependencies: ["LatchkeyGSS", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyCrypto", "LatchkeyCore"]),

@@ -11,11 +11,6 @@ extension Broker {
     /// has gone (the person pressed Ctrl-C), the sign-in is cancelled.
     public func login(account name: String) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
-        guard account.config.method != .auto else {
-            throw LatchkeyError(
-                .configuration, "'\(name)' has method = \"auto\"; discovering the method at sign-in is not available in this version.",
-                hint: "Set method = \"oauth\", \"kerberos\" or \"basic\" in [accounts.\(name)].")
-        }
         let session: LoginSession
         if let running = account.login {
             session = running
@@ -25,7 +20,9 @@ extension Broker {
             accounts[name]!.machine.signInStarted()
             sessions[session.id] = session
             let id = session.id
-            if account.config.method == .kerberos {
+            if account.config.method == .auto {
+                session.task = Task { await self.runAutoLogin(name, sessionID: id) }
+            } else if account.config.method == .kerberos {
                 session.task = Task { await self.runKerberosLogin(name, sessionID: id) }
             } else if account.config.method == .basic {
                 session.task = Task { await self.runBasicLogin(name, sessionID: id) }
@@ -45,6 +42,25 @@ extension Broker {
             Task { await self.unsubscribe(name, sessionID: sessionID, subscriber: id) }
         }
         return stream
+    }
+
+    /// `method = "auto"`: discover the method, then sign in with it.
+    func runAutoLogin(_ name: String, sessionID: String) async {
+        guard let session = sessions[sessionID] else { return }
+        do throws(LatchkeyError) {
+            try await resolveAutoMethod(name)
+        } catch {
+            logger.warning("sign-in failed", metadata: ["account": "\(name)", "error": "\(error.message)"])
+            endLogin(name, session, .error(error))
+            return
+        }
+        switch accounts[name]?.config.method {
+        case .kerberos: await runKerberosLogin(name, sessionID: sessionID)
+        case .basic: await runBasicLogin(name, sessionID: sessionID)
+        case .oauth: await runDeviceLogin(name, sessionID: sessionID)
+        default:
+            endLogin(name, session, .error(LatchkeyError(.configuration, "'\(name)' was changed while signing in.", hint: "Run `latchkey login \(name)` again.")))
+        }
     }
 
     private func unsubscribe(_ name: String, sessionID: String, subscriber: Int) {

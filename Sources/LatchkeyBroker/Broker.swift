@@ -153,6 +153,9 @@ public actor Broker {
     /// nil), refreshing first when needed. Concurrent callers share one refresh. With a
     /// `client`, the account's `allowed_clients` are enforced and the hand-out is audited.
     public func token(account name: String, scopes: [String] = [], minValid: Double? = nil, client: ClientIdentity? = nil) async throws(LatchkeyError) -> AccessToken {
+        guard let original = accounts[name]?.config else { throw .unknownAccount(name) }
+        try authorize(name, original, client)
+        try await resolveAutoMethod(name)
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         try authorize(name, config, client)
         let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
@@ -262,6 +265,9 @@ public actor Broker {
 
     /// The `Authorization` header value for a client.
     public func authorization(account name: String, url: String?, minValid: Double?, client: ClientIdentity? = nil) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
+        guard let original = accounts[name]?.config else { throw .unknownAccount(name) }
+        try authorize(name, original, client)
+        try await resolveAutoMethod(name)
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         if config.method == .kerberos || config.method == .basic {
             try authorize(name, config, client)

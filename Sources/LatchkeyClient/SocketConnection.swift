@@ -52,6 +52,15 @@ public final class SocketConnection {
 
     deinit { close(fd) }
 
+    /// The process at the other end, from the kernel (SO_PEERCRED): who really listens there.
+    public var peer: (pid: Int32, uid: UInt32)? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: Glibc hides it behind _GNU_SOURCE.
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, length == 12 else { return nil }
+        return (credentials.pid, credentials.uid)
+    }
+
     static func errorText() -> String { String(cString: strerror(errno)) }
 
     func send(_ text: String, body: [UInt8]) throws(ClientError) {

@@ -204,6 +204,9 @@ struct Reader {
             default: throw fail(e.line, path, "unknown key")
             }
         }
+        if a.method == .auto, a.url == nil, a.email == nil {
+            throw fail(table.line, "accounts.\(name).url", "a method = \"auto\" account needs the service url (or an email for Autodiscover)")
+        }
         if a.method == .oauth {
             if a.clientID == nil { throw fail(table.line, "accounts.\(name).client_id", "an oauth account needs a client_id") }
             if a.provider == .oidc, a.issuer == nil, a.tokenEndpoint == nil {

@@ -73,8 +73,9 @@ extension String {
 
     var trimmingSpaces: Substring {
         var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
+        // `isNewline`, not == "\n": "\r\n" is one Character, equal to neither "\r" nor "\n".
+        while let f = s.first, f == " " || f == "\t" || f.isNewline { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l.isNewline { s.removeLast() }
         return s
     }
 }

@@ -115,3 +115,17 @@ extension Krb5Cache {
         return found
     }
 }
+
+extension Kerberos {
+    /// The default realm of this machine's Kerberos configuration (`default_realm` in
+    /// krb5.conf, or `$KRB5_CONFIG`); nil when none is set, which means Kerberos cannot work
+    /// here without configuration.
+    public static func defaultRealm() -> String? {
+        guard let context = try? Krb5Context(subject: .init(principal: nil, cache: nil)) else { return nil }
+        var realm: UnsafeMutablePointer<CChar>?
+        guard krb5_get_default_realm(context.raw, &realm) == 0, let realm else { return nil }
+        defer { krb5_free_default_realm(context.raw, realm) }
+        let text = String(cString: realm)
+        return text.isEmpty ? nil : text
+    }
+}

@@ -131,7 +131,7 @@ final class Transfer {
 extension String {
     var trimmingNewlines: String {
         var s = Substring(self)
-        while let l = s.last, l == "\n" || l == "\r" { s.removeLast() }
+        while let l = s.last, l.isNewline { s.removeLast() }
         return String(s)
     }
 }

@@ -8,6 +8,7 @@ Run against a started provider:
 import os
 import re
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
@@ -633,6 +634,264 @@ def test_control_api_rejects_bad_input(provider):
                                  json={"interval": "fast"}).status_code == 400
     assert provider.session.post(provider.url + "/_test/config",
                                  json={"bogus": 1}).status_code == 400
+
+
+# ----------------------------------------------------------------------------- autodiscover
+# Autodiscover and the Exchange-like service.
+
+V2_PATH = "/autodiscover/autodiscover.json/v1.0/"
+POX_PATH = "/autodiscover/autodiscover.xml"
+POX_MOVED_PATH = "/autodiscover/moved/autodiscover.xml"
+ACTIVESYNC_PATH = "/Microsoft-Server-ActiveSync"
+EWS_PATH = "/EWS/Exchange.asmx"
+AD_SCHEMA = "http://schemas.microsoft.com/exchange/autodiscover"
+MOBILESYNC_REQUEST = AD_SCHEMA + "/mobilesync/requestschema/2006"
+MOBILESYNC_RESPONSE = AD_SCHEMA + "/mobilesync/responseschema/2006"
+OUTLOOK_REQUEST = AD_SCHEMA + "/outlook/requestschema/2006"
+OUTLOOK_RESPONSE = AD_SCHEMA + "/outlook/responseschema/2006a"
+XML_NS = {"a": AD_SCHEMA + "/responseschema/2006", "m": MOBILESYNC_RESPONSE,
+          "o": OUTLOOK_RESPONSE}
+TRUSTED_ISSUERS = ('trusted_issuers="00000001-0000-0000-c000-000000000000@*", '
+                   'token_types="app_asserting_user"')
+
+
+def autodiscover_v2(provider, email, protocol="ActiveSync"):
+    params = {"Protocol": protocol} if protocol is not None else None
+    return provider.session.get(provider.url + V2_PATH + email, params=params,
+                                allow_redirects=False)
+
+
+def pox_body(email, schema):
+    request_ns = OUTLOOK_REQUEST if schema == OUTLOOK_RESPONSE else MOBILESYNC_REQUEST
+    return (f'<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="{request_ns}">'
+            f"<Request><EMailAddress>{email}</EMailAddress><AcceptableResponseSchema>{schema}"
+            "</AcceptableResponseSchema></Request></Autodiscover>")
+
+
+def autodiscover_pox(provider, email, schema, path=POX_PATH, body=None):
+    data = body if body is not None else pox_body(email, schema)
+    return provider.session.post(provider.url + path, data=data.encode("utf-8"),
+                                 headers={"Content-Type": "text/xml; charset=utf-8"},
+                                 allow_redirects=False)
+
+
+def pox_xml(resp, status=200):
+    assert resp.status_code == status, resp.text
+    assert resp.headers["Content-Type"] == "text/xml; charset=utf-8"
+    return ET.fromstring(resp.content)
+
+
+def service(provider, path, access_token=None, method="GET"):
+    headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+    return provider.session.request(method, provider.url + path, headers=headers)
+
+
+def test_autodiscover_v2_settings(provider):
+    resp = autodiscover_v2(provider, "alice@contoso.example")
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/json"
+    assert resp.json() == {"Protocol": "ActiveSync", "Url": provider.url + ACTIVESYNC_PATH}
+    # The protocol value and the domain are case-insensitive.
+    resp = autodiscover_v2(provider, "alice@Contoso.Example", "ews")
+    assert resp.status_code == 200
+    assert resp.json() == {"Protocol": "EWS", "Url": provider.url + EWS_PATH}
+    assert provider.counters()["autodiscover_json"] == 2
+
+
+def test_autodiscover_v2_moved(provider):
+    resp = autodiscover_v2(provider, "alice@moved.example", "EWS")
+    assert resp.status_code == 302
+    location = resp.headers["Location"]
+    assert location == provider.url + V2_PATH + "alice@contoso.example?Protocol=EWS"
+    followed = provider.session.get(location, allow_redirects=False)
+    assert followed.json() == {"Protocol": "EWS", "Url": provider.url + EWS_PATH}
+
+
+def test_autodiscover_v2_loop_and_plain_http(provider):
+    loop = autodiscover_v2(provider, "alice@loop.example")
+    assert loop.status_code == 302
+    assert loop.headers["Location"] == loop.request.url
+    with pytest.raises(requests.TooManyRedirects):
+        provider.session.get(loop.request.url)
+
+    plain = autodiscover_v2(provider, "alice@plain.example")
+    assert plain.status_code == 302
+    location = plain.headers["Location"]
+    assert location.startswith("http://")
+    assert location == ("http://" + urlsplit(provider.url).netloc + V2_PATH
+                        + "alice@contoso.example?Protocol=ActiveSync")
+
+
+def test_autodiscover_v2_html_page(provider):
+    resp = autodiscover_v2(provider, "alice@html.example")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("text/html")
+    assert resp.text.startswith("<!DOCTYPE html>") and "<title>Sign in</title>" in resp.text
+
+
+def test_autodiscover_v2_unknown_address(provider):
+    for email in ("alice@nowhere.example", "alice@pox.example", "no-at-sign"):
+        resp = autodiscover_v2(provider, email)
+        assert resp.status_code == 404, email
+        assert resp.json() == {"ErrorCode": "NotFound",
+                               "ErrorMessage": "No Autodiscover information for this address."}
+
+
+def test_autodiscover_v2_invalid_protocol(provider):
+    for protocol in ("IMAP", None):
+        resp = autodiscover_v2(provider, "alice@contoso.example", protocol)
+        assert resp.status_code == 400
+        assert resp.json() == {
+            "ErrorCode": "InvalidProtocol",
+            "ErrorMessage": f"The given protocol value '{protocol or ''}' is invalid. "
+                            "Supported values are 'ActiveSync, EWS'."}
+    assert provider.counters()["autodiscover_json"] == 2
+
+
+def test_autodiscover_pox_mobilesync_settings(provider):
+    root = pox_xml(autodiscover_pox(provider, "alice@pox.example", MOBILESYNC_RESPONSE))
+    response = root.find("m:Response", XML_NS)
+    assert response.findtext("m:Culture", namespaces=XML_NS) == "en:us"
+    assert response.findtext("m:User/m:DisplayName", namespaces=XML_NS) == "Alice Example"
+    assert response.findtext("m:User/m:EMailAddress", namespaces=XML_NS) == "alice@pox.example"
+    server = response.find("m:Action/m:Settings/m:Server", XML_NS)
+    assert server.findtext("m:Type", namespaces=XML_NS) == "MobileSync"
+    assert server.findtext("m:Url", namespaces=XML_NS) == provider.url + ACTIVESYNC_PATH
+    assert server.findtext("m:Name", namespaces=XML_NS) == provider.url + ACTIVESYNC_PATH
+    assert provider.counters()["autodiscover_pox"] == 1
+
+
+def test_autodiscover_pox_outlook_settings(provider):
+    for email in ("bob@pox.example", "bob@contoso.example"):
+        root = pox_xml(autodiscover_pox(provider, email, OUTLOOK_RESPONSE))
+        response = root.find("o:Response", XML_NS)
+        assert response.findtext("o:User/o:AutoDiscoverSMTPAddress", namespaces=XML_NS) == email
+        account = response.find("o:Account", XML_NS)
+        assert account.findtext("o:Action", namespaces=XML_NS) == "settings"
+        protocol = account.find("o:Protocol", XML_NS)
+        assert protocol.findtext("o:Type", namespaces=XML_NS) == "EXCH"
+        assert protocol.findtext("o:ASUrl", namespaces=XML_NS) == provider.url + ACTIVESYNC_PATH
+        assert protocol.findtext("o:EwsUrl", namespaces=XML_NS) == provider.url + EWS_PATH
+
+
+def test_autodiscover_pox_redirect_addr(provider):
+    root = pox_xml(autodiscover_pox(provider, "alice@poxmoved.example", MOBILESYNC_RESPONSE))
+    assert root.findtext("m:Response/m:Action/m:Redirect",
+                         namespaces=XML_NS) == "alice@pox.example"
+    root = pox_xml(autodiscover_pox(provider, "alice@PoxMoved.example", OUTLOOK_RESPONSE))
+    account = root.find("o:Response/o:Account", XML_NS)
+    assert account.findtext("o:Action", namespaces=XML_NS) == "redirectAddr"
+    assert account.findtext("o:RedirectAddr", namespaces=XML_NS) == "alice@pox.example"
+
+
+def test_autodiscover_pox_redirect_url_and_moved_endpoint(provider):
+    root = pox_xml(autodiscover_pox(provider, "alice@poxurl.example", OUTLOOK_RESPONSE))
+    account = root.find("o:Response/o:Account", XML_NS)
+    assert account.findtext("o:Action", namespaces=XML_NS) == "redirectUrl"
+    url = account.findtext("o:RedirectUrl", namespaces=XML_NS)
+    assert url == provider.url + POX_MOVED_PATH
+
+    moved = pox_xml(autodiscover_pox(provider, "alice@poxurl.example", OUTLOOK_RESPONSE,
+                                     path=POX_MOVED_PATH))
+    assert moved.findtext("o:Response/o:Account/o:Protocol/o:EwsUrl",
+                          namespaces=XML_NS) == provider.url + EWS_PATH
+    moved = pox_xml(autodiscover_pox(provider, "alice@poxurl.example", MOBILESYNC_RESPONSE,
+                                     path=POX_MOVED_PATH))
+    assert moved.findtext("m:Response/m:Action/m:Settings/m:Server/m:Url",
+                          namespaces=XML_NS) == provider.url + ACTIVESYNC_PATH
+
+    # mobilesync has no URL redirect: the address is not found there.
+    root = pox_xml(autodiscover_pox(provider, "alice@poxurl.example", MOBILESYNC_RESPONSE))
+    assert root.findtext("m:Response/m:Action/m:Error/m:Status", namespaces=XML_NS) == "1"
+    assert provider.counters()["autodiscover_pox"] == 4
+
+
+def test_autodiscover_pox_loop(provider):
+    root = pox_xml(autodiscover_pox(provider, "alice@loop.example", OUTLOOK_RESPONSE))
+    account = root.find("o:Response/o:Account", XML_NS)
+    assert account.findtext("o:Action", namespaces=XML_NS) == "redirectUrl"
+    assert account.findtext("o:RedirectUrl", namespaces=XML_NS) == provider.url + POX_PATH
+    root = pox_xml(autodiscover_pox(provider, "alice@loop.example", MOBILESYNC_RESPONSE))
+    assert root.findtext("m:Response/m:Action/m:Redirect",
+                         namespaces=XML_NS) == "alice@loop.example"
+
+
+def test_autodiscover_pox_unknown_address_and_html(provider):
+    root = pox_xml(autodiscover_pox(provider, "alice@nowhere.example", MOBILESYNC_RESPONSE))
+    error = root.find("m:Response/m:Action/m:Error", XML_NS)
+    assert error.findtext("m:Status", namespaces=XML_NS) == "1"
+    assert error.findtext("m:Message", namespaces=XML_NS) == "The e-mail address cannot be found."
+
+    root = pox_xml(autodiscover_pox(provider, "alice@nowhere.example", OUTLOOK_RESPONSE))
+    error = root.find("a:Response/a:Error", XML_NS)
+    assert error.get("Time") and error.get("Id")
+    assert error.findtext("a:ErrorCode", namespaces=XML_NS) == "500"
+
+    html = autodiscover_pox(provider, "alice@html.example", OUTLOOK_RESPONSE)
+    assert html.status_code == 200 and html.headers["Content-Type"].startswith("text/html")
+
+
+def test_autodiscover_pox_bad_requests(provider):
+    for body in ("<Autodiscover><Request><EMailAddress>", "not xml at all",
+                 pox_body("", OUTLOOK_RESPONSE)):
+        root = pox_xml(autodiscover_pox(provider, None, None, body=body), status=400)
+        assert root.findtext("a:Response/a:Error/a:ErrorCode", namespaces=XML_NS) == "600"
+        assert root.findtext("a:Response/a:Error/a:Message",
+                             namespaces=XML_NS) == "Invalid Request"
+    # A readable request for a response schema Exchange does not know: 600, but HTTP 200.
+    root = pox_xml(autodiscover_pox(provider, "alice@pox.example", AD_SCHEMA + "/nope/2006"))
+    assert root.findtext("a:Response/a:Error/a:ErrorCode", namespaces=XML_NS) == "600"
+    assert provider.counters()["autodiscover_pox"] == 4
+
+
+def test_exchange_service_without_token(provider):
+    authz = f'authorization_uri="{provider.url}/authorize"'
+    for path, method in ((ACTIVESYNC_PATH, "GET"), (ACTIVESYNC_PATH, "OPTIONS"),
+                         (EWS_PATH, "POST")):
+        resp = service(provider, path, method=method)
+        assert resp.status_code == 401, (path, method)
+        assert resp.json() == {"ok": False, "error": "unauthorized"}
+        assert resp.raw.headers.getlist("WWW-Authenticate") == [
+            f'Bearer realm="latchkey-test", {authz}, {TRUSTED_ISSUERS}',
+            'Basic realm="127.0.0.1"']
+    bad = service(provider, EWS_PATH, "not-a-jwt")
+    assert bad.status_code == 401
+    assert bad.raw.headers.getlist("WWW-Authenticate")[0] == (
+        f'Bearer realm="latchkey-test", error="invalid_token", {authz}, {TRUSTED_ISSUERS}')
+    assert provider.counters()["service_denied"] == 4
+
+
+def test_exchange_service_with_token(provider, person):
+    tokens = device_tokens(provider, person)
+    sub = provider.resource(tokens["access_token"]).json()["sub"]
+    for path, method, name in ((ACTIVESYNC_PATH, "GET", "ActiveSync"),
+                               (ACTIVESYNC_PATH, "POST", "ActiveSync"),
+                               (EWS_PATH, "GET", "EWS"), (EWS_PATH, "POST", "EWS")):
+        resp = service(provider, path, tokens["access_token"], method)
+        assert resp.status_code == 200, (path, method, resp.text)
+        assert resp.json() == {"ok": True, "sub": sub, "service": name}
+        assert "MS-ASProtocolVersions" not in resp.headers
+
+    options = service(provider, ACTIVESYNC_PATH, tokens["access_token"], "OPTIONS")
+    assert options.status_code == 200
+    assert options.headers["MS-ASProtocolVersions"] == "14.0,14.1,16.0,16.1"
+    assert options.headers["MS-ASProtocolCommands"] == "Sync,FolderSync,Ping"
+    assert provider.counters()["service_ok"] == 5
+
+    provider.revoke(tokens["access_token"])
+    assert service(provider, EWS_PATH, tokens["access_token"]).status_code == 401
+
+
+def test_reset_clears_exchange_counters(provider):
+    autodiscover_v2(provider, "alice@contoso.example")
+    autodiscover_pox(provider, "alice@pox.example", OUTLOOK_RESPONSE)
+    service(provider, EWS_PATH)
+    counters = provider.counters()
+    assert (counters["autodiscover_json"], counters["autodiscover_pox"],
+            counters["service_denied"]) == (1, 1, 1)
+    provider.reset()
+    counters = provider.counters()
+    for name in ("autodiscover_json", "autodiscover_pox", "service_ok", "service_denied"):
+        assert counters[name] == 0
 
 
 # ----------------------------------------------------------------------------- serving

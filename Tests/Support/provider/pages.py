@@ -64,3 +64,9 @@ def fault_html(status):
             f"<h1>Error {status}</h1><p>The service is temporarily unavailable. "
             "Please try again later.</p></body></html>")
     return body
+
+
+def sign_in_html():
+    """What a sign-in portal in front of Autodiscover answers instead of JSON or XML."""
+    return ("<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in</h1>"
+            "<p>Sign in with your work or school account to continue.</p></body></html>")

@@ -2,7 +2,8 @@
 """Latchkey's OAuth 2.0 / OIDC test provider: Flask + Authlib's AuthorizationServer with real
 grants (RFC 8628 device code, refresh token with rotation, authorization code + PKCE S256)
 and RFC 7009 revocation, JWT access tokens (RS256), a protected resource, Microsoft identity
-platform shapes and fault injection driven by a JSON control API under /_test/.
+platform shapes, Exchange Autodiscover (v2 JSON and POX XML) with an Exchange-like protected
+service, and fault injection driven by a JSON control API under /_test/.
 
     provider.py --port N --cert server.pem --key server.key [--host 127.0.0.1]
 
@@ -17,6 +18,7 @@ import ssl
 import sys
 import threading
 import time
+from urllib.parse import quote, urlsplit
 
 import pyotp
 from flask import Flask, Response, g, request
@@ -37,6 +39,7 @@ from authlib.oauth2.rfc8628 import (DeviceAuthorizationEndpoint, DeviceCodeGrant
                                     DeviceCredentialDict)
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 
+import exchange
 import microsoft
 import pages
 from state import (CLIENTS, FAULT_ENDPOINTS, FAULT_MODES, TENANT_ID, USERS, AuthorizationCode,
@@ -658,6 +661,149 @@ def create_app(issuer):
         return json_response({"sub": user.oid, "name": user.name, "upn": user.upn,
                               "preferred_username": user.upn, "email": user.upn,
                               "tid": TENANT_ID})
+
+    # ----------------------------------------------------------------- Exchange Autodiscover
+    #
+    # Behaviour by the address's domain (case-insensitive); `local` is the part before '@'.
+    #   v2 GET /autodiscover/autodiscover.json/v1.0/<email>?Protocol=ActiveSync|EWS
+    #     contoso.example    200 {"Protocol", "Url"}: {base}/Microsoft-Server-ActiveSync or
+    #                        {base}/EWS/Exchange.asmx
+    #     moved.example      302 to the v2 URL of {local}@contoso.example
+    #     loop.example       302 to the very same URL (a redirect loop)
+    #     plain.example      302 to http:// (not https) for {local}@contoso.example
+    #     html.example       200 text/html (a sign-in page)
+    #     anything else      404 {"ErrorCode": "NotFound"}; a bad Protocol: 400 InvalidProtocol
+    #   POX POST /autodiscover/autodiscover.xml (mobilesync or outlook response schema)
+    #     pox.example, contoso.example   settings
+    #     poxmoved.example   redirect to {local}@pox.example (Redirect / redirectAddr)
+    #     poxurl.example     outlook: redirectUrl {base}/autodiscover/moved/autodiscover.xml
+    #                        (which answers settings for any address); mobilesync: error
+    #     loop.example       outlook: redirectUrl to itself; mobilesync: Redirect to itself
+    #     html.example       200 text/html
+    #     anything else      the schema's error; unreadable body: 400 ErrorCode 600;
+    #                        unknown response schema: ErrorCode 600 (200)
+
+    POX_MAX_BODY = 64 * 1024
+    issuer_parts = urlsplit(issuer)
+    plain_base = "http://" + issuer_parts.netloc
+
+    def v2_url(base, email, protocol):
+        return (f"{base}{exchange.V2_PATH}{quote(email, safe='@+')}"
+                f"?Protocol={quote(protocol, safe='')}")
+
+    def html_sign_in():
+        resp = Response(pages.sign_in_html(), content_type="text/html; charset=utf-8")
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def xml_response(text, status=200):
+        resp = Response(text, status=status, content_type="text/xml; charset=utf-8")
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def redirect_response(location):
+        resp = Response(b"", status=302, headers={"Location": location})
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def display_name(local):
+        user = USERS.get(local.lower())
+        return user.name if user else local
+
+    @app.get(exchange.V2_PATH + "<path:email>")
+    def autodiscover_json(email):
+        state.count("autodiscover_json")
+        given = next((value for key, value in request.args.items(multi=True)
+                      if key.lower() == "protocol"), "")
+        protocol = exchange.V2_PROTOCOLS.get(given.lower())
+        if protocol is None:
+            return json_response(exchange.v2_invalid_protocol(given), 400)
+        local, domain = exchange.split_address(email)
+        if domain == "contoso.example":
+            return json_response(exchange.v2_settings(issuer, protocol))
+        if domain == "moved.example":
+            return redirect_response(v2_url(issuer, f"{local}@contoso.example", given))
+        if domain == "loop.example":
+            return redirect_response(v2_url(issuer, email, given))
+        if domain == "plain.example":
+            return redirect_response(v2_url(plain_base, f"{local}@contoso.example", given))
+        if domain == "html.example":
+            return html_sign_in()
+        return json_response(exchange.v2_not_found(), 404)
+
+    def pox_request():
+        """((email, schema), None), or (None, the 400 answer to an unreadable request)."""
+        state.count("autodiscover_pox")
+        parsed = None
+        if (request.content_length or 0) <= POX_MAX_BODY:
+            parsed = exchange.parse_pox_request(request.get_data())
+        if parsed is None:
+            return None, xml_response(exchange.invalid_request(), 400)
+        return parsed, None
+
+    def pox_answer(email, schema, outcome, target=None):
+        if schema not in exchange.POX_SCHEMAS:
+            return xml_response(exchange.invalid_request())
+        local, _ = exchange.split_address(email)
+        return xml_response(exchange.pox_document(issuer, schema, email, display_name(local),
+                                                  issuer_parts.hostname, outcome, target))
+
+    @app.post(exchange.POX_PATH)
+    def autodiscover_pox():
+        parsed, problem = pox_request()
+        if problem is not None:
+            return problem
+        email, schema = parsed
+        local, domain = exchange.split_address(email)
+        if domain == "html.example":
+            return html_sign_in()
+        if domain in ("pox.example", "contoso.example"):
+            return pox_answer(email, schema, "settings")
+        if domain == "poxmoved.example":
+            return pox_answer(email, schema, "redirect_addr", f"{local}@pox.example")
+        if domain == "poxurl.example":
+            return pox_answer(email, schema, "redirect_url", issuer + exchange.POX_MOVED_PATH)
+        if domain == "loop.example":
+            if schema == exchange.OUTLOOK_SCHEMA:
+                return pox_answer(email, schema, "redirect_url", issuer + exchange.POX_PATH)
+            return pox_answer(email, schema, "redirect_addr", email)
+        return pox_answer(email, schema, "error")
+
+    @app.post(exchange.POX_MOVED_PATH)
+    def autodiscover_pox_moved():
+        """Where poxurl.example's redirectUrl leads: settings for any address."""
+        parsed, problem = pox_request()
+        if problem is not None:
+            return problem
+        email, schema = parsed
+        return pox_answer(email, schema, "settings")
+
+    # ----------------------------------------------------------------- Exchange-like service
+
+    def exchange_service(service):
+        record, challenge = check_bearer()
+        if record is None:
+            state.count("service_denied")
+            resp = json_response({"ok": False, "error": "unauthorized"}, 401)
+            # Two challenges, on two header lines, as Exchange Online sends them.
+            resp.headers.add("WWW-Authenticate", challenge + exchange.BEARER_EXTRA)
+            resp.headers.add("WWW-Authenticate", f'Basic realm="{issuer_parts.hostname}"')
+            return resp
+        state.count("service_ok")
+        resp = json_response({"ok": True, "sub": record.signin.get_user_id(),
+                              "service": service})
+        if request.method == "OPTIONS":
+            resp.headers["MS-ASProtocolVersions"] = exchange.AS_PROTOCOL_VERSIONS
+            resp.headers["MS-ASProtocolCommands"] = exchange.AS_PROTOCOL_COMMANDS
+        return resp
+
+    @app.route(exchange.ACTIVESYNC_PATH, methods=["GET", "POST", "OPTIONS"])
+    def activesync():
+        return exchange_service("ActiveSync")
+
+    @app.route(exchange.EWS_PATH, methods=["GET", "POST"])
+    def ews():
+        return exchange_service("EWS")
 
     # ----------------------------------------------------------------- test control API
 

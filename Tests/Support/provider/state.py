@@ -35,6 +35,10 @@ COUNTER_NAMES = (
     "resource_ok",
     "resource_denied",
     "device_approved",
+    "autodiscover_json",
+    "autodiscover_pox",
+    "service_ok",
+    "service_denied",
 )
 
 FAULT_ENDPOINTS = ("token", "device_authorization", "discovery", "resource")

@@ -1,0 +1,356 @@
+import LatchkeyCore
+import LatchkeyHTTP
+
+/// Where an Exchange Autodiscover walk ended: the service URL for an e-mail address.
+public struct AutodiscoverResult: Sendable, Equatable {
+    public enum Service: String, Sendable {
+        case activeSync = "ActiveSync"
+        case ews = "EWS"
+    }
+
+    public var service: Service
+    public var url: String
+    /// The address the answer is for, after any `redirectAddr`.
+    public var email: String
+    /// Each request made, in order, with what it answered: shown to the person and written
+    /// into the config as comments.
+    public var trail: [String]
+}
+
+/// Exchange Autodiscover (SPEC.md §5 step 1): v2 JSON (`/autodiscover/autodiscover.json/v1.0/
+/// {email}?Protocol=ActiveSync`, then `EWS`), then the POX `autodiscover.xml` POST with the
+/// mobilesync and then the outlook response schema, at each candidate host in turn. Redirects
+/// (HTTP 302 from v2, `Redirect`/`redirectAddr` and `redirectUrl` from POX) are followed over
+/// https only, at most `maximumHops` in all, and a loop is named as one.
+public struct Autodiscover: Sendable {
+    public static let mobileSyncResponseSchema = "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006"
+    public static let outlookResponseSchema = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+    /// Exchange Online answers v2 requests for any address it hosts.
+    public static let wellKnownHost = "https://outlook.office365.com"
+
+    public let http: HTTPClient
+    public var options: HTTPOptions
+    public var maximumHops = 10
+
+    public init(http: HTTPClient, options: HTTPOptions) {
+        self.http = http
+        self.options = options
+    }
+
+    /// The hosts to ask, in order: a configured one alone (`https://host` or a full URL whose
+    /// origin is taken), else `https://{domain}`, `https://autodiscover.{domain}` and Exchange
+    /// Online's well-known host.
+    public static func candidates(email: String, configured: String?) -> [String] {
+        if let configured { return [origin(of: configured) ?? configured] }
+        guard let domain = domain(of: email) else { return [] }
+        return ["https://\(domain)", "https://autodiscover.\(domain)", wellKnownHost]
+    }
+
+    public func find(email: String, configured: String? = nil) async throws(LatchkeyError) -> AutodiscoverResult {
+        guard Self.domain(of: email) != nil else {
+            throw LatchkeyError(.badRequest, "'\(email)' is not an e-mail address.", hint: "Give the address you sign in with, such as alice@contoso.example.")
+        }
+        var walk = Walk(autodiscover: self, configured: configured)
+        return try await walk.run(email: email)
+    }
+
+    static func domain(of email: String) -> String? {
+        guard let at = email.lastIndex(of: "@") else { return nil }
+        let domain = email[email.index(after: at)...].lowercased()
+        let local = email[..<at]
+        guard !local.isEmpty, !domain.isEmpty, domain.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else {
+            return nil
+        }
+        return domain
+    }
+
+    /// `scheme://authority` of a URL.
+    static func origin(of url: String) -> String? {
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.isEmpty else { return nil }
+        return String(url[..<schemeEnd.upperBound]) + authority
+    }
+
+    /// A `Location` resolved against the URL it answered (absolute, or a path on the same origin).
+    static func resolve(_ location: String, against url: String) -> String {
+        if location.contains("://") { return location }
+        guard let origin = origin(of: url) else { return location }
+        if location.hasPrefix("/") { return origin + location }
+        let path = url.dropFirst(origin.count).prefix { $0 != "?" && $0 != "#" }
+        let folder = path.lastIndex(of: "/").map { path[...$0] } ?? "/"
+        return origin + folder + location
+    }
+
+    /// The address as a path segment: unreserved characters and '@' as they are, the rest %XX.
+    static func pathSegment(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            let c = Character(Unicode.Scalar(byte))
+            if c.isASCII && (c.isLetter || c.isNumber || "-._~@+".contains(c)) {
+                out.append(c)
+            } else {
+                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    static func poxRequest(email: String, schema: String) -> String {
+        let requestSchema = schema == mobileSyncResponseSchema
+            ? "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"
+            : "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
+        return """
+            <?xml version="1.0" encoding="utf-8"?>
+            <Autodiscover xmlns="\(requestSchema)">
+              <Request>
+                <EMailAddress>\(XMLScan.escape(email))</EMailAddress>
+                <AcceptableResponseSchema>\(schema)</AcceptableResponseSchema>
+              </Request>
+            </Autodiscover>
+            """
+    }
+}
+
+/// What one POX answer says.
+enum POXAnswer: Equatable {
+    case settings(service: AutodiscoverResult.Service, url: String)
+    case redirectAddress(String)
+    case redirectURL(String)
+    case error(String)
+
+    /// Reads a mobilesync or outlook response document; nil when it is neither.
+    static func read(_ bytes: [UInt8]) -> POXAnswer? {
+        let document = XMLScan(bytes)
+        guard document.looksLikeXML, let root = document.first("Autodiscover") else { return nil }
+        guard let response = root.first("Response") else { return nil }
+        // Outlook schema: <Account><Action>settings|redirectAddr|redirectUrl</Action>…
+        if let account = response.first("Account") {
+            switch account.value("Action")?.lowercased() {
+            case "redirectaddr":
+                if let address = account.value("RedirectAddr") { return .redirectAddress(address) }
+            case "redirecturl":
+                if let url = account.value("RedirectUrl") { return .redirectURL(url) }
+            default:
+                for proto in account.elements("Protocol") {
+                    if let url = proto.value("ASUrl") { return .settings(service: .activeSync, url: url) }
+                    if let url = proto.value("EwsUrl") { return .settings(service: .ews, url: url) }
+                }
+                return .error("the outlook answer has no ActiveSync or EWS URL")
+            }
+        }
+        // Mobilesync schema: <Action><Settings><Server><Type>MobileSync</Type><Url>…, or <Redirect>, or <Error>.
+        if let action = response.first("Action") {
+            if let address = action.value("Redirect") { return .redirectAddress(address) }
+            for server in action.first("Settings")?.elements("Server") ?? [] where server.value("Type")?.lowercased() == "mobilesync" {
+                if let url = server.value("Url") { return .settings(service: .activeSync, url: url) }
+            }
+            if let error = action.first("Error") {
+                return .error(error.value("Message") ?? "error status \(error.value("Status") ?? "?")")
+            }
+        }
+        if let error = response.first("Error") {
+            let code = error.value("ErrorCode").map { " (\($0))" } ?? ""
+            return .error((error.value("Message") ?? "an error") + code)
+        }
+        return .error("the answer names no service")
+    }
+}
+
+/// One walk through the candidates, keeping the hop count, what was visited and the trail.
+private struct Walk {
+    let autodiscover: Autodiscover
+    let configured: String?
+    var trail: [String] = []
+    var visited: [String] = []
+    var hops = 0
+    var sawHTML = false
+    var reachedAny = false
+
+    init(autodiscover: Autodiscover, configured: String?) {
+        self.autodiscover = autodiscover
+        self.configured = configured
+    }
+
+    mutating func run(email start: String) async throws(LatchkeyError) -> AutodiscoverResult {
+        var email = start
+        addresses: while true {
+            try visit("address " + email.lowercased(), what: email)
+            for base in Autodiscover.candidates(email: email, configured: configured) {
+                for service in [AutodiscoverResult.Service.activeSync, .ews] {
+                    let url = base + "/autodiscover/autodiscover.json/v1.0/" + Autodiscover.pathSegment(email) + "?Protocol=" + service.rawValue
+                    if let found = try await json(url, service: service) {
+                        return AutodiscoverResult(service: service, url: found, email: email, trail: trail)
+                    }
+                }
+                // Exchange Online's well-known host speaks only v2.
+                guard base != Autodiscover.wellKnownHost else { continue }
+                for schema in [Autodiscover.mobileSyncResponseSchema, Autodiscover.outlookResponseSchema] {
+                    switch try await pox(base + "/autodiscover/autodiscover.xml", email: email, schema: schema) {
+                    case .found(let service, let url):
+                        return AutodiscoverResult(service: service, url: url, email: email, trail: trail)
+                    case .newAddress(let address):
+                        try countHop()
+                        email = address
+                        continue addresses
+                    case .nothing:
+                        continue
+                    }
+                }
+            }
+            break
+        }
+        let asked = trail.map { "  " + $0 }.joined(separator: "\n")
+        if sawHTML {
+            throw LatchkeyError(
+                .configuration, "Autodiscover for \(start) got an HTML page instead of an Autodiscover answer:\n\(asked)",
+                hint: "The host serves a web page (a sign-in portal or a site without Autodiscover). Pass the right host with --autodiscover, or the service URL with --url.")
+        }
+        if !reachedAny {
+            throw LatchkeyError(
+                .providerUnavailable, "No Autodiscover host for \(start) could be reached:\n\(asked)",
+                hint: "Check the network and DNS, or pass the host with --autodiscover, or the service URL with --url.")
+        }
+        throw LatchkeyError(
+            .configuration, "Autodiscover found no ActiveSync or EWS service for \(start):\n\(asked)",
+            hint: "Check the address, or pass the Autodiscover host with --autodiscover, or the service URL with --url.")
+    }
+
+    enum POXStep {
+        case found(AutodiscoverResult.Service, String)
+        case newAddress(String)
+        case nothing
+    }
+
+    /// A v2 request, following 302s: the service URL, or nil when this host has none.
+    mutating func json(_ start: String, service: AutodiscoverResult.Service) async throws(LatchkeyError) -> String? {
+        var url = start
+        while true {
+            try visit("GET " + url, what: url)
+            guard let response = await send(HTTPRequest(url: url, headers: [("Accept", "application/json")])) else { return nil }
+            switch try redirectOrHTML(response, from: url, what: "GET \(url)") {
+            case .redirect(let next):
+                url = next
+                continue
+            case .html: return nil
+            case .neither: break
+            }
+            let body = try? JSONValue.parse(response.body)
+            if response.status == 200, let found = body?["Url"]?.stringValue, !found.isEmpty {
+                trail.append("GET \(url) → \(service.rawValue) at \(found)")
+                return found
+            }
+            let reason = body?["ErrorCode"]?.stringValue ?? (body == nil ? "not JSON" : "no Url")
+            trail.append("GET \(url) → \(response.status) (\(reason))")
+            return nil
+        }
+    }
+
+    /// A POX request, following `redirectUrl`s.
+    mutating func pox(_ start: String, email: String, schema: String) async throws(LatchkeyError) -> POXStep {
+        var url = start
+        let shortSchema = schema == Autodiscover.mobileSyncResponseSchema ? "mobilesync" : "outlook"
+        while true {
+            try visit("POST \(url) \(email.lowercased()) \(shortSchema)", what: url)
+            let body = Array(Autodiscover.poxRequest(email: email, schema: schema).utf8)
+            let request = HTTPRequest(
+                method: "POST", url: url, headers: [("Content-Type", "text/xml; charset=utf-8")], body: Secret(body))
+            guard let response = await send(request) else { return .nothing }
+            let what = "POST \(url) (\(shortSchema))"
+            switch try redirectOrHTML(response, from: url, what: what) {
+            case .redirect(let next):
+                url = next
+                continue
+            case .html: return .nothing
+            case .neither: break
+            }
+            guard response.status == 200, let answer = POXAnswer.read(response.body) else {
+                trail.append("\(what) → \(response.status), not an Autodiscover answer")
+                return .nothing
+            }
+            switch answer {
+            case .settings(let service, let found):
+                trail.append("\(what) → \(service.rawValue) at \(found)")
+                return .found(service, found)
+            case .redirectAddress(let address):
+                trail.append("\(what) → redirect to the address \(address)")
+                return .newAddress(address)
+            case .redirectURL(let next):
+                trail.append("\(what) → redirect to \(next)")
+                try requireHTTPS(next, from: url)
+                try countHop()
+                url = next
+            case .error(let message):
+                trail.append("\(what) → \(message)")
+                return .nothing
+            }
+        }
+    }
+
+    enum Turn {
+        case redirect(String)
+        case html
+        case neither
+    }
+
+    /// An HTTP redirect (followed only to https, counted as a hop) or an HTML page, noted in the trail.
+    mutating func redirectOrHTML(_ response: HTTPResponse, from url: String, what: String) throws(LatchkeyError) -> Turn {
+        if [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") {
+            let next = Autodiscover.resolve(location, against: url)
+            trail.append("\(what) → \(response.status) redirect to \(next)")
+            try requireHTTPS(next, from: url)
+            try countHop()
+            return .redirect(next)
+        }
+        if isHTML(response) {
+            trail.append("\(what) → \(response.status), an HTML page")
+            return .html
+        }
+        return .neither
+    }
+
+    mutating func send(_ request: HTTPRequest) async -> HTTPResponse? {
+        do {
+            let response = try await autodiscover.http.send(request, options: autodiscover.options)
+            reachedAny = true
+            return response
+        } catch {
+            trail.append("\(request.method) \(request.url) → \(error.message)")
+            return nil
+        }
+    }
+
+    mutating func isHTML(_ response: HTTPResponse) -> Bool {
+        let html = response.contentType.hasPrefix("text/html")
+            || (!XMLScan(response.body).looksLikeXML && response.body.first(where: { !XMLScan.isSpace($0) }) == UInt8(ascii: "<"))
+        if html { sawHTML = true }
+        return html
+    }
+
+    mutating func visit(_ key: String, what: String) throws(LatchkeyError) {
+        if visited.contains(key) {
+            let chain = trail.map { "  " + $0 }.joined(separator: "\n")
+            throw LatchkeyError(
+                .configuration, "Autodiscover redirects in a loop, back to \(what):\n\(chain)",
+                hint: "The Autodiscover service is misconfigured; ask its administrator, or pass the service URL with --url.")
+        }
+        visited.append(key)
+    }
+
+    mutating func countHop() throws(LatchkeyError) {
+        hops += 1
+        guard hops <= autodiscover.maximumHops else {
+            throw LatchkeyError(
+                .configuration, "Autodiscover redirected more than \(autodiscover.maximumHops) times:\n" + trail.map { "  " + $0 }.joined(separator: "\n"),
+                hint: "The Autodiscover service is misconfigured; ask its administrator, or pass the service URL with --url.")
+        }
+    }
+
+    func requireHTTPS(_ next: String, from url: String) throws(LatchkeyError) {
+        guard next.lowercased().hasPrefix("https://") else {
+            throw LatchkeyError(
+                .configuration, "Autodiscover at \(url) redirects to \(next), which is not https; Latchkey does not follow it.",
+                hint: "An Autodiscover answer over plain http could be forged. Ask the administrator to serve Autodiscover over https, or pass the service URL with --url.")
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyClient
+import LatchkeyCore
+import LatchkeyDiscovery
+import LatchkeyGSS
+import LatchkeyHTTP
+
+/// `latchkey setup EMAIL`: Autodiscover, probe, choose the method, explain, and add the
+/// account to the config (SPEC.md §5). The file's other content and comments are kept: the
+/// section is appended, and the whole new file is parsed before it replaces the old one.
+struct Setup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Discover how an e-mail account signs in and add it to the configuration.")
+
+    @Argument(help: "The address you sign in with, such as alice@contoso.example.") var email: String
+    @Option(help: "The account's name in the config (default: the address's domain, first label).") var name: String?
+    @Option(help: "Ask this Autodiscover host (https://host) instead of the address's domain.") var autodiscover: String?
+    @Option(help: "The service URL, when known: skips Autodiscover.") var url: String?
+    @Option(name: .customLong("client-id"), help: "The OAuth client id to register for this account.") var clientID: String?
+    @Option(name: .customLong("ca-file"), help: "An extra CA certificate (PEM) to trust for this account.") var caFile: String?
+    @Option(name: .customLong("scope"), help: "An OAuth scope (repeatable; default: the service's own).") var scopes: [String] = []
+    @Option(help: "The user name for Basic (default: the address).") var username: String?
+    @Option(help: "The preference order, comma-separated (default: oauth,kerberos,basic).") var prefer: String?
+    @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).") var config: String?
+    @Option(help: "The daemon's socket, to have a running daemon read the new account.") var socket: String?
+    @Flag(help: "Print the section instead of writing it.") var dryRun = false
+
+    func run() async throws {
+        Hygiene.apply()
+        let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
+        let configPath = config ?? paths.configFile
+        do throws(LatchkeyError) {
+            try await setUp(configPath: configPath, socketPath: socket ?? paths.socket)
+        } catch {
+            printError("latchkey: \(error.message)" + (error.hint.isEmpty ? "" : "\n  \(error.hint)"))
+            throw ExitCode(error.code.exitStatus)
+        }
+    }
+
+    func setUp(configPath: String, socketPath: String) async throws(LatchkeyError) {
+        let preference = try preferenceOrder()
+        let existing = ConfigurationFile.readText(configPath)
+        if existing == nil && errno != ENOENT {
+            throw LatchkeyError(.configuration, "Cannot read \(configPath): \(String(cString: strerror(errno))).")
+        }
+        let current: Configuration
+        do {
+            current = try Configuration.parse(existing ?? "", file: configPath)
+        } catch {
+            throw LatchkeyError(.configuration, "The configuration has an error; fix it before adding an account: \(error.description)")
+        }
+        let accountName = name ?? Self.defaultName(email)
+        guard !accountName.isEmpty,
+            accountName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") })
+        else {
+            throw LatchkeyError(.badRequest, "--name: account names may use letters, digits, '.', '_' and '-' only.")
+        }
+        guard !current.accounts.contains(where: { $0.name == accountName }) else {
+            throw LatchkeyError(
+                .configuration, "\(configPath) already has an account named '\(accountName)'.",
+                hint: "Choose another name with --name, or remove [accounts.\(accountName)] first.")
+        }
+
+        let options = HTTPOptions(caFile: caFile, connectTimeout: 10, totalTimeout: 20)
+        let request = DiscoveryRequest(
+            email: email, url: url, autodiscoverHost: autodiscover, preference: preference, clientID: clientID,
+            kerberosRealm: preference.contains(.kerberos) ? Kerberos.defaultRealm() : nil)
+        let report = try await Discovery(http: HTTPClient(), options: options).run(request)
+        for line in report.explanation { printError(line) }
+
+        let section = AccountSection(
+            name: accountName, report: report, clientID: clientID, caFile: caFile, scopes: scopes.isEmpty ? nil : scopes,
+            username: username)
+        var text = existing ?? ""
+        if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+        text += section.text
+        do {
+            _ = try Configuration.parse(text, file: configPath)
+        } catch {
+            throw LatchkeyError(.internalError, "The section Latchkey wrote does not parse (\(error.description)); nothing was changed.")
+        }
+        if dryRun {
+            print(section.text, terminator: "")
+            return
+        }
+        try ConfigWriter.replace(configPath, with: text)
+        printError("Added [accounts.\(accountName)] (method \(report.choice.method.rawValue)) to \(configPath).")
+        if DaemonReload.signal(socketPath: socketPath, account: accountName) {
+            printError("The running daemon has read it.")
+        }
+        printError("Next: latchkey login \(accountName)")
+    }
+
+    func preferenceOrder() throws(LatchkeyError) -> [AuthMethod] {
+        guard let prefer else { return MethodChoice.defaultPreference }
+        var order: [AuthMethod] = []
+        for word in prefer.split(separator: ",") {
+            guard let method = AuthMethod(rawValue: String(word).trimmed), method != .auto else {
+                throw LatchkeyError(.badRequest, "--prefer: '\(word)' is not oauth, kerberos or basic.")
+            }
+            order.append(method)
+        }
+        return order
+    }
+
+    /// `alice@contoso.example` → `contoso`.
+    static func defaultName(_ email: String) -> String {
+        let domain = email.split(separator: "@").last.map(String.init) ?? email
+        let label = domain.split(separator: ".").first.map(String.init) ?? domain
+        let cleaned = String(label.lowercased().map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+        return cleaned.isEmpty ? "mail" : cleaned
+    }
+}
+
+/// Replaces the config file whole: a new file beside it, synced, renamed over it (keeping the
+/// old file's mode; 0600 for a new one), so a crash leaves the old file or the new, never half.
+enum ConfigWriter {
+    static func replace(_ path: String, with text: String) throws(LatchkeyError) {
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        if !folder.isEmpty { try makeFolders(folder) }
+        var mode: mode_t = 0o600
+        var info = stat()
+        if stat(path, &info) == 0 { mode = info.st_mode & 0o777 }
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw failure("create", temporary) }
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let error = failure("write", temporary)
+                close(fd)
+                unlink(temporary)
+                throw error
+            }
+            offset += n
+        }
+        _ = fchmod(fd, mode)
+        guard fsync(fd) == 0, close(fd) == 0 else {
+            unlink(temporary)
+            throw failure("write", temporary)
+        }
+        guard rename(temporary, path) == 0 else {
+            let error = failure("replace", path)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    static func makeFolders(_ folder: String) throws(LatchkeyError) {
+        var prefix = ""
+        for part in folder.split(separator: "/", omittingEmptySubsequences: false) {
+            prefix += (prefix.isEmpty && part.isEmpty) ? "/" : (prefix.hasSuffix("/") || prefix.isEmpty ? "" : "/") + part
+            guard !part.isEmpty else { continue }
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST { throw failure("create the folder", prefix) }
+        }
+    }
+
+    static func failure(_ what: String, _ path: String) -> LatchkeyError {
+        LatchkeyError(.configuration, "Cannot \(what) \(path): \(String(cString: strerror(errno))).")
+    }
+}
+
+/// Has a running daemon read the config again (SIGHUP, as `systemctl --user reload` sends),
+/// then waits until it knows the new account. The daemon's pid comes from the socket itself
+/// (SO_PEERCRED), and it must be ours and latchkeyd.
+enum DaemonReload {
+    static func signal(socketPath: String, account: String) -> Bool {
+        guard let pid = daemonPID(socketPath) else { return false }
+        guard kill(pid, SIGHUP) == 0 else { return false }
+        let client = DaemonClient(socketPath: socketPath)
+        for _ in 0..<100 {
+            if let response = try? client.request("GET", "/v1/accounts/\(account)"), response.status == 200 { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    static func daemonPID(_ socketPath: String) -> pid_t? {
+        guard let connection = try? SocketConnection(path: socketPath), let peer = connection.peer, peer.uid == getuid(),
+            peer.pid > 0
+        else { return nil }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/\(peer.pid)/exe", &buffer, buffer.count - 1)
+        guard n > 0, String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self).hasSuffix("/latchkeyd") else {
+            return nil
+        }
+        return peer.pid
+    }
+}
