@@ -117,7 +117,9 @@ extension Broker {
                     hint: "Set device_authorization_endpoint for the account, or use the browser flow.")
             }
             let device = try await mapOAuth(name) { () async throws(OAuthError) in
-                try await oauth.startDeviceAuthorization(endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, options: options)
+                try await oauth.startDeviceAuthorization(
+                    endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, claims: accounts[name]?.pendingClaims,
+                    options: options)
             }
             let deadline = clock() + device.expiresIn
             emit(.devicePrompt(.init(
@@ -153,6 +155,7 @@ extension Broker {
                     // Signed out (or removed) while the person was signing in: keep nothing.
                     guard accounts[name]?.login === session else { return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in."))) }
                     accounts[name]?.generation += 1
+                    accounts[name]?.pendingClaims = nil
                     let now = clock()
                     if let refresh = response.refreshToken {
                         accounts[name]?.refreshToken = refresh

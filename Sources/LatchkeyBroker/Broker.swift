@@ -39,6 +39,9 @@ public actor Broker {
         /// Tokens for scope sets other than the account's own (`--scope`), each with its own
         /// life and single flight; they share the account's refresh token. Kept in memory only.
         var scoped: [String: ScopedSlot] = [:]
+        /// Claims a service asked for (`insufficient_claims`): sent with every refresh and
+        /// sign-in until one succeeds.
+        var pendingClaims: String?
     }
 
     struct ScopedSlot {
@@ -305,10 +308,12 @@ public actor Broker {
         let outcome: TokenMachine.RefreshOutcome?
         do {
             let metadata = try await self.metadata(for: name)
+            let claims = account.pendingClaims
             let response = try await oauth.refresh(
                 tokenEndpoint: metadata.tokenEndpoint, clientID: account.config.clientID ?? "",
-                refreshToken: refreshToken, scopes: scopes, options: httpOptions(account.config))
+                refreshToken: refreshToken, scopes: scopes, claims: claims, options: httpOptions(account.config))
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
+            if claims != nil && accounts[name]?.pendingClaims == claims { accounts[name]?.pendingClaims = nil }
             let now = clock()
             // Refresh tokens rotate: persist the new one before any access token is handed out.
             if let rotated = response.refreshToken {

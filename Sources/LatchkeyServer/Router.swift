@@ -62,6 +62,15 @@ public struct Router: Sendable {
                 }
                 continuation.onTermination = { _ in task.cancel() }
             })
+        case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "challenge":
+            guard let body = try? JSONValue.parse(request.body), let value = body["www_authenticate"]?.stringValue else {
+                throw LatchkeyError(.badRequest, "The body must be {\"www_authenticate\": \"…\"}.")
+            }
+            let outcome = try await broker.reportChallenge(account: s[2], wwwAuthenticate: value, client: request.client)
+            return .ok(.object([
+                ("account", .string(s[2])), ("action", .string(outcome.action)), ("state", .string(outcome.state)),
+                ("message", .string(outcome.message)),
+            ]))
         case ("POST", 4) where s[0] == "v1" && s[1] == "logins" && s[3] == "answer":
             guard let body = try? JSONValue.parse(request.body), let list = body["answers"]?.arrayValue else {
                 throw LatchkeyError(.badRequest, "The body must be {\"answers\": [\"…\"]}.")

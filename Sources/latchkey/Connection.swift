@@ -26,11 +26,11 @@ extension ClientOptions {
     }
 
     /// One request; a failure to reach the daemon exits 69, an error envelope exits with its code.
-    func call(_ method: String, _ target: String) throws -> JSONValue {
+    func call(_ method: String, _ target: String, body: JSONValue? = nil) throws -> JSONValue {
         let client = try client()
         let response: DaemonResponse
         do {
-            response = try client.request(method, target)
+            response = try client.request(method, target, body: body.map { Array($0.encoded.utf8) } ?? [])
         } catch {
             fail(LatchkeyError(.internalError, "Cannot talk to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
         }

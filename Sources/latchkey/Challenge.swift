@@ -1,0 +1,28 @@
+import ArgumentParser
+import LatchkeyCore
+
+/// `latchkey challenge ACCOUNT --www-authenticate VALUE`: a sync client got a 401 and reports
+/// the challenge, so that the refused token is dropped and a claims challenge is answered.
+struct Challenge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report a 401 challenge a client received (e.g. insufficient_claims).",
+        discussion: "The cached token is dropped; the next token comes from a refresh or sign-in carrying the claims.")
+
+    @Argument(help: "The account.") var account: String
+    @Option(name: .customLong("www-authenticate"), help: "The WWW-Authenticate value of the 401, as received.")
+    var wwwAuthenticate: String
+    @Flag(help: "Print the daemon's answer as JSON.") var json = false
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws { try validateAccount(account) }
+
+    func run() throws {
+        let answer = try options.call(
+            "POST", "/v1/accounts/\(account)/challenge", body: .object([("www_authenticate", .string(wwwAuthenticate))]))
+        if json {
+            print(answer.encoded)
+        } else {
+            printError(answer["message"]?.stringValue ?? "Reported.")
+        }
+    }
+}
