@@ -9,8 +9,9 @@ extension Broker {
     /// Starts a sign-in, or joins the one running for the account. The stream replays the
     /// current prompt to a late joiner and ends after `done` or `error`. When every watcher
     /// has gone (the person pressed Ctrl-C), the sign-in is cancelled.
-    public func login(account name: String) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
+    public func login(account name: String, method: String? = nil) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
+        let browser = try Self.usesBrowser(account.config, asked: method)
         let session: LoginSession
         if let running = account.login {
             session = running
@@ -21,15 +22,18 @@ extension Broker {
             sessions[session.id] = session
             let id = session.id
             if account.config.method == .auto {
-                session.task = Task { await self.runAutoLogin(name, sessionID: id) }
+                session.task = Task { await self.runAutoLogin(name, sessionID: id, browser: method == "browser") }
             } else if account.config.method == .kerberos {
                 session.task = Task { await self.runKerberosLogin(name, sessionID: id) }
             } else if account.config.method == .basic {
                 session.task = Task { await self.runBasicLogin(name, sessionID: id) }
+            } else if browser {
+                session.task = Task { await self.runBrowserLogin(name, sessionID: id) }
             } else {
                 session.task = Task { await self.runDeviceLogin(name, sessionID: id) }
             }
-            logger.info("sign-in started", metadata: ["account": "\(name)", "flow": "\(account.config.method == .oauth ? "device" : account.config.method.rawValue)"])
+            let flow = account.config.method == .oauth ? (browser ? "browser" : "device") : account.config.method.rawValue
+            logger.info("sign-in started", metadata: ["account": "\(name)", "flow": "\(flow)"])
         }
         let (stream, continuation) = AsyncStream<LoginEvent>.makeStream(bufferingPolicy: .bufferingNewest(32))
         let id = session.nextSubscriber
@@ -45,7 +49,7 @@ extension Broker {
     }
 
     /// `method = "auto"`: discover the method, then sign in with it.
-    func runAutoLogin(_ name: String, sessionID: String) async {
+    func runAutoLogin(_ name: String, sessionID: String, browser: Bool) async {
         guard let session = sessions[sessionID] else { return }
         do throws(LatchkeyError) {
             try await resolveAutoMethod(name)
@@ -57,7 +61,12 @@ extension Broker {
         switch accounts[name]?.config.method {
         case .kerberos: await runKerberosLogin(name, sessionID: sessionID)
         case .basic: await runBasicLogin(name, sessionID: sessionID)
-        case .oauth: await runDeviceLogin(name, sessionID: sessionID)
+        case .oauth:
+            if browser || accounts[name]?.config.flow == .browser {
+                await runBrowserLogin(name, sessionID: sessionID)
+            } else {
+                await runDeviceLogin(name, sessionID: sessionID)
+            }
         default:
             endLogin(name, session, .error(LatchkeyError(.configuration, "'\(name)' was changed while signing in.", hint: "Run `latchkey login \(name)` again.")))
         }
@@ -74,7 +83,7 @@ extension Broker {
 
     func emit(_ event: LoginEvent, _ session: LoginSession) {
         switch event {
-        case .devicePrompt, .question: session.lastPrompt = event
+        case .devicePrompt, .browserPrompt, .question: session.lastPrompt = event
         default: break
         }
         for continuation in session.subscribers.values {
@@ -152,22 +161,7 @@ extension Broker {
                     interval += 5
                     logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(Int(interval))"])
                 case .granted(let response):
-                    // Signed out (or removed) while the person was signing in: keep nothing.
-                    guard accounts[name]?.login === session else { return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in."))) }
-                    accounts[name]?.generation += 1
-                    accounts[name]?.pendingClaims = nil
-                    let now = clock()
-                    if let refresh = response.refreshToken {
-                        accounts[name]?.refreshToken = refresh
-                        await persist(name, .refreshToken, refresh)
-                    }
-                    let token = response.accessToken(issuedAt: now, requestedScopes: config.scopes)
-                    await persist(name, .accessToken, StoredAccessToken.encode(token))
-                    accounts[name]?.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
-                    accounts[name]?.lastRefresh = now
-                    logger.info("signed in", metadata: ["account": "\(name)", "flow": "device", "expires_in": "\(Int(response.expiresIn))"])
-                    endLogin(name, session, .done(account: name, expiresAt: token.expiresAt))
-                    return
+                    return await completeSignIn(name, session, response, flow: "device")
                 }
             }
         } catch let error as LatchkeyError {
@@ -180,6 +174,41 @@ extension Broker {
         }
     }
 
+    /// Keeps what a sign-in brought (the rotated refresh token first) and ends the session.
+    func completeSignIn(_ name: String, _ session: LoginSession, _ response: TokenResponse, flow: String) async {
+        // Signed out (or removed) while the person was signing in: keep nothing.
+        guard let config = accounts[name]?.config, accounts[name]?.login === session else {
+            return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in.")))
+        }
+        accounts[name]?.generation += 1
+        accounts[name]?.pendingClaims = nil
+        let now = clock()
+        if let refresh = response.refreshToken {
+            accounts[name]?.refreshToken = refresh
+            await persist(name, .refreshToken, refresh)
+        }
+        let token = response.accessToken(issuedAt: now, requestedScopes: config.scopes)
+        await persist(name, .accessToken, StoredAccessToken.encode(token))
+        accounts[name]?.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
+        accounts[name]?.lastRefresh = now
+        logger.info("signed in", metadata: ["account": "\(name)", "flow": "\(flow)", "expires_in": "\(Int(response.expiresIn))"])
+        endLogin(name, session, .done(account: name, expiresAt: token.expiresAt))
+    }
+
+    /// Whether an OAuth sign-in uses the browser: `--method browser`, or `flow = "browser"`.
+    static func usesBrowser(_ config: AccountConfig, asked: String?) throws(LatchkeyError) -> Bool {
+        guard let asked else { return config.method == .oauth && config.flow == .browser }
+        switch (config.method, asked) {
+        case (.oauth, "browser"), (.auto, "browser"): return true
+        case (.oauth, "device"), (.auto, "device"): return false
+        case (let method, let asked) where method.rawValue == asked: return false
+        default:
+            throw LatchkeyError(
+                .badRequest, "'\(config.name)' uses the \(config.method.rawValue) method; --method \(asked) does not apply to it.",
+                hint: config.method == .oauth ? "Use --method device or --method browser." : "Leave out --method.")
+        }
+    }
+
     private func pollOnce(tokenEndpoint: String, clientID: String, deviceCode: Secret<String>, options: HTTPOptions) async -> Result<DevicePoll, OAuthError> {
         do {
             return .success(try await oauth.pollDeviceAuthorization(tokenEndpoint: tokenEndpoint, clientID: clientID, deviceCode: deviceCode, options: options))
@@ -188,7 +217,7 @@ extension Broker {
         }
     }
 
-    private func mapOAuth<T>(_ name: String, _ body: () async throws(OAuthError) -> T) async throws(LatchkeyError) -> T {
+    func mapOAuth<T>(_ name: String, _ body: () async throws(OAuthError) -> T) async throws(LatchkeyError) -> T {
         do { return try await body() } catch { throw latchkeyError(name, error) }
     }
 
@@ -201,6 +230,14 @@ extension Broker {
             return LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
         default:
             break
+        }
+        // Conditional Access refusing the device-code flow (AADSTS53003 blocked by policy,
+        // 50097 device authentication required, 530033/530035 device-code flow blocked):
+        // the browser flow can satisfy what the device flow cannot.
+        if !Set(error.errorCodes).isDisjoint(with: [53003, 50097, 530033, 530035]) {
+            return LatchkeyError(
+                .signinRequired, "The tenant's policy refuses this sign-in for '\(name)': \(error.description).",
+                hint: "Sign in with the browser instead, on a device the policy accepts: latchkey login \(name) --method browser")
         }
         if error.isTransient {
             return LatchkeyError(.providerUnavailable, "The identity provider of '\(name)' cannot be reached: \(error.description).", hint: "Check the network and the provider's status; try again later.", retryAfter: error.retryAfter.map { Int($0) } ?? 30)

@@ -4,6 +4,9 @@ import LatchkeyCore
 public enum LoginEvent: Sendable, Equatable {
     /// A device code for the person: where to go and what to enter.
     case devicePrompt(DevicePrompt)
+    /// A page to open in a browser (authorization code + PKCE); the browser comes back to
+    /// the daemon's loopback listener at `redirectURI`.
+    case browserPrompt(BrowserPrompt)
     /// Questions for the person (a Kerberos password, an expired-password change, an OTP):
     /// answered with `POST /v1/logins/{loginID}/answer`. A banner is shown before them.
     case question(Question)
@@ -18,6 +21,12 @@ public enum LoginEvent: Sendable, Equatable {
         public var userCode: String
         public var expiresIn: Int
         public var message: String?
+    }
+
+    public struct BrowserPrompt: Sendable, Equatable {
+        public var authorizationURL: String
+        public var redirectURI: String
+        public var expiresIn: Int
     }
 
     public struct Question: Sendable, Equatable {
@@ -50,6 +59,11 @@ public enum LoginEvent: Sendable, Equatable {
             if let complete = p.verificationURIComplete { members.append(("verification_uri_complete", .string(complete))) }
             if let message = p.message { members.append(("message", .string(message))) }
             return .object(members)
+        case .browserPrompt(let p):
+            return .object([
+                ("event", "prompt"), ("kind", "browser"), ("authorization_url", .string(p.authorizationURL)),
+                ("redirect_uri", .string(p.redirectURI)), ("expires_in", .number(Double(p.expiresIn))),
+            ])
         case .question(let q):
             var members: [(String, JSONValue)] = [("event", "prompt"), ("kind", "question"), ("login_id", .string(q.loginID))]
             if let banner = q.banner { members.append(("banner", .string(banner))) }

@@ -54,7 +54,7 @@ public struct Router: Sendable {
                 ("expires_at", .number(Double(auth.expiresAt.unixSeconds))),
             ]))
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "login":
-            let events = try await broker.login(account: s[2])
+            let events = try await broker.login(account: s[2], method: request.queryValue("method"))
             return .stream(AsyncStream { continuation in
                 let task = Task {
                     for await event in events { continuation.yield(event.json) }

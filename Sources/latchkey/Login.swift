@@ -7,13 +7,21 @@ import LatchkeyCore
 
 struct Login: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign in interactively (device code with MFA) and wait until it is done.",
+        abstract: "Sign in interactively (device code or browser, with MFA) and wait until it is done.",
         discussion: "Ctrl-C cancels the sign-in.")
 
     @Argument(help: "The account.") var account: String
+    @Option(help: "device or browser for OAuth accounts (default: the account's flow); kerberos or basic.")
+    var method: String?
+    @Flag(help: "Print the browser sign-in link instead of opening a browser.") var noBrowser = false
     @OptionGroup var options: ClientOptions
 
-    func validate() throws { try validateAccount(account) }
+    func validate() throws {
+        try validateAccount(account)
+        if let method, !["device", "browser", "kerberos", "basic"].contains(method) {
+            throw ValidationError("--method must be device, browser, kerberos or basic.")
+        }
+    }
 
     func run() throws {
         let client = try options.client()
@@ -23,13 +31,14 @@ struct Login: ParsableCommand {
         var finished = false
         let response: DaemonResponse?
         do {
-            response = try client.stream("POST", "/v1/accounts/\(account)/login", onEvent: { event in
+            let target = "/v1/accounts/\(account)/login" + (method.map { "?method=" + $0 } ?? "")
+            response = try client.stream("POST", target, onEvent: { event in
                 let name = event["event"]?.stringValue
                 switch name == "prompt" && event["kind"]?.stringValue == "question" ? "question" : name {
                 case "prompt":
                     let seconds = event["expires_in"]?.doubleValue ?? 0
                     deadline = monotonicNow() + seconds
-                    showPrompt(event)
+                    if event["kind"]?.stringValue == "browser" { showBrowserPrompt(event) } else { showPrompt(event) }
                 case "question":
                     if terminal { printError("\r\u{1B}[K", terminator: "") }
                     if !answerQuestion(event, client: client) {
@@ -88,6 +97,24 @@ struct Login: ParsableCommand {
         guard let response = try? client.request("POST", "/v1/logins/\(id)/answer", body: body) else { return false }
         if let error = response.error { printError("latchkey: \(error.message)") }
         return true
+    }
+
+    private func showBrowserPrompt(_ event: JSONValue) {
+        let url = event["authorization_url"]?.stringValue ?? "?"
+        let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
+        let graphical = environment("DISPLAY") != nil || environment("WAYLAND_DISPLAY") != nil
+        let opened = !noBrowser && graphical && Browser.open(url)
+        printError(opened ? "A browser was opened to sign in to '\(account)'. If it did not show, open this page:" : "To sign in to '\(account)', open this page in a browser:")
+        printError("")
+        printError("    \(url)")
+        printError("")
+        if environment("SSH_CONNECTION") != nil, let redirect = event["redirect_uri"]?.stringValue,
+            let port = redirect.split(separator: ":").last?.split(separator: "/").first
+        {
+            printError("This is an SSH session: the browser must reach 127.0.0.1:\(port) on this machine. On the")
+            printError("computer with the browser, first run:  ssh -N -L \(port):127.0.0.1:\(port) <this host>")
+            printError("")
+        }
     }
 
     private func showPrompt(_ event: JSONValue) {
