@@ -125,11 +125,19 @@ struct Login: ParsableCommand {
         printError("    \(uri)")
         printError("")
         printError("and enter the code:  \(code)")
-        if let complete = event["verification_uri_complete"]?.stringValue {
+        let complete = event["verification_uri_complete"]?.stringValue
+        if let complete {
             printError("")
             printError("(or open \(complete) — it fills in the code)")
         }
         printError("")
+        // On a terminal, a QR code of the link (with the code filled in where the provider
+        // allows) for a phone's camera; plain lines otherwise.
+        if isatty(2) != 0, let qr = QRCode(complete ?? uri) {
+            printError("Or scan this with a phone:")
+            for line in qr.terminalLines() { printError("  " + line) }
+            printError("")
+        }
     }
 }
 
