@@ -86,3 +86,32 @@ def test_a_ticket_that_cannot_be_renewed_runs_notify_command_once(latchkey, real
     assert len(lines) == 1
     assert "sign in to 'shorty' again" in lines[0] and "cannot be renewed" in lines[0]
     assert latchkey.run("status", "shorty", "--json").stdout.count('"state":"signin_required"') == 1
+
+
+@pytest.mark.parametrize("error, codes", [("interaction_required", [50076]), ("invalid_grant", [65001])])
+def test_refresh_errors_that_need_the_person_notify_once_through_notify_command(latchkey, provider, person, tmp_path,
+                                                                              error, codes):
+    """MFA demanded again (AADSTS50076, interaction_required) or consent missing (AADSTS65001)
+    on a refresh: signin_required, exit 77 with the hint, and exactly one notify_command run."""
+    record = tmp_path / "notified.txt"
+    provider.configure(interval=1, microsoft=True)
+    latchkey.write_config(
+        '[broker]\nstore = "memory"\nnotify = "command"\n'
+        f'notify_command = ["sh", "-c", "printf \'%s|%s\\\\n\' \\"$0\\" \\"$1\\" >> {record}"]\n\n'
+        + latchkey.oauth_account("work", provider.url, provider.ca))
+    latchkey.start()
+    assert latchkey.login("work", person)[0] == 0
+    provider.fault("token", "status", status=400, error=error, error_codes=codes, count=5)
+    for _ in range(3):
+        done = latchkey.run("token", "work", "--min-valid", "7200")
+        assert done.returncode == 77, done.stderr
+        assert "latchkey login work" in done.stderr
+    status, _, body = latchkey.api("GET", "/v1/accounts/work")
+    assert b'"signin_required"' in body
+    deadline = time.time() + 10
+    while time.time() < deadline and not record.exists():
+        time.sleep(0.1)
+    time.sleep(1)
+    lines = record.read_text().splitlines()
+    assert len(lines) == 1 and "sign in to 'work' again" in lines[0] and "latchkey login work" in lines[0]
+    assert provider.counters()["token_refresh"] == 1, "a permanent failure is not retried"
