@@ -24,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CGSSAPI", pkgConfig: "krb5-gssapi", providers: [.apt(["libkrb5-dev"])]),
         .systemLibrary(name: "CLibSecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
         .systemLibrary(name: "CGIO", pkgConfig: "gio-2.0", providers: [.apt(["libglib2.0-dev"])]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
 
         // Linux process calls Swift cannot reach (prctl).
         .target(name: "CLinux"),
@@ -58,6 +58,13 @@ let package = Package(
             ]
         ),
         .target(name: "LatchkeyClient", dependencies: ["LatchkeyCore"]),
+        .target(
+            name: "LatchkeyDiagnostics",
+            dependencies: [
+                "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyGSS", "LatchkeyStore", "LatchkeyCrypto",
+                "LatchkeyDiscovery", "LatchkeyClient",
+            ]
+        ),
         .executableTarget(
             name: "latchkey",
             dependencies: [
@@ -69,7 +76,8 @@ let package = Package(
             name: "latchkeyd",
             dependencies: [
                 "LatchkeyCore", "LatchkeyBroker", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyOAuth",
-                "LatchkeyStore", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyGSS", "LatchkeyClient", "CLinux",
+                "LatchkeyStore", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyGSS", "LatchkeyClient", "LatchkeyDiagnostics",
+                "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -242,6 +242,8 @@ extension Broker {
         if error.isTransient {
             return LatchkeyError(.providerUnavailable, "The identity provider of '\(name)' cannot be reached: \(error.description).", hint: "Check the network and the provider's status; try again later.", retryAfter: error.retryAfter.map { Int($0) } ?? 30)
         }
-        return LatchkeyError(.signinRequired, "Signing in to '\(name)' failed: \(error.description).", hint: "Check the account's settings, then run `latchkey login \(name)` again.")
+        return LatchkeyError(
+            .signinRequired, "Signing in to '\(name)' failed: \(error.description).",
+            hint: ProviderErrors.remedy(code: error.code ?? "", errorCodes: error.errorCodes, account: name))
     }
 }

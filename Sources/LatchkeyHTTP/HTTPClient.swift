@@ -32,6 +32,7 @@ public final class HTTPClient: Sendable {
         } onCancel: {
             cancelled.set()
         }
+        if HTTPTrace.isEnabled { HTTPTrace.record(request, result) }
         return try result.get()
     }
 }

@@ -8,6 +8,6 @@ struct Latchkeyd: AsyncParsableCommand {
         commandName: "latchkeyd",
         abstract: "The Latchkey daemon: signs in, keeps tokens fresh, hands out Authorization headers.",
         version: LatchkeyVersion.current,
-        subcommands: [Serve.self, Setup.self],
+        subcommands: [Serve.self, Setup.self, Diagnose.self],
         defaultSubcommand: Serve.self)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts every test server on loopback: the OAuth provider, the MIT KDC, Apache with
-# mod_auth_gssapi and a private D-Bus session with gnome-keyring. Prints the env file to source.
+# mod_auth_gssapi, a private D-Bus session with gnome-keyring and the TLS/clock fault servers.
+# Prints the env file to source.
 source "$(dirname "$0")/common.sh"
 mkdir -p "$REPO/.testenv"
 # A folder given in LATCHKEY_TESTENV (the demo's) is used as it is; otherwise a new one is made
@@ -16,7 +17,7 @@ chmod 755 "$LATCHKEY_TESTENV"
 export_var LATCHKEY_TESTENV "$LATCHKEY_TESTENV"
 bash "$REPO/scripts/testenv/venv.sh"
 bash "$REPO/scripts/testenv/ca.sh"
-for part in ${LATCHKEY_TESTENV_PARTS:-provider kerberos apache keyring}; do
+for part in ${LATCHKEY_TESTENV_PARTS:-provider kerberos apache keyring tlsfaults}; do
     bash "$REPO/scripts/testenv/$part.sh" start
 done
 echo "$LATCHKEY_TESTENV/env.sh"

@@ -1,8 +1,8 @@
-import LatchkeyCore
+
 
 /// How an access token and its life are kept in a store item: a small JSON document.
-enum StoredAccessToken {
-    static func encode(_ token: AccessToken) -> Secret<String> {
+public enum StoredAccessToken {
+    public static func encode(_ token: AccessToken) -> Secret<String> {
         let json: JSONValue = .object([
             ("access_token", .string(token.value.reveal())), ("token_type", .string(token.tokenType)),
             ("issued_at", .number(token.issuedAt.secondsSinceEpoch)), ("expires_at", .number(token.expiresAt.secondsSinceEpoch)),
@@ -11,7 +11,7 @@ enum StoredAccessToken {
         return Secret(json.encoded)
     }
 
-    static func decode(_ stored: Secret<String>) -> AccessToken? {
+    public static func decode(_ stored: Secret<String>) -> AccessToken? {
         guard let json = try? JSONValue.parse(stored.reveal()),
             let value = json["access_token"]?.stringValue,
             let issued = json["issued_at"]?.doubleValue, let expires = json["expires_at"]?.doubleValue

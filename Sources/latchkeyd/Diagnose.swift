@@ -1,0 +1,99 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyClient
+import LatchkeyCore
+import LatchkeyDiagnostics
+import LatchkeyGSS
+import LatchkeyHTTP
+import LatchkeyStore
+
+/// `latchkey diagnose ACCOUNT|EMAIL` (SPEC.md §8): read-only checks from this machine to the
+/// service, stopping at the first failure, each with a remedy. Works without a daemon, and for
+/// an address that is not set up yet.
+struct Diagnose: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Find out why signing in or syncing fails, and how to fix it.")
+
+    @Argument(help: "An account name, or an e-mail address (set up or not).") var target: String
+    @Flag(help: "Print the report as JSON.") var json = false
+    @Flag(help: "Print every HTTP exchange (secrets redacted) to standard error.") var trace = false
+    @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).") var config: String?
+    @Option(help: "The daemon's socket (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).") var socket: String?
+    @Option(help: "For an address not set up: the Autodiscover host to ask (https://host).") var autodiscover: String?
+    @Option(name: .customLong("ca-file"), help: "For an address not set up: an extra CA certificate (PEM) to trust.") var caFile: String?
+
+    func run() async throws {
+        Hygiene.apply()
+        if trace { HTTPTrace.setSink { printError("--- trace\n" + $0) } }
+        let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
+        let configPath = config ?? paths.configFile
+        var report = Report()
+
+        var configuration = Configuration()
+        if let text = ConfigurationFile.readText(configPath) {
+            do {
+                configuration = try Configuration.parse(text, file: configPath)
+                report.findings.append(Finding("configuration", .pass, "\(configPath) reads, with \(configuration.accounts.count) account(s)."))
+            } catch {
+                report.findings.append(Finding("configuration", .fail, error.description, remedy: "Fix the line named; `latchkey serve` keeps running on its last good configuration meanwhile."))
+            }
+        } else if errno == ENOENT && !target.contains("@") {
+            report.findings.append(Finding("configuration", .fail, "There is no configuration file at \(configPath).",
+                remedy: "Run `latchkey setup EMAIL`, or copy config/latchkey.example.toml there."))
+        } else if errno != ENOENT {
+            report.findings.append(Finding("configuration", .fail, "Cannot read \(configPath): \(String(cString: strerror(errno))).", remedy: "Check the file's permissions."))
+        }
+
+        var account = configuration.accounts.first { $0.name == target }
+            ?? configuration.accounts.first { target.contains("@") && $0.email?.lowercased() == target.lowercased() }
+        if report.failed == nil, account == nil {
+            if target.contains("@") {
+                report.findings.append(Finding("account", .warn, "No account for \(target) is set up; checking what Autodiscover and the service say.",
+                    remedy: "Run `latchkey setup \(target)` to add it."))
+            } else {
+                report.findings.append(Finding("account", .fail, "There is no account named '\(target)' in \(configPath).",
+                    remedy: "Names: \(configuration.accounts.map(\.name).joined(separator: ", ")); or give an e-mail address."))
+            }
+        }
+        if report.failed != nil { account = nil }
+        let name = account?.name ?? target
+
+        let daemon = await Self.daemon(socket ?? paths.socket, account: account?.name)
+        let store = await Self.store(configuration.broker, paths: paths, daemon: daemon)
+        let input = DiagnosisInput(
+            name: name, account: account, email: target.contains("@") ? target : account?.email, store: store, daemon: daemon,
+            kerberosRealm: Kerberos.defaultRealm(), autodiscoverHost: autodiscover, caFile: caFile)
+        var diagnosis = Diagnosis(input, report: report)
+        report = await diagnosis.run()
+        if json {
+            print(report.json(account: name).encoded)
+        } else {
+            print(report.text(colour: isatty(1) != 0))
+        }
+        throw ExitCode(report.exitStatus)
+    }
+
+    /// The daemon, when one answers and knows the account.
+    static func daemon(_ socketPath: String, account: String?) async -> DaemonClient? {
+        guard let account else { return nil }
+        let client = DaemonClient(socketPath: socketPath)
+        guard let answer = try? client.request("GET", "/v1/accounts/\(account)"), answer.status == 200 else { return nil }
+        return client
+    }
+
+    /// The store the daemon uses (it says so), else the one the config names.
+    static func store(_ settings: BrokerSettings, paths: Paths, daemon: DaemonClient?) async -> (any CredentialStore)? {
+        if let daemon, let answer = try? daemon.request("GET", "/v1/accounts"), answer.json?["store"]?.stringValue == "memory" {
+            return MemoryStore()
+        }
+        switch settings.store {
+        case .memory: return MemoryStore()
+        case .secretService, .auto: return SecretServiceStore()
+        case .file:
+            let credentials = getenv("CREDENTIALS_DIRECTORY").map { String(cString: $0) }
+            guard let key = try? FileStore.loadKey(credentialsDirectory: credentials, keyFile: settings.keyFile) else { return nil }
+            return FileStore(path: settings.storeFile ?? paths.dataDirectory + "/store.bin", key: key)
+        }
+    }
+}
