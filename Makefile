@@ -2,7 +2,7 @@
 # against real servers on loopback. Both install what is missing first.
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 
-.PHONY: all build release test demo clean
+.PHONY: all build release test demo fuzz clean
 
 all: build
 
@@ -19,6 +19,14 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+# The long fuzz run: the seeded mutator of Tests/LatchkeyServerTests/SocketHardeningTests.swift
+# over the real socket and the parsers (make test runs 1,500 inputs of each).
+FUZZ_ITERATIONS ?= 100000
+fuzz:
+	bash scripts/install-deps.sh
+	$(SWIFT) build --build-tests
+	LATCHKEY_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --skip-build --filter 'mutatedRequestsNeverCrashTheDaemon|parsersNeverCrashOnMutatedInput' 2>&1 | grep -E 'fuzz:|✔|✘'
 
 clean:
 	$(SWIFT) package clean

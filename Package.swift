@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyServerTests",
             dependencies: ["LatchkeyServer", "LatchkeyBroker", "LatchkeyClient", "LatchkeyCore", "LatchkeyOAuth",
-                "LatchkeyHTTP", "LatchkeyStore",
+                "LatchkeyHTTP", "LatchkeyStore", "LatchkeyDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -96,6 +96,12 @@ public struct Autodiscover: Sendable {
         return out
     }
 
+    /// What a POX answer says, in words (for fuzzing and tracing the reader); nil when it is
+    /// not an Autodiscover answer.
+    public static func describePOX(_ bytes: [UInt8]) -> String? {
+        POXAnswer.read(bytes).map { "\($0)" }
+    }
+
     static func poxRequest(email: String, schema: String) -> String {
         let requestSchema = schema == mobileSyncResponseSchema
             ? "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"

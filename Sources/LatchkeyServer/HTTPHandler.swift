@@ -10,6 +10,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     static let maximumBodyBytes = 64 * 1024
+    /// The request line and headers: SwiftNIO's decoder refuses more than 80 KiB of header
+    /// fields (`HTTPParserError.headerOverflow`), answered here with 431.
+    static let maximumHeadBytes = 80 * 1024
 
     private let router: Router
     private let logger: Logger
@@ -18,16 +21,47 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: ByteBuffer?
     private var refused = false
     private var streamTask: Task<Void, Never>?
+    private var idleTimer: Scheduled<Void>?
+    /// A connection waiting for a complete request head longer than this is closed: slow
+    /// clients (slowloris) cannot hold connections, and idle keep-alive connections go.
+    private let idleTimeout: TimeAmount
 
-    init(router: Router, logger: Logger, client: ClientIdentity?) {
+    init(router: Router, logger: Logger, client: ClientIdentity?, idleTimeout: TimeAmount = .seconds(15)) {
+        self.idleTimeout = idleTimeout
         self.router = router
         self.logger = logger
         self.client = client
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startIdleTimer(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startIdleTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    /// (Re)starts the wait for the next request head.
+    private func startIdleTimer(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        let channel = context.channel
+        let logger = self.logger
+        idleTimer = context.eventLoop.scheduleTask(in: idleTimeout) {
+            logger.debug("closing a connection that sent no complete request in time")
+            channel.close(promise: nil)
+        }
+    }
+
+    private func stopIdleTimer() {
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            stopIdleTimer()
             self.head = head
             self.body = nil
             self.refused = false
@@ -59,6 +93,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        stopIdleTimer()
         // The client went away: a login stream it watched must learn that (Ctrl-C cancels).
         streamTask?.cancel()
         streamTask = nil
@@ -81,7 +116,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } } else { startIdleTimer(context: context) }
         case .text(let text):
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)
@@ -92,7 +127,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } } else { startIdleTimer(context: context) }
         case .stream(let events):
             // The client may have gone while the broker answered: nothing to stream to.
             guard context.channel.isActive else { return }
@@ -118,23 +153,31 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     let (handler, context) = bound.value
                     handler.streamTask = nil
                     let done = context.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
-                    if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+                    if !keepAlive {
+                        done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+                    } else {
+                        handler.startIdleTimer(context: context)
+                    }
                 }
             }
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // Malformed HTTP: answer 400 and close; never echo the input.
-        if error is HTTPParserError {
-            let json = LatchkeyError(.badRequest, "The request is not valid HTTP/1.1.").json
+        // Malformed HTTP: answer 400 (431 for an oversize head) and close; never echo the input.
+        let tooLarge = (error as? HTTPParserError) == .headerOverflow
+        if error is HTTPParserError || tooLarge {
+            let json = LatchkeyError(
+                .badRequest, tooLarge ? "The request line and headers are larger than \(Self.maximumHeadBytes) bytes." : "The request is not valid HTTP/1.1."
+            ).json
             var buffer = context.channel.allocator.buffer(capacity: 128)
             buffer.writeString(json.encoded + "\n")
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "application/json")
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
             headers.add(name: "Connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
+            let status: HTTPResponseStatus = tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
             return

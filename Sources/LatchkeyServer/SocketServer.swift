@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 import ServiceLifecycle
 
 /// The daemon's Unix socket: `$XDG_RUNTIME_DIR/latchkey/latchkey.sock`, folder 0700, socket
@@ -19,9 +20,22 @@ public struct SocketServer: Service {
     let inheritedSocket: Int32?
     /// Called once the socket accepts connections (the daemon tells systemd it is ready).
     let onReady: @Sendable () -> Void
+    /// Limits (see HTTPHandler): the wait for a complete request head, and open connections.
+    let limits: Limits
+
+    public struct Limits: Sendable {
+        public var idleTimeout: TimeAmount
+        public var maximumConnections: Int
+
+        public init(idleTimeout: TimeAmount = .seconds(15), maximumConnections: Int = 1024) {
+            self.idleTimeout = idleTimeout
+            self.maximumConnections = maximumConnections
+        }
+    }
 
     public init(path: String, router: Router, logger: Logger, group: MultiThreadedEventLoopGroup,
-                inheritedSocket: Int32? = nil, onReady: @escaping @Sendable () -> Void = {}) {
+                inheritedSocket: Int32? = nil, limits: Limits = Limits(), onReady: @escaping @Sendable () -> Void = {}) {
+        self.limits = limits
         self.path = path
         self.router = router
         self.logger = logger
@@ -63,13 +77,26 @@ public struct SocketServer: Service {
     public func run() async throws {
         let router = self.router
         let logger = self.logger
+        let connections = ConnectionCount(maximum: limits.maximumConnections)
+        let idleTimeout = limits.idleTimeout
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)  // bursts of many clients (capped by net.core.somaxconn)
             .childChannelOption(.socketOption(.so_keepalive), value: 0)
             .childChannelInitializer { channel in
-                PeerCredentials.read(channel).flatMapThrowing { client in
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger, client: client))
+                // At most `maximumConnections` at once: beyond, a new connection is closed at
+                // once (each costs a descriptor; slow clients are timed out by HTTPHandler).
+                guard connections.open() else {
+                    connections.close()
+                    logger.warning("connection refused: too many open connections", metadata: ["limit": "\(connections.maximum)"])
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in connections.close() }
+                return PeerCredentials.read(channel).flatMapThrowing { client in
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(HTTPResponseEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try sync.addHandler(HTTPServerPipelineHandler())
+                    try sync.addHandler(HTTPHandler(router: router, logger: logger, client: client, idleTimeout: idleTimeout))
                 }
             }
         let channel: Channel
@@ -138,4 +165,16 @@ enum SocketProbe {
         }
         return result == 0
     }
+}
+
+/// Open connections, against a ceiling.
+final class ConnectionCount: Sendable {
+    let maximum: Int
+    private let count = Atomic<Int>(0)
+
+    init(maximum: Int) { self.maximum = maximum }
+
+    /// Counts one more; false when that goes over the ceiling (the caller then closes it).
+    func open() -> Bool { count.add(1, ordering: .relaxed).newValue <= maximum }
+    func close() { count.subtract(1, ordering: .relaxed) }
 }

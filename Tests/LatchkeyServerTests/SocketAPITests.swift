@@ -19,7 +19,9 @@ import Testing
 @Suite struct SocketAPITests {
     /// `body` is synchronous, like the thin client, and runs on its own thread: blocking socket
     /// calls must not occupy the cooperative pool the server's handlers need.
-    static func withServer(_ body: @escaping @Sendable (DaemonClient, String) throws -> Void) async throws {
+    static func withServer(
+        limits: SocketServer.Limits = .init(), _ body: @escaping @Sendable (DaemonClient, String) throws -> Void
+    ) async throws {
         var template = Array("/tmp/latchkey-api-XXXXXX".utf8CString)
         let folder = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         let path = folder + "/latchkey/latchkey.sock"
@@ -32,7 +34,7 @@ import Testing
         let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: MemoryStore(), logger: logger)
         try SocketServer.prepare(path: path)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group)
+        let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group, limits: limits)
         let services = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await services.run() }

@@ -76,7 +76,7 @@ class Latchkey:
     def start(self, *args, wait=True, prefix=()):
         """Starts the daemon; `prefix` runs it under another program (e.g. faketime)."""
         log = open(self.log, "ab")
-        self.process = subprocess.Popen([*prefix, str(self.bin / "latchkeyd"), "serve", "--log-level", "debug", *args],
+        self.process = subprocess.Popen([*prefix, str(self.bin / "latchkeyd"), "serve", "--log-level", "trace", *args],
                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=self.env)
         log.close()
         if wait:
