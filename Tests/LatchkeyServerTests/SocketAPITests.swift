@@ -102,29 +102,8 @@ import Testing
 
     @Test func malformedHTTPGets400AndTheConnectionCloses() async throws {
         try await Self.withServer { client, path in
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                let bytes = Array(path.utf8)
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            #expect(connected == 0)
             let garbage = Array("GET / HTTP/1.1\r\nHost localhost\r\n\u{0}\u{1}\r\n\r\n".utf8)
-            _ = garbage.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            var received: [UInt8] = []
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { break }
-                received += buffer[0..<n]
-            }
-            let text = String(decoding: received, as: UTF8.self)
+            let text = RawConnection(path).exchange(garbage)
             #expect(text.hasPrefix("HTTP/1.1 400"))
             #expect(text.contains("bad_request"))
             // The daemon is still serving others.
