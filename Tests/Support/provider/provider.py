@@ -408,6 +408,14 @@ def create_app(issuer):
         if mode == "bad_json":
             return Response('{"access_token": ', status=status or 200,
                             mimetype="application/json", headers=retry)
+        if mode == "json":
+            # An answer that is valid JSON but says something absurd (expires_in -5, a
+            # missing access_token, a token that is not a JWT…).
+            return json_response(fault["body"], status or 200, retry)
+        if mode == "huge":
+            # Two MiB of otherwise valid JSON: a client must cut it off at its cap.
+            return json_response({"access_token": "x" * (2 << 20), "token_type": "Bearer",
+                                  "expires_in": 3600}, status or 200, retry)
         if mode == "html":
             status = status or 200
             return Response(pages.fault_html(status), status=status,
@@ -894,6 +902,10 @@ def create_app(issuer):
                 if not isinstance(body[key], str):
                     return bad_request(f"{key} must be a string")
                 fault[key] = body[key]
+        if mode == "json":
+            if "body" not in body:
+                return bad_request("mode json needs a body: the exact JSON value to answer with")
+            fault["body"] = body["body"]
         if body.get("error_codes") is not None:
             codes = body["error_codes"]
             if not isinstance(codes, list) or not all(

@@ -109,8 +109,9 @@ class Provider:
 
     def fault(self, endpoint, mode, **options):
         """endpoint: token | device_authorization | discovery | resource; mode: status, hang,
-        bad_json, html, empty, drop, rotate_then_fail or none; options: count, status,
-        retry_after, error, error_codes, error_description, seconds, www_authenticate."""
+        bad_json, html, empty, drop, rotate_then_fail, json (answer with `body`), huge (2 MiB)
+        or none; options: count, status, retry_after, error, error_codes, error_description,
+        seconds, www_authenticate, body."""
         return self._control("POST", "/_test/fault",
                              {"endpoint": endpoint, "mode": mode, **options})
 
