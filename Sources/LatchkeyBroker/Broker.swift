@@ -309,9 +309,11 @@ public actor Broker {
         do {
             let metadata = try await self.metadata(for: name)
             let claims = account.pendingClaims
+            CrashPoint.hit("refresh.before_request")
             let response = try await oauth.refresh(
                 tokenEndpoint: metadata.tokenEndpoint, clientID: account.config.clientID ?? "",
                 refreshToken: refreshToken, scopes: scopes, claims: claims, options: httpOptions(account.config))
+            CrashPoint.hit("refresh.after_answer")
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             if claims != nil && accounts[name]?.pendingClaims == claims { accounts[name]?.pendingClaims = nil }
             let now = clock()
@@ -320,6 +322,7 @@ public actor Broker {
                 accounts[name]?.refreshToken = rotated
                 await persist(name, .refreshToken, rotated)
             }
+            CrashPoint.hit("refresh.after_refresh_token_stored")
             let token = response.accessToken(issuedAt: now, requestedScopes: scopes)
             // The account's own token is stored; tokens of other scope sets live in memory.
             if key == nil { await persist(name, .accessToken, StoredAccessToken.encode(token)) }

@@ -70,6 +70,7 @@ enum FileIO {
             throw error
         }
         guard close(fd) == 0 else { throw failure("close", temporary, errno: errno) }
+        CrashPoint.hit("store.before_rename")
         guard rename(temporary, path) == 0 else { throw failure("replace", path, errno: errno) }
         renamed = true
         try syncDirectory(folder)
@@ -108,6 +109,24 @@ enum FileIO {
     static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
+    }
+
+    /// Removes `PATH.tmp-*` files that a crash left between writing and renaming (they hold an
+    /// encrypted, never-used copy; the file itself is intact). Only files older than a minute:
+    /// another process reading the store (`diagnose`) must not take a write in flight away.
+    static func removeLeftovers(of path: String) {
+        let folder = parent(of: path)
+        let prefix = String(path.dropFirst(folder.count).drop { $0 == "/" }) + ".tmp-"
+        guard let directory = opendir(folder) else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            var info = stat()
+            guard name.hasPrefix(prefix), lstat(folder + "/" + name, &info) == 0 else { continue }
+            if time(nil) - info.st_mtim.tv_sec > 60 { unlink(folder + "/" + name) }
+        }
     }
 
     static func parent(of path: String) -> String {

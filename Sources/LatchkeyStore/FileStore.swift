@@ -25,6 +25,8 @@ public final class FileStore: CredentialStore {
     private let key: Secret<[UInt8]>
     private let queue = DispatchQueue(label: "latchkey.file-store")
     private let cache = Mutex<StoredItems?>(nil)
+    /// Leftovers of a write that a crash interrupted are removed once, at the first load.
+    private let leftoversRemoved = Mutex(false)
 
     /// A store over the file at `path` (created on the first write), encrypted with `key`
     /// (32 bytes, from `loadKey`). Nothing is read until the first request.
@@ -69,6 +71,9 @@ public final class FileStore: CredentialStore {
     }
 
     private func loadFromDisk() throws(StoreError) -> StoredItems {
+        if !leftoversRemoved.withLock({ done in defer { done = true }; return done }) {
+            FileIO.removeLeftovers(of: path)
+        }
         guard var bytes = try FileIO.readIfPresent(path, limit: StoreFile.sizeLimit) else { return StoredItems() }
         defer { Crypto.cleanse(&bytes) }
         return try StoreFile.open(bytes, key: key.reveal(), path: path)

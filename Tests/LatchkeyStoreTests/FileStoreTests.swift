@@ -192,4 +192,23 @@ import Glibc
             }
         }
     }
+
+    /// A crash between writing and renaming leaves PATH.tmp-*: removed at the first load once
+    /// it is over a minute old (a younger one may be another process's write in flight).
+    @Test func leftoversOfACrashedWriteAreRemovedWhenOld() async throws {
+        try await withTemporaryFolder { folder in
+            let path = folder + "/store.bin"
+            let key = Crypto.randomBytes(32)
+            try await FileStore(path: path, key: key).write(account: "work", kind: .password, value: Secret("p"))
+            for name in ["old", "young"] {
+                let fd = open(path + ".tmp-" + name, O_CREAT | O_WRONLY, 0o600)
+                close(fd)
+            }
+            var times = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
+            utimes(path + ".tmp-old", &times)
+            #expect(try await FileStore(path: path, key: key).read(account: "work", kind: .password)?.reveal() == "p")
+            #expect(access(path + ".tmp-old", F_OK) != 0)
+            #expect(access(path + ".tmp-young", F_OK) == 0)
+        }
+    }
 }
