@@ -20,6 +20,8 @@ import time
 
 import pytest
 
+from test_token_policy import wait_for as token_policy_wait_for
+
 from test_latchkey_device_flow import assert_no_secrets
 
 CRASH_ENV = "LATCHKEY_TEST_CRASH_AT"
@@ -62,13 +64,8 @@ def notifications(record):
     return record.read_text().splitlines() if record.exists() else []
 
 
-def wait_for(condition, timeout, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
+def wait_for(condition, timeout):
+    return token_policy_wait_for(condition, timeout, step=0.1)
 
 
 def crash_at(latchkey, point):
