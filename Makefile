@@ -2,7 +2,7 @@
 # against real servers on loopback. Both install what is missing first.
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 
-.PHONY: all build release test demo fuzz clean
+.PHONY: all build release test demo bench fuzz clean
 
 all: build
 
@@ -19,6 +19,9 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+bench:
+	bash scripts/bench.sh
 
 # The long fuzz run: the seeded mutator of Tests/LatchkeyServerTests/SocketHardeningTests.swift
 # over the real socket and the parsers (make test runs 1,500 inputs of each).

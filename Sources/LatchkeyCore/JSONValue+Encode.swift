@@ -39,6 +39,13 @@ extension JSONValue {
     }
 
     public static func writeString(_ s: String, to out: inout String) {
+        // Tokens, names and URLs need no escaping: one append instead of one per scalar.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

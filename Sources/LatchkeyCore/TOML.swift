@@ -109,7 +109,11 @@ extension TOMLTable {
         var child: TOMLTable
         switch entries[head]?.value {
         case nil: child = TOMLTable(line: line)
-        case .table(let t): child = t
+        case .table(let t):
+            child = t
+            // Drop the stored copy first, so `child` is the only reference and mutating it does
+            // not copy a table of thousands of entries (copy-on-write) for every key.
+            entries[head]!.value = .bool(false)
         default: throw TOMLError(line: line, message: "'\(head)' is already a value, not a table")
         }
         try child.ensureTable(Array(path.dropFirst()), line: line)
@@ -127,6 +131,7 @@ extension TOMLTable {
         }
         try ensureTable([head], line: entry.line)
         guard case .table(var child) = entries[head]!.value else { return }
+        entries[head]!.value = .bool(false)  // as in ensureTable: keep `child` unique
         try child.insert(Array(path.dropFirst()), entry)
         set(head, Entry(value: .table(child), line: entries[head]!.line))
     }

@@ -11,6 +11,14 @@ struct Latchkey: ParsableCommand {
         discussion: "Exit status: 0 done, 64 usage, 69 daemon unreachable, 75 try again later, 77 sign-in needed or not allowed, 78 configuration error.",
         version: LatchkeyVersion.current,
         subcommands: [Serve.self, Setup.self, Diagnose.self, Login.self, Challenge.self, Token.self, Header.self, Sasl.self, Status.self, Logout.self, GitCredential.self])
+
+    /// `latchkey token NAME`, as sync tools run it, skips the argument parser (measured: 5–7 ms
+    /// → 3.5 ms per call; with a static Swift runtime 1.7–2.5 ms). Anything else, and any
+    /// failure, takes the full command line, which reports errors and starts the daemon.
+    static func main() {
+        FastPath.tokenIfPlain()
+        main(nil)
+    }
 }
 
 /// Options every client command shares.

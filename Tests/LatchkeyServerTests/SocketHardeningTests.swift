@@ -155,7 +155,7 @@ final class RawConnection: @unchecked Sendable {
 
     func exchange(_ bytes: [UInt8]) -> String {
         send(bytes)
-        return readToEnd(timeout: 5)
+        return readToEnd(timeout: 30)
     }
 }
 

@@ -1,0 +1,1 @@
+../../../Sources/LatchkeyBroker/AccountSummary.swift

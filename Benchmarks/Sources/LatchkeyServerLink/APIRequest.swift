@@ -1,0 +1,1 @@
+../../../Sources/LatchkeyServer/APIRequest.swift
