@@ -62,6 +62,15 @@ if ! swift build -c release --package-path "$SRC" --scratch-path "$SCRATCH" > "$
     exit 1
 fi
 BIN="$SCRATCH/release"
+# The thin client as it should ship: the Swift runtime linked in (SwiftPM's
+# --static-swift-stdlib), so a sync tool's `latchkey token` pays no dynamic loading of
+# libswiftCore and friends. The daemon stays dynamic.
+if ! swift build -c release --product latchkey --static-swift-stdlib --package-path "$SRC" \
+        --scratch-path "$SCRATCH-static" >> "$OUT/build.log" 2>&1; then
+    grep -E 'error:' "$OUT/build.log" | head -20 >&2 || tail -40 "$OUT/build.log" >&2
+    exit 1
+fi
+CLI="$SCRATCH-static/release/latchkey"
 cc -O2 -Wall -o "$OUT/loadgen" Benchmarks/C/loadgen.c
 cc -O2 -Wall -o "$OUT/refserver" Benchmarks/C/refserver.c
 LOADGEN="$OUT/loadgen"
@@ -246,7 +255,7 @@ start_daemon main
 main_pid=$DAEMON_PID
 mapfile -t client_env < <(daemon_env main)
 commands=(
-    "$BIN/latchkey token work"
+    "$CLI token work"
     "curl -s --unix-socket $MAIN_SOCK http://localhost/v1/accounts/work/token"
     "$LOADGEN -s $MAIN_SOCK -1 -p /v1/accounts/work/token"
 )
