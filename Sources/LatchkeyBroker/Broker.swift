@@ -159,8 +159,12 @@ public actor Broker {
         guard let original = accounts[name]?.config else { throw .unknownAccount(name) }
         try authorize(name, original, client)
         try await resolveAutoMethod(name)
+        return try await handOutToken(account: name, scopes: scopes, minValid: minValid, client: client)
+    }
+
+    /// The token for a client already checked against `allowed_clients`, and its audit line.
+    func handOutToken(account name: String, scopes: [String], minValid: Double?, client: ClientIdentity?) async throws(LatchkeyError) -> AccessToken {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
-        try authorize(name, config, client)
         let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
         metrics.handedOut += 1
         if let client {
@@ -273,7 +277,6 @@ public actor Broker {
         try await resolveAutoMethod(name)
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         if config.method == .kerberos || config.method == .basic {
-            try authorize(name, config, client)
             let header: (value: Secret<String>, expiresAt: Timestamp)
             if config.method == .basic {
                 header = try await basicAuthorization(name, url: url)
@@ -293,7 +296,7 @@ public actor Broker {
             }
             return header
         }
-        let token = try await token(account: name, minValid: minValid, client: client)
+        let token = try await handOutToken(account: name, scopes: [], minValid: minValid, client: client)
         return (Secret("Bearer " + token.value.reveal()), token.expiresAt)
     }
 
