@@ -10,6 +10,7 @@ extension Broker {
             logger.warning("the store setting changes only when the daemon restarts", metadata: ["store": "\(configuration.broker.store.rawValue)"])
         }
         settings = configuration.broker
+        publisher?.setDefaultMinValid(settings.minValid)
         var newOrder: [String] = []
         for config in configuration.accounts {
             newOrder.append(config.name)
@@ -18,12 +19,14 @@ extension Broker {
                 existing.config = config
                 accounts[config.name] = existing
             } else {
-                var account = Account(config: config, machine: TokenMachine(account: config.name))
+                var account = Account(config: config, machine: TokenMachine(account: config.name), publisher: publisher)
                 account.needsRestore = true
                 accounts[config.name] = account
             }
         }
-        for name in order where !newOrder.contains(name) {
+        let kept = Set(newOrder)
+        for name in order where !kept.contains(name) {
+            publisher?.withdraw(account: name)
             accounts[name]?.login?.cancel()
             failAllWaiters(name, nil)  // waiters learn the account is gone
             accounts[name] = nil

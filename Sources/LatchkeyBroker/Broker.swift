@@ -12,18 +12,18 @@ import Logging
 /// when it can and talks to providers when it must, one refresh per account at a time.
 public actor Broker {
     struct Account {
-        var config: AccountConfig
-        var machine: TokenMachine
+        var config: AccountConfig { didSet { publish() } }
+        var machine: TokenMachine { didSet { publish() } }
         var refreshToken: Secret<String>?
         var waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>] = []
         var metadata: ProviderMetadata?
         var login: LoginSession?
         var lastRefresh: Timestamp?
         /// The store could not be read at start-up: read it when a client first asks.
-        var needsRestore = false
+        var needsRestore = false { didSet { publish() } }
         var storeError: StoreError?
         /// Secrets whose store write failed: kept in memory and written again later.
-        var pendingWrites: [ItemKind: Secret<String>] = [:]
+        var pendingWrites: [ItemKind: Secret<String>] = [:] { didSet { publish() } }
         var nextWriteRetry: Timestamp?
         /// Spreads proactive refreshes of many accounts (0...1, drawn once).
         var jitter = Double.random(in: 0...1)
@@ -42,6 +42,28 @@ public actor Broker {
         /// Claims a service asked for (`insufficient_claims`): sent with every refresh and
         /// sign-in until one succeeds.
         var pendingClaims: String?
+        /// Told of every change to what this account would hand out from memory.
+        var publisher: (any TokenPublisher)?
+
+        init(config: AccountConfig, machine: TokenMachine, publisher: (any TokenPublisher)?) {
+            self.config = config
+            self.machine = machine
+            self.publisher = publisher
+        }
+
+        /// Publishes the account's own token while `currentToken` would serve it without any
+        /// other step, and withdraws it otherwise. Runs after every change to the fields that
+        /// decide it (`didSet`), so no code path can forget it.
+        func publish() {
+            guard let publisher else { return }
+            if config.method == .oauth, config.allowedClients.isEmpty, pendingWrites.isEmpty, !needsRestore,
+                let token = machine.servableToken
+            {
+                publisher.publish(account: config.name, token: token, minValid: config.minValid)
+            } else {
+                publisher.withdraw(account: config.name)
+            }
+        }
     }
 
     struct ScopedSlot {
@@ -80,9 +102,14 @@ public actor Broker {
     var sessions: [String: LoginSession] = [:]
     var order: [String] = []
     var metrics = BrokerMetrics()
+    /// The server's table of answers served without a hop to this actor (nil: none).
+    let publisher: (any TokenPublisher)?
 
     public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
-                notifier: any Notifier = SilentNotifier(), logger: Logger, clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+                notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
+                clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+        self.publisher = publisher
+        publisher?.setDefaultMinValid(configuration.broker.minValid)
         self.notifier = notifier
         self.oauth = oauth
         self.store = store
@@ -91,7 +118,7 @@ public actor Broker {
         self.clock = clock
         self.settings = configuration.broker
         for config in configuration.accounts {
-            accounts[config.name] = Account(config: config, machine: TokenMachine(account: config.name))
+            accounts[config.name] = Account(config: config, machine: TokenMachine(account: config.name), publisher: publisher)
             order.append(config.name)
         }
     }
@@ -208,7 +235,12 @@ public actor Broker {
     public func metricsText() -> String {
         var states: [String: Int] = [:]
         for name in order { states[accounts[name]!.machine.state.rawValue, default: 0] += 1 }
-        return metrics.prometheus(accountsByState: states)
+        var counters = metrics
+        if let served = publisher?.handedOut {
+            counters.cacheHits += served
+            counters.handedOut += served
+        }
+        return counters.prometheus(accountsByState: states)
     }
 
     /// nil for the account's own scope set; otherwise the set, sorted, as one string.

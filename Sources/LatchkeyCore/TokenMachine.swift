@@ -70,6 +70,9 @@ public struct TokenMachine: Sendable {
 
     // MARK: Requests
 
+    /// The token `request` serves while it has `minValid` left: none after a permanent failure.
+    public var servableToken: AccessToken? { permanentFailure == nil ? token : nil }
+
     public mutating func request(minValid: Double, now: Timestamp) -> RequestAction {
         if let token, token.remaining(at: now) >= minValid, permanentFailure == nil {
             return .serve(token)

@@ -22,6 +22,8 @@ public struct SocketServer: Service {
     let onReady: @Sendable () -> Void
     /// Limits (see HTTPHandler): the wait for a complete request head, and open connections.
     let limits: Limits
+    /// Cached answers served on the event loop (HotPathHandler); nil: every request takes the router.
+    let hot: HotAnswers?
 
     public struct Limits: Sendable {
         public var idleTimeout: TimeAmount
@@ -34,8 +36,9 @@ public struct SocketServer: Service {
     }
 
     public init(path: String, router: Router, logger: Logger, group: MultiThreadedEventLoopGroup,
-                inheritedSocket: Int32? = nil, limits: Limits = Limits(), onReady: @escaping @Sendable () -> Void = {}) {
+                inheritedSocket: Int32? = nil, limits: Limits = Limits(), hot: HotAnswers? = nil, onReady: @escaping @Sendable () -> Void = {}) {
         self.limits = limits
+        self.hot = hot
         self.path = path
         self.router = router
         self.logger = logger
@@ -77,6 +80,7 @@ public struct SocketServer: Service {
     public func run() async throws {
         let router = self.router
         let logger = self.logger
+        let hot = self.hot
         let connections = ConnectionCount(maximum: limits.maximumConnections)
         let idleTimeout = limits.idleTimeout
         let bootstrap = ServerBootstrap(group: group)
@@ -93,10 +97,16 @@ public struct SocketServer: Service {
                 channel.closeFuture.whenComplete { _ in connections.close() }
                 return PeerCredentials.read(channel).flatMapThrowing { client in
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(HTTPResponseEncoder())
-                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try sync.addHandler(HTTPServerPipelineHandler())
-                    try sync.addHandler(HTTPHandler(router: router, logger: logger, client: client, idleTimeout: idleTimeout))
+                    let http: [ChannelHandler] = [
+                        HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
+                        HTTPServerPipelineHandler(), HTTPHandler(router: router, logger: logger, client: client, idleTimeout: idleTimeout),
+                    ]
+                    guard let hot else { return try sync.addHandlers(http) }
+                    // The cached routes first; anything else hands the connection to NIO's pipeline.
+                    let first = HotPathHandler(hot: hot, client: client, ownUID: router.ownUID, logger: logger, idleTimeout: idleTimeout) { context in
+                        try context.pipeline.syncOperations.addHandlers(http, position: .after(context.handler))
+                    }
+                    try sync.addHandler(first)
                 }
             }
         let channel: Channel

@@ -73,14 +73,15 @@ struct Serve: AsyncParsableCommand {
         case .command: notifier = CommandNotifier(argv: configuration.broker.notifyCommand)
         case .none: notifier = SilentNotifier()
         }
+        let hot = HotAnswers()
         let broker = Broker(
             configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, storeWarning: storeWarning,
-            notifier: notifier, logger: logger)
+            notifier: notifier, publisher: hot, logger: logger)
         await broker.restore()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = SocketServer(
             path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group,
-            inheritedSocket: inherited, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
+            inheritedSocket: inherited, hot: hot, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
         let services = ServiceGroup(
             configuration: .init(
                 services: [

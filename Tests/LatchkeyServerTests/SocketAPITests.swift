@@ -19,8 +19,11 @@ import Testing
 @Suite struct SocketAPITests {
     /// `body` is synchronous, like the thin client, and runs on its own thread: blocking socket
     /// calls must not occupy the cooperative pool the server's handlers need.
+    /// The server runs as latchkeyd runs it, with the cached-answer table (HotAnswers). With a
+    /// `token`, the account is signed in from the store as after a restart (no provider needed).
     static func withServer(
-        limits: SocketServer.Limits = .init(), _ body: @escaping @Sendable (DaemonClient, String) throws -> Void
+        limits: SocketServer.Limits = .init(), token: AccessToken? = nil, allowedClients: [String] = [],
+        _ body: @escaping @Sendable (DaemonClient, String) throws -> Void
     ) async throws {
         var template = Array("/tmp/latchkey-api-XXXXXX".utf8CString)
         let folder = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
@@ -29,12 +32,20 @@ import Testing
         var account = AccountConfig(name: "work")
         account.clientID = "latchkey-test"
         account.issuer = "https://127.0.0.1:9/"
+        account.allowedClients = allowedClients
         configuration.accounts = [account]
         let logger = Logger(label: "test")
-        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: MemoryStore(), logger: logger)
+        let store = MemoryStore()
+        if let token {
+            try await store.write(account: "work", kind: .refreshToken, value: Secret("test-refresh-token"))
+            try await store.write(account: "work", kind: .accessToken, value: StoredAccessToken.encode(token))
+        }
+        let hot = HotAnswers()
+        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, publisher: hot, logger: logger)
+        await broker.restore()
         try SocketServer.prepare(path: path)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group, limits: limits)
+        let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group, limits: limits, hot: hot)
         let services = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await services.run() }

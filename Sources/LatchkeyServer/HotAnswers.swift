@@ -1,0 +1,88 @@
+import LatchkeyBroker
+import LatchkeyCore
+import NIOCore
+import Synchronization
+
+/// The answers to `GET /v1/accounts/NAME/header` and `…/token` (no query), encoded once per
+/// token, which `HotPathHandler` writes without leaving the event loop. The broker fills and
+/// empties the table (`TokenPublisher`); a request it cannot answer takes the full path.
+public final class HotAnswers: TokenPublisher {
+    struct Entry: Sendable {
+        let token: AccessToken
+        let minValid: Double?
+        /// The whole keep-alive answer of `…/header`, from the status line on.
+        let header: ByteBuffer
+        /// Where the blank line that ends the head starts in `header` (`Connection: close` goes there).
+        let headerHeadEnd: Int
+        /// The body of `…/token` up to `"expires_in":` (the count and `}` follow per request).
+        let tokenBodyPrefix: ByteBuffer
+        let scopes: String
+
+        init(token: AccessToken, minValid: Double?) {
+            self.token = token
+            self.minValid = minValid
+            scopes = token.scopes.joined(separator: " ")
+            let value = token.value.reveal()
+            // The same documents the router builds (Router.route), encoded the same way.
+            let bearer = "Bearer " + value  // as Broker.authorization builds it
+            let body = JSONValue.object([
+                ("header", .string("Authorization: " + bearer)), ("value", .string(bearer)),
+                ("expires_at", .number(Double(token.expiresAt.unixSeconds))),
+            ]).encoded + "\n"
+            var header = ByteBufferAllocator().buffer(capacity: body.utf8.count + 128)
+            header.writeString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n")
+            headerHeadEnd = header.writerIndex
+            header.writeString("\r\n")
+            header.writeString(body)
+            self.header = header
+            var prefix = JSONValue.object([
+                ("access_token", .string(value)), ("token_type", .string(token.tokenType)),
+                ("expires_at", .number(Double(token.expiresAt.unixSeconds))),
+            ]).encoded
+            prefix.removeLast()  // the closing brace
+            prefix += ",\"expires_in\":"
+            tokenBodyPrefix = ByteBuffer(string: prefix)
+        }
+    }
+
+    private let table = Mutex<[String: Entry]>([:])
+    private let defaultMinValid = Atomic<UInt64>(Double(60).bitPattern)
+    private let served = Atomic<Int>(0)
+
+    public init() {}
+
+    // MARK: TokenPublisher (called by the broker actor)
+
+    public func publish(account: String, token: AccessToken, minValid: Double?) {
+        let unchanged = table.withLock { $0[account].map { $0.token == token && $0.minValid == minValid } ?? false }
+        if unchanged { return }
+        let entry = Entry(token: token, minValid: minValid)  // encoded outside the lock
+        table.withLock { $0[account] = entry }
+    }
+
+    public func withdraw(account: String) {
+        table.withLock { table in
+            if table[account] != nil { table[account] = nil }
+        }
+    }
+
+    public func setDefaultMinValid(_ seconds: Double) {
+        defaultMinValid.store(seconds.bitPattern, ordering: .relaxed)
+    }
+
+    public var handedOut: Int { served.load(ordering: .relaxed) }
+
+    // MARK: Serving (event loop)
+
+    /// The entry of `account` if its token has at least its `min_valid` left at `now`.
+    func servable(_ account: String, now: Timestamp) -> Entry? {
+        guard let entry = table.withLock({ $0[account] }) else { return nil }
+        let minValid = entry.minValid ?? Double(bitPattern: defaultMinValid.load(ordering: .relaxed))
+        guard entry.token.remaining(at: now) >= minValid else { return nil }
+        return entry
+    }
+
+    func countHandOut() {
+        served.add(1, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,226 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LatchkeyBroker
+import LatchkeyClient
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyOAuth
+@testable import LatchkeyServer
+import LatchkeyStore
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+/// The cached answers served on the event loop (HotPathHandler, HotAnswers): the strict head
+/// reader, checked against SwiftNIO's decoder, and the answers, checked against the router's.
+@Suite struct HotPathTests {
+    static func head(_ text: String) -> HotPathHandler.Head {
+        let buffer = ByteBuffer(string: text)
+        guard let end = HotPathHandler.headEnd(buffer) else { return .other }
+        return HotPathHandler.parse(buffer, headLength: end)
+    }
+
+    @Test func onlyPlainRequestsForTheCachedRoutesAreRead() {
+        #expect(Self.head("GET /v1/accounts/work/header HTTP/1.1\r\nHost: localhost\r\n\r\n") == .hot(.header, account: "work", close: false))
+        #expect(Self.head("GET /v1/accounts/a.b_c-9/token HTTP/1.1\r\n\r\n") == .hot(.token, account: "a.b_c-9", close: false))
+        #expect(Self.head("GET /v1/accounts/work/token HTTP/1.1\r\nHost: x\r\nConnection: Close\r\nUser-Agent: latchkey/1\r\n\r\n")
+            == .hot(.token, account: "work", close: true))
+        #expect(Self.head("GET /v1/accounts/work/header HTTP/1.1\r\nconnection:keep-alive \r\n\r\n") == .hot(.header, account: "work", close: false))
+        let refused = [
+            "GET /v1/accounts/work/header?min_valid=0 HTTP/1.1\r\n\r\n",  // a query
+            "GET /v1/accounts/wo%72k/header HTTP/1.1\r\n\r\n",  // percent-encoding
+            "GET /v1/accounts/work/header HTTP/1.0\r\n\r\n",
+            "get /v1/accounts/work/header HTTP/1.1\r\n\r\n",
+            "HEAD /v1/accounts/work/header HTTP/1.1\r\n\r\n",
+            "GET /v1/accounts/work/header  HTTP/1.1\r\n\r\n",
+            "GET /v1/accounts//header HTTP/1.1\r\n\r\n",
+            "GET /v1/accounts/work/headers HTTP/1.1\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\nHost: x\r\n\r\n",  // bare \n
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost: x\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",  // obs-fold
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost : x\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\n: x\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost: \u{1}\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost: é\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nUpgrade: h2c\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost: x\r\n",  // no blank line yet
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost: x\r\n\r",
+        ]
+        for text in refused { #expect(Self.head(text) == .other, "\(text.debugDescription)") }
+        // An oversize head is never looked at (NIO's decoder answers it).
+        let long = "GET /v1/accounts/work/header HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000) + "\r\n\r\n"
+        #expect(HotPathHandler.headEnd(ByteBuffer(string: long)) == nil)
+    }
+
+    /// Differential fuzzing: whenever the strict reader takes a mutated request as a cached
+    /// route, SwiftNIO's HTTP/1.1 decoder must read the same GET, target, version, keep-alive
+    /// and no body from the same bytes — so the fast path never answers something the full
+    /// pipeline would have read differently.
+    @Test func theStrictReaderAgreesWithNIOsDecoder() throws {
+        let iterations = Int(getenv("LATCHKEY_FUZZ_ITERATIONS").map { String(cString: $0) } ?? "") ?? 1500
+        let corpus = [
+            "GET /v1/accounts/work/header HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n",
+            "GET /v1/accounts/work/token HTTP/1.1\r\nHost: localhost\r\nUser-Agent: latchkey/1\r\nConnection: close\r\n\r\n",
+            "GET /v1/accounts/mail.example-1/header HTTP/1.1\r\nAccept: */*\r\n\r\n",
+        ].map { Array($0.utf8) }
+        var random = SplitMix(seed: 20_261_122)
+        var hot = 0
+        for i in 0..<(iterations * 10) {
+            let input = Mutator.mutate(corpus[i % corpus.count], &random)
+            let buffer = ByteBuffer(bytes: input)
+            guard let end = HotPathHandler.headEnd(buffer), case .hot(let route, let account, let close) = HotPathHandler.parse(buffer, headLength: end)
+            else { continue }
+            hot += 1
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+            try channel.writeInbound(ByteBuffer(bytes: input[0..<end]))
+            guard case .head(let head) = try channel.readInbound(as: HTTPServerRequestPart.self) else {
+                Issue.record("NIO read no head from \(String(decoding: input[0..<end], as: UTF8.self).debugDescription)")
+                continue
+            }
+            #expect(head.method == .GET)
+            #expect(head.version == .http1_1)
+            #expect(head.uri == "/v1/accounts/\(account)/\(route == .header ? "header" : "token")")
+            #expect(head.isKeepAlive == !close, "\(String(decoding: input[0..<end], as: UTF8.self).debugDescription)")
+            guard case .end = try channel.readInbound(as: HTTPServerRequestPart.self) else {
+                Issue.record("NIO read a body from \(String(decoding: input[0..<end], as: UTF8.self).debugDescription)")
+                continue
+            }
+            _ = try channel.finish()
+        }
+        print("hot path: \(iterations * 10) mutated requests, \(hot) read as cached routes, all read alike by NIO")
+        #expect(hot > 0)
+    }
+
+    static func token(expiresIn seconds: Double) -> AccessToken {
+        let now = WallClock.now()
+        return AccessToken(
+            value: Secret("eyJhbGciOi" + String(repeating: "x", count: 1200) + ".sig"), issuedAt: now,
+            expiresAt: now + seconds, scopes: ["openid", "mail.read"])
+    }
+
+    /// A cached answer is the router's answer: same fields, same values.
+    @Test func cachedAnswersAreTheRoutersAnswers() async throws {
+        let token = Self.token(expiresIn: 3600)
+        try await SocketAPITests.withServer(token: token) { client, _ in
+            let hot = try client.request("GET", "/v1/accounts/work/header")
+            let routed = try client.request("GET", "/v1/accounts/work/header?min_valid=60")  // a query: the router's path
+            #expect(hot.status == 200 && routed.status == 200)
+            #expect(hot.json?["header"]?.stringValue == "Authorization: Bearer " + token.value.reveal())
+            #expect(hot.json?["header"] == routed.json?["header"])
+            #expect(hot.json?["value"] == routed.json?["value"])
+            #expect(hot.json?["expires_at"] == routed.json?["expires_at"])
+            let hotToken = try client.request("GET", "/v1/accounts/work/token")
+            let routedToken = try client.request("GET", "/v1/accounts/work/token?min_valid=60")
+            #expect(hotToken.json?["access_token"]?.stringValue == token.value.reveal())
+            for key in ["access_token", "token_type", "expires_at"] { #expect(hotToken.json?[key] == routedToken.json?[key]) }
+            let left = hotToken.json?["expires_in"]?.doubleValue ?? 0
+            #expect(abs(left - (token.expiresAt - WallClock.now())) <= 2, "\(String(decoding: hotToken.body, as: UTF8.self).suffix(40))")
+            let metrics = try client.request("GET", "/metrics")
+            #expect(String(decoding: metrics.body, as: UTF8.self).contains("latchkey_credentials_handed_out_total 4\n"))
+            #expect(String(decoding: metrics.body, as: UTF8.self).contains("latchkey_token_cache_hits_total 4\n"))
+        }
+    }
+
+    /// Keep-alive, pipelined requests and heads split across reads are answered in order; a
+    /// request the table does not serve hands the rest of the connection to NIO's pipeline.
+    @Test func pipelinedAndSplitRequestsAreAnsweredInOrder() async throws {
+        try await SocketAPITests.withServer(token: Self.token(expiresIn: 3600)) { _, path in
+            let connection = RawConnection(path)
+            let header = "GET /v1/accounts/work/header HTTP/1.1\r\nHost: x\r\n\r\n"
+            connection.send(Array(String(header.prefix(20)).utf8))
+            usleep(100_000)
+            connection.send(Array((String(header.dropFirst(20)) + header + "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /v1/accounts/work/token HTTP/1.1\r\nConnection: close\r\n\r\n").utf8))
+            let text = connection.readToEnd(timeout: 10)
+            #expect(connection.closedByPeer)
+            let statuses = text.split(separator: "HTTP/1.1 ", omittingEmptySubsequences: false).dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["200", "200", "200", "200"])
+            #expect(text.split(separator: "\"header\":\"Authorization: Bearer ", omittingEmptySubsequences: false).count == 3)
+            #expect(text.contains("\"status\":\"ok\""))
+            #expect(text.hasSuffix("}\n") && text.contains("\"access_token\":"))
+        }
+    }
+
+    /// A logout withdraws the cached answer before it answers: the next request is refused.
+    @Test func aLogoutWithdrawsTheCachedAnswer() async throws {
+        try await SocketAPITests.withServer(token: Self.token(expiresIn: 3600)) { client, _ in
+            #expect(try client.request("GET", "/v1/accounts/work/header").status == 200)
+            #expect(try client.request("DELETE", "/v1/accounts/work/credentials").status == 200)
+            let after = try client.request("GET", "/v1/accounts/work/header")
+            #expect(after.status == 409)
+            #expect(after.json?["error"]?.stringValue == "signin_required")
+        }
+    }
+
+    /// `allowed_clients` is never bypassed: such an account has no cached answer.
+    @Test func allowedClientsAreCheckedOnEveryRequest() async throws {
+        try await SocketAPITests.withServer(token: Self.token(expiresIn: 3600), allowedClients: ["/bin/true"]) { client, _ in
+            let refused = try client.request("GET", "/v1/accounts/work/header")
+            #expect(refused.status == 403)
+            #expect(!String(decoding: refused.body, as: UTF8.self).contains("eyJhbGciOi"))
+        }
+    }
+
+    /// A token with less than `min_valid` left is not served from the table.
+    @Test func aTokenNearItsEndTakesTheBrokersPath() async throws {
+        try await SocketAPITests.withServer(token: Self.token(expiresIn: 20)) { client, _ in
+            let answer = try client.request("GET", "/v1/accounts/work/header")
+            // The broker tries a refresh (its provider is unreachable here) and says so.
+            #expect(answer.status != 200 || answer.json?["expires_at"] != nil)
+            let metrics = try client.request("GET", "/metrics")
+            #expect(String(decoding: metrics.body, as: UTF8.self).contains("latchkey_refreshes_started_total{trigger=\"request\"} 1\n"))
+        }
+    }
+
+    /// The broker withdraws a published token whenever its own checks would no longer serve it
+    /// as it is: `allowed_clients` set by a reload, the account removed, a logout.
+    @Test func theBrokerWithdrawsWhatItWouldNotServe() async throws {
+        var configuration = Configuration()
+        var account = AccountConfig(name: "work")
+        account.clientID = "latchkey-test"
+        account.issuer = "https://127.0.0.1:9/"
+        configuration.accounts = [account]
+        let store = MemoryStore()
+        let token = Self.token(expiresIn: 3600)
+        try await store.write(account: "work", kind: .refreshToken, value: Secret("test-refresh-token"))
+        try await store.write(account: "work", kind: .accessToken, value: StoredAccessToken.encode(token))
+        let hot = HotAnswers()
+        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, publisher: hot, logger: Logger(label: "test"))
+        #expect(hot.servable("work", now: WallClock.now()) == nil)  // nothing before the store is read
+        await broker.restore()
+        #expect(hot.servable("work", now: WallClock.now())?.token == token)
+        #expect(hot.servable("work", now: token.expiresAt + (-30)) == nil)  // less than min_valid (60 s) left
+
+        var guarded = configuration
+        guarded.accounts[0].allowedClients = ["/bin/true"]
+        await broker.reload(guarded)
+        #expect(hot.servable("work", now: WallClock.now()) == nil)
+        await broker.reload(configuration)
+        #expect(hot.servable("work", now: WallClock.now())?.token == token)
+
+        var longer = configuration
+        longer.broker.minValid = 3700
+        await broker.reload(longer)
+        #expect(hot.servable("work", now: WallClock.now()) == nil)  // the new default applies at once
+        await broker.reload(configuration)
+
+        var none = configuration
+        none.accounts = []
+        await broker.reload(none)
+        #expect(hot.servable("work", now: WallClock.now()) == nil)
+        await broker.reload(configuration)  // back, but not read from the store yet
+        #expect(hot.servable("work", now: WallClock.now()) == nil)
+        _ = try await broker.token(account: "work")
+        #expect(hot.servable("work", now: WallClock.now())?.token == token)
+
+        try await broker.logout(account: "work")
+        #expect(hot.servable("work", now: WallClock.now()) == nil)
+    }
+}
