@@ -10,12 +10,12 @@ build:
 	bash scripts/install-deps.sh
 	$(SWIFT) build
 
-# The thin client is rebuilt with the Swift runtime linked in (sync tools start it once per
-# connection; docs/performance.md: 2.5 ms per `latchkey token`): .build/static/release/latchkey.
+# The thin client is rebuilt as one static executable, Swift runtime and libc linked in (sync
+# tools start it once per connection; docs/performance.md): .build/static/release/latchkey.
 release:
 	bash scripts/install-deps.sh
 	$(SWIFT) build -c release
-	$(SWIFT) build -c release --product latchkey --static-swift-stdlib --scratch-path .build/static
+	$(SWIFT) build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static
 
 test:
 	bash scripts/test.sh

@@ -62,10 +62,10 @@ if ! swift build -c release --package-path "$SRC" --scratch-path "$SCRATCH" > "$
     exit 1
 fi
 BIN="$SCRATCH/release"
-# The thin client as it should ship: the Swift runtime linked in (SwiftPM's
-# --static-swift-stdlib), so a sync tool's `latchkey token` pays no dynamic loading of
-# libswiftCore and friends. The daemon stays dynamic.
-if ! swift build -c release --product latchkey --static-swift-stdlib --package-path "$SRC" \
+# The thin client as `make release` ships it: one static executable (Swift runtime and libc
+# linked in, `-static-executable`), so a sync tool's `latchkey token` pays no dynamic loading at
+# all. The daemon stays dynamic.
+if ! swift build -c release --product latchkey -Xswiftc -static-executable --package-path "$SRC" \
         --scratch-path "$SCRATCH-static" >> "$OUT/build.log" 2>&1; then
     grep -E 'error:' "$OUT/build.log" | head -20 >&2 || tail -40 "$OUT/build.log" >&2
     exit 1
@@ -254,6 +254,11 @@ say "latchkey token per process call vs curl --unix-socket, a C client and oidc-
 start_daemon main
 main_pid=$DAEMON_PID
 mapfile -t client_env < <(daemon_env main)
+# Every program measured must hand out the same token.
+cli_token=$(env -i "${client_env[@]}" "$CLI" token work)
+curl_token=$(curl -s --unix-socket "$MAIN_SOCK" http://localhost/v1/accounts/work/token | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+[ -n "$cli_token" ] && [ "$cli_token" = "$curl_token" ] || { say "latchkey token did not print the daemon's token"; exit 1; }
+unset cli_token curl_token
 commands=(
     "$CLI token work"
     "curl -s --unix-socket $MAIN_SOCK http://localhost/v1/accounts/work/token"

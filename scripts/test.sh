@@ -10,11 +10,16 @@ bash scripts/install-deps.sh
 echo "== build"
 swift build --build-tests 2>&1 | grep -vE 'prohibited flag|^\[[0-9]+/[0-9]+\]' || true
 swift build --build-tests >/dev/null 2>&1 || { swift build --build-tests; exit 1; }
+# The thin client as `make release` ships it (fully static), for test_static_client.py.
+swift build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static 2>&1 \
+    | grep -E 'error:' || true
+swift build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static >/dev/null 2>&1 \
+    || { swift build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static; exit 1; }
 echo "== test servers"
 env_file=$(bash scripts/testenv/up.sh)
 trap 'bash scripts/testenv/down.sh' EXIT
 set -a; source "$env_file"; set +a
-export LATCHKEY_INTEGRATION=1 LATCHKEY_BIN="$REPO/.build/debug"
+export LATCHKEY_INTEGRATION=1 LATCHKEY_BIN="$REPO/.build/debug" LATCHKEY_STATIC_BIN="$REPO/.build/static/release"
 status=0
 echo "== swift test"
 swift test --skip-build 2>&1 | tee "$LATCHKEY_TESTENV/swift-test.log" | grep -vE '^(Test Case|◇|✔ Test [^r])' || true

@@ -7,6 +7,14 @@ import Synchronization
 /// token, which `HotPathHandler` writes without leaving the event loop. The broker fills and
 /// empties the table (`TokenPublisher`); a request it cannot answer takes the full path.
 public final class HotAnswers: TokenPublisher {
+    struct Published: Sendable {
+        let token: AccessToken
+        let minValid: Double?
+        /// Encoded at the first request for it (accounts nobody asks for over the socket cost
+        /// no more memory than their token).
+        var encoded: Entry?
+    }
+
     struct Entry: Sendable {
         let token: AccessToken
         let minValid: Double?
@@ -45,7 +53,7 @@ public final class HotAnswers: TokenPublisher {
         }
     }
 
-    private let table = Mutex<[String: Entry]>([:])
+    private let table = Mutex<[String: Published]>([:])
     private let defaultMinValid = Atomic<UInt64>(Double(60).bitPattern)
     private let served = Atomic<Int>(0)
 
@@ -54,10 +62,10 @@ public final class HotAnswers: TokenPublisher {
     // MARK: TokenPublisher (called by the broker actor)
 
     public func publish(account: String, token: AccessToken, minValid: Double?) {
-        let unchanged = table.withLock { $0[account].map { $0.token == token && $0.minValid == minValid } ?? false }
-        if unchanged { return }
-        let entry = Entry(token: token, minValid: minValid)  // encoded outside the lock
-        table.withLock { $0[account] = entry }
+        table.withLock { table in
+            if let current = table[account], current.token == token, current.minValid == minValid { return }
+            table[account] = Published(token: token, minValid: minValid)
+        }
     }
 
     public func withdraw(account: String) {
@@ -76,9 +84,15 @@ public final class HotAnswers: TokenPublisher {
 
     /// The entry of `account` if its token has at least its `min_valid` left at `now`.
     func servable(_ account: String, now: Timestamp) -> Entry? {
-        guard let entry = table.withLock({ $0[account] }) else { return nil }
-        let minValid = entry.minValid ?? Double(bitPattern: defaultMinValid.load(ordering: .relaxed))
-        guard entry.token.remaining(at: now) >= minValid else { return nil }
+        guard let published = table.withLock({ $0[account] }) else { return nil }
+        let minValid = published.minValid ?? Double(bitPattern: defaultMinValid.load(ordering: .relaxed))
+        guard published.token.remaining(at: now) >= minValid else { return nil }
+        if let encoded = published.encoded { return encoded }
+        let entry = Entry(token: published.token, minValid: published.minValid)  // encoded outside the lock
+        table.withLock { table in
+            // Kept only if the broker has not published another token meanwhile.
+            if table[account]?.token == published.token, table[account]?.minValid == published.minValid { table[account]?.encoded = entry }
+        }
         return entry
     }
 

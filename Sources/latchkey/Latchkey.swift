@@ -12,11 +12,11 @@ struct Latchkey: ParsableCommand {
         version: LatchkeyVersion.current,
         subcommands: [Serve.self, Setup.self, Diagnose.self, Login.self, Challenge.self, Token.self, Header.self, Sasl.self, Status.self, Logout.self, GitCredential.self])
 
-    /// `latchkey token NAME`, as sync tools run it, skips the argument parser (measured: 5–7 ms
-    /// → 3.5 ms per call; with a static Swift runtime 1.7–2.5 ms). Anything else, and any
-    /// failure, takes the full command line, which reports errors and starts the daemon.
+    /// `latchkey token NAME` and `header NAME`, as sync tools run them, skip the argument parser
+    /// (docs/performance.md). Anything else, and any failure, takes the full command line,
+    /// which reports errors and starts the daemon.
     static func main() {
-        FastPath.tokenIfPlain()
+        FastPath.answerIfPlain()
         main(nil)
     }
 }
