@@ -1,22 +1,105 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import LatchkeyClient
 import LatchkeyCore
 
 /// `latchkey token NAME` and `latchkey header NAME` exactly as sync tools run them: one
-/// request, no argument parser. Anything else (options, errors, no daemon) falls through to
+/// request on plain system calls, no argument parser, no JSON tree, few String operations (each
+/// process pays for every page of code it touches: docs/performance.md). Anything else — other
+/// arguments, no daemon, any answer but 200, a value with an escape in it — falls through to
 /// the full command line, which says what went wrong.
 enum FastPath {
     static func answerIfPlain() {
-        let args = CommandLine.arguments
-        guard args.count == 3, args[1] == "token" || args[1] == "header", Configuration.isValidAccountName(args[2]) else { return }
-        let field = args[1] == "token" ? "access_token" : "header"
+        guard CommandLine.argc == 3, let command = CommandLine.unsafeArgv[1], let name = CommandLine.unsafeArgv[2] else { return }
+        let field: StaticString
+        if strcmp(command, "token") == 0 {
+            field = "\"access_token\":\""
+        } else if strcmp(command, "header") == 0 {
+            field = "\"header\":\""
+        } else {
+            return
+        }
+        let account = String(cString: name)
+        guard Configuration.isValidAccountName(account) else { return }
         let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
-        guard let response = try? DaemonClient(socketPath: paths.socket).request("GET", "/v1/accounts/\(args[2])/\(args[1])"),
-            response.status == 200, let value = response.json?[field]?.stringValue
-        else { return }
-        printOut(value)
+        let request = "GET /v1/accounts/\(account)/\(String(cString: command)) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        guard let answer = exchange(paths.socket, request), let value = extract(answer, field) else { return }
+        var out = 0
+        while out < value.count {
+            let n = value.withUnsafeBytes { write(1, $0.baseAddress! + out, $0.count - out) }
+            if n <= 0 { return }  // nothing printed yet is retried by the full path; a partial line is not
+            out += n
+        }
         exit(0)
+    }
+
+    /// The whole answer to `request` on the socket at `path` (the daemon closes after it).
+    static func exchange(_ path: String, _ request: String) -> [UInt8]? {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        var sent = 0
+        var head = request
+        let ok = head.withUTF8 { buffer -> Bool in
+            while sent < buffer.count {
+                let n = send(fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
+                if n <= 0 { return false }
+                sent += n
+            }
+            return true
+        }
+        guard ok else { return nil }
+        // Not zero-filled: only the pages the answer lands in are ever touched.
+        let capacity = 256 * 1024
+        let answer = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var received = 0
+            while received < capacity {
+                let n = recv(fd, buffer.baseAddress! + received, capacity - received, 0)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                received += n
+            }
+            count = received
+        }
+        guard answer.count < capacity else { return nil }  // too large for this path
+        return answer
+    }
+
+    /// The JSON string after `field` in a 200 answer's body, with a newline, if it has no escape.
+    static func extract(_ answer: [UInt8], _ field: StaticString) -> [UInt8]? {
+        let status: StaticString = "HTTP/1.1 200 "
+        guard answer.count > status.utf8CodeUnitCount, memcmp(answer, status.utf8Start, status.utf8CodeUnitCount) == 0 else { return nil }
+        let n = field.utf8CodeUnitCount
+        return answer.withUnsafeBufferPointer { bytes -> [UInt8]? in
+            var i = 0
+            var bodyStart: Int?
+            while i + 3 < bytes.count {
+                if bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 { bodyStart = i + 4; break }
+                i += 1
+            }
+            guard var i = bodyStart, i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
+            while i + n <= bytes.count {
+                if memcmp(bytes.baseAddress! + i, field.utf8Start, n) == 0 { break }
+                i += 1
+            }
+            guard i + n <= bytes.count else { return nil }
+            let start = i + n
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            guard end < bytes.count, end > start, bytes[end] == UInt8(ascii: "\"") else { return nil }
+            return Array(bytes[start..<end]) + [10]
+        }
     }
 }

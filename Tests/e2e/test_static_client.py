@@ -51,4 +51,8 @@ def test_static_client_serves_tokens_and_the_full_command_line(latchkey, provide
     assert unknown.returncode == 78 and "nobody" in unknown.stderr
     usage = run(static, latchkey, "token")
     assert usage.returncode == 64
+    # An error answer is left to the full command line, which explains it.
+    assert run(static, latchkey, "logout", "work").returncode == 0
+    after = run(static, latchkey, "header", "work")
+    assert after.returncode == 77 and after.stdout == "" and "latchkey login work" in after.stderr
     assert_no_secrets(latchkey, provider)
