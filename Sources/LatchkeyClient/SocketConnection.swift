@@ -14,7 +14,7 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
 /// A blocking HTTP/1.1 connection over the daemon's Unix socket, on plain syscalls: the
 /// thin client must start in a few milliseconds, so no Foundation and no libcurl.
 public final class SocketConnection {
-    let fd: Int32
+    public let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
 
@@ -63,7 +63,7 @@ public final class SocketConnection {
 
     static func errorText() -> String { String(cString: strerror(errno)) }
 
-    func send(_ text: String, body: [UInt8]) throws(ClientError) {
+    public func send(_ text: String, body: [UInt8]) throws(ClientError) {
         var bytes = Array(text.utf8)
         bytes.append(contentsOf: body)
         var offset = 0

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatchkeyClient
 import LatchkeyCore
 
 /// `latchkey token NAME` and `latchkey header NAME` exactly as sync tools run them: one
@@ -35,46 +36,23 @@ enum FastPath {
 
     /// The whole answer to `request` on the socket at `path` (the daemon closes after it).
     static func exchange(_ path: String, _ request: String) -> [UInt8]? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        var sent = 0
-        var head = request
-        let ok = head.withUTF8 { buffer -> Bool in
-            while sent < buffer.count {
-                let n = send(fd, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
-                if n <= 0 { return false }
-                sent += n
+        guard let connection = try? SocketConnection(path: path), (try? connection.send(request, body: [])) != nil else { return nil }
+        // The connection closes its descriptor when released: it must live until the last recv.
+        return withExtendedLifetime(connection) { () -> [UInt8]? in
+            // Not zero-filled: only the pages the answer lands in are ever touched.
+            let capacity = 256 * 1024
+            let answer = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                var received = 0
+                while received < capacity {
+                    let n = recv(connection.fd, buffer.baseAddress! + received, capacity - received, 0)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    received += n
+                }
+                count = received
             }
-            return true
+            return answer.count < capacity ? answer : nil  // too large for this path
         }
-        guard ok else { return nil }
-        // Not zero-filled: only the pages the answer lands in are ever touched.
-        let capacity = 256 * 1024
-        let answer = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            var received = 0
-            while received < capacity {
-                let n = recv(fd, buffer.baseAddress! + received, capacity - received, 0)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                received += n
-            }
-            count = received
-        }
-        guard answer.count < capacity else { return nil }  // too large for this path
-        return answer
     }
 
     /// The JSON string after `field` in a 200 answer's body, with a newline, if it has no escape.
