@@ -3,7 +3,7 @@
 # Debian packages with --no-install-recommends; Python packages go into a venv (venv.sh).
 set -euo pipefail
 packages=(
-    pkg-config libcurl4-openssl-dev libssl-dev libkrb5-dev libsecret-1-dev libglib2.0-dev  # build
+    pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libkrb5-dev libsecret-1-dev libglib2.0-dev  # build (libc6-dev: libc.a for the static thin client)
     krb5-kdc krb5-admin-server krb5-user                                      # test realm
     apache2 libapache2-mod-auth-gssapi                                        # Negotiate server
     gnome-keyring libsecret-tools dbus-daemon dbus                            # Secret Service

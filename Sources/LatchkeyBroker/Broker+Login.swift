@@ -180,7 +180,7 @@ extension Broker {
         guard let config = accounts[name]?.config, accounts[name]?.login === session else {
             return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in.")))
         }
-        accounts[name]?.generation += 1
+        accounts[name]?.generation = nextGeneration()
         accounts[name]?.pendingClaims = nil
         let now = clock()
         if let refresh = response.refreshToken {

@@ -21,6 +21,7 @@ extension Broker {
             } else {
                 var account = Account(config: config, machine: TokenMachine(account: config.name), publisher: publisher)
                 account.needsRestore = true
+                account.generation = nextGeneration()
                 accounts[config.name] = account
             }
         }

@@ -102,6 +102,9 @@ public actor Broker {
     var sessions: [String: LoginSession] = [:]
     var order: [String] = []
     var metrics = BrokerMetrics()
+    /// The last generation handed to an account: one counter for all, so an account removed
+    /// and added again by reloads never meets a generation a running refresh still holds.
+    var lastGeneration = 0
     /// The server's table of answers served without a hop to this actor (nil: none).
     let publisher: (any TokenPublisher)?
 
@@ -226,6 +229,11 @@ public actor Broker {
             var allowed = stat()
             return stat(path, &allowed) == 0 && allowed.st_dev == running.st_dev && allowed.st_ino == running.st_ino
         }
+    }
+
+    func nextGeneration() -> Int {
+        lastGeneration += 1
+        return lastGeneration
     }
 
     public func countRefusal() {
@@ -517,7 +525,7 @@ extension Broker {
         guard accounts[name] != nil else { throw .unknownAccount(name) }
         accounts[name]?.login?.cancel()
         accounts[name]?.login = nil
-        accounts[name]?.generation += 1
+        accounts[name]?.generation = nextGeneration()
         accounts[name]?.refreshToken = nil
         accounts[name]?.pendingWrites = [:]
         accounts[name]?.kerberos = KerberosTicket()

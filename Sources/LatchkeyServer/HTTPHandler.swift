@@ -116,7 +116,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } } else { startIdleTimer(context: context) }
+            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+            // Keep-alive: the wait for the next head; close: a client that never reads the answer.
+            startIdleTimer(context: context)
         case .text(let text):
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)
@@ -127,7 +129,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } } else { startIdleTimer(context: context) }
+            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+            // Keep-alive: the wait for the next head; close: a client that never reads the answer.
+            startIdleTimer(context: context)
         case .stream(let events):
             // The client may have gone while the broker answered: nothing to stream to.
             guard context.channel.isActive else { return }
@@ -153,11 +157,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     let (handler, context) = bound.value
                     handler.streamTask = nil
                     let done = context.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
-                    if !keepAlive {
-                        done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
-                    } else {
-                        handler.startIdleTimer(context: context)
-                    }
+                    if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+                    handler.startIdleTimer(context: context)
                 }
             }
         }

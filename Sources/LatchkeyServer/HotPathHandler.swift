@@ -18,9 +18,14 @@ import NIOCore
 /// The audit line: the first hand-out of each account on a connection is logged as the router
 /// logs one; further ones on the same connection (the same process) are counted and logged
 /// once when it closes.
-final class HotPathHandler: ChannelInboundHandler {
+///
+/// Backpressure: while the socket takes no more answers (the channel is not writable), no more
+/// bytes are read or answered, on either path — a client that sends without reading cannot make
+/// answers pile up in the daemon's memory, and the idle limit closes it.
+final class HotPathHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// Longer heads are not for this parser (NIO's decoder applies its own 80 KiB limit).
@@ -34,6 +39,10 @@ final class HotPathHandler: ChannelInboundHandler {
     private let install: (ChannelHandlerContext) throws -> Void
     private var delegated = false
     private var pending: ByteBuffer?
+    /// Requests are waiting in `pending` until the channel is writable again.
+    private var paused = false
+    /// A read was held back while the channel was not writable.
+    private var readHeld = false
     private var wrote = false
     private var closing = false
     private var idleTimer: Scheduled<Void>?
@@ -68,7 +77,9 @@ final class HotPathHandler: ChannelInboundHandler {
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         idleTimer = loop.scheduleTask(in: delay) {
             let (handler, context) = bound.value
-            guard !handler.delegated, !handler.closing else { return }
+            // Also after a `Connection: close` answer: a client that never reads it must not
+            // hold the connection.
+            guard !handler.delegated else { return }
             let waited = NIODeadline.now() - handler.waitingSince
             if waited >= handler.idleTimeout {
                 handler.logger.debug("closing a connection that sent no complete request in time")
@@ -91,7 +102,19 @@ final class HotPathHandler: ChannelInboundHandler {
             earlier.writeBuffer(&buffer)
             buffer = earlier
         }
+        process(context: context, buffer)
+    }
+
+    /// Answers the complete requests in `buffer`, in order, until one needs NIO's pipeline or
+    /// the socket takes no more answers; what is left waits in `pending`.
+    private func process(context: ChannelHandlerContext, _ bytes: ByteBuffer) {
+        var buffer = bytes
         while buffer.readableBytes > 0 {
+            guard context.channel.isWritable else {
+                pending = buffer
+                paused = true
+                return
+            }
             guard let end = Self.headEnd(buffer) else {
                 // Whatever cannot become a cached request goes to NIO at once, as it arrived.
                 if buffer.readableBytes > Self.maximumHeadBytes || !Self.mayBecomeHot(buffer) { return handOff(context: context, buffer) }
@@ -104,6 +127,35 @@ final class HotPathHandler: ChannelInboundHandler {
             buffer.moveReaderIndex(forwardBy: end)
             if close { return }  // closes after the answer; nothing more is read
         }
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if !context.channel.isWritable || paused {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            if paused, !delegated, !closing, let waiting = pending {
+                paused = false
+                pending = nil
+                process(context: context, waiting)
+                if wrote {
+                    wrote = false
+                    context.flush()
+                }
+            }
+            if readHeld, !paused, context.channel.isWritable {
+                readHeld = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -169,7 +221,6 @@ final class HotPathHandler: ChannelInboundHandler {
         waitingSince = .now()
         if close {
             closing = true
-            idleTimer?.cancel()
             context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
         } else {
             context.write(wrapOutboundOut(bytes), promise: nil)
@@ -236,7 +287,7 @@ final class HotPathHandler: ChannelInboundHandler {
                 return n <= 0 || memcmp(raw.baseAddress! + at, text.utf8Start, n) == 0
             }
             guard startsWith(0, "GET /v1/accounts/") else { return false }
-            var i = 17
+            var i = min(17, raw.count)
             while i < raw.count, isNameByte(raw[i]) { i += 1 }
             guard i == raw.count || (i > 17 && (startsWith(i, "/header HTTP/1.1\r\n") || startsWith(i, "/token HTTP/1.1\r\n"))) else { return false }
             for k in i..<raw.count {

@@ -6,17 +6,19 @@ import LatchkeyCore
 
 /// `latchkey token NAME` and `latchkey header NAME` exactly as sync tools run them: one
 /// request on plain system calls, no argument parser, no JSON tree, few String operations (each
-/// process pays for every page of code it touches: docs/performance.md). Anything else — other
-/// arguments, no daemon, any answer but 200, a value with an escape in it — falls through to
-/// the full command line, which says what went wrong.
+/// process pays for every page of code it touches: docs/performance.md). Other arguments, or no
+/// daemon to ask, fall through to the full command line (which starts one). An answer the
+/// daemon gave is never asked for twice: an error is reported as the full command line
+/// reports it, and a value with an escape in it is decoded as JSON.
 enum FastPath {
     static func answerIfPlain() {
         guard CommandLine.argc == 3, let command = CommandLine.unsafeArgv[1], let name = CommandLine.unsafeArgv[2] else { return }
         let field: StaticString
+        let key: String
         if strcmp(command, "token") == 0 {
-            field = "\"access_token\":\""
+            (field, key) = ("\"access_token\":\"", "access_token")
         } else if strcmp(command, "header") == 0 {
-            field = "\"header\":\""
+            (field, key) = ("\"header\":\"", "header")
         } else {
             return
         }
@@ -24,11 +26,24 @@ enum FastPath {
         guard Configuration.isValidAccountName(account) else { return }
         let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
         let request = "GET /v1/accounts/\(account)/\(String(cString: command)) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-        guard let answer = exchange(paths.socket, request), let value = extract(answer, field) else { return }
+        guard let answer = exchange(paths.socket, request), let (status, body) = split(answer) else { return }
+        if status == 200, let value = extract(body, field) { printLine(value) }
+        // Rare: an error, or a value with an escape in it.
+        let json = try? JSONValue.parse(Array(body))
+        if !(200..<300).contains(status) {
+            fail(json.flatMap(LatchkeyError.init(json:)) ?? LatchkeyError(.internalError, "The daemon answered HTTP \(status)."))
+        }
+        guard let value = json?[key]?.stringValue else { fail(LatchkeyError(.internalError, "The daemon's answer has no \(key).")) }
+        printLine(Array(value.utf8) + [10])
+    }
+
+    /// Writes the line to standard output and exits; a failed write exits 74 (EX_IOERR).
+    static func printLine(_ line: [UInt8]) -> Never {
         var out = 0
-        while out < value.count {
-            let n = value.withUnsafeBytes { write(1, $0.baseAddress! + out, $0.count - out) }
-            if n <= 0 { return }  // nothing printed yet is retried by the full path; a partial line is not
+        while out < line.count {
+            let n = line.withUnsafeBytes { write(1, $0.baseAddress! + out, $0.count - out) }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            if n <= 0 { exit(74) }
             out += n
         }
         exit(0)
@@ -55,19 +70,30 @@ enum FastPath {
         }
     }
 
-    /// The JSON string after `field` in a 200 answer's body, with a newline, if it has no escape.
-    static func extract(_ answer: [UInt8], _ field: StaticString) -> [UInt8]? {
-        let status: StaticString = "HTTP/1.1 200 "
-        guard answer.count > status.utf8CodeUnitCount, memcmp(answer, status.utf8Start, status.utf8CodeUnitCount) == 0 else { return nil }
+    /// The status code and the body of a whole HTTP/1.1 answer.
+    static func split(_ answer: [UInt8]) -> (status: Int, body: ArraySlice<UInt8>)? {
+        let prefix: StaticString = "HTTP/1.1 "
+        let p = prefix.utf8CodeUnitCount
+        guard answer.count > p + 4, memcmp(answer, prefix.utf8Start, p) == 0, answer[p + 3] == UInt8(ascii: " ") else { return nil }
+        var status = 0
+        for b in answer[p..<(p + 3)] {
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            status = status * 10 + Int(b - 0x30)
+        }
+        var i = p + 4
+        while i + 3 < answer.count {
+            if answer[i] == 13 && answer[i + 1] == 10 && answer[i + 2] == 13 && answer[i + 3] == 10 { return (status, answer[(i + 4)...]) }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The JSON string after `field` in the body, with a newline, if it has no escape in it.
+    static func extract(_ body: ArraySlice<UInt8>, _ field: StaticString) -> [UInt8]? {
         let n = field.utf8CodeUnitCount
-        return answer.withUnsafeBufferPointer { bytes -> [UInt8]? in
+        return body.withUnsafeBufferPointer { bytes -> [UInt8]? in
+            guard bytes.first == UInt8(ascii: "{") else { return nil }
             var i = 0
-            var bodyStart: Int?
-            while i + 3 < bytes.count {
-                if bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 { bodyStart = i + 4; break }
-                i += 1
-            }
-            guard var i = bodyStart, i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
             while i + n <= bytes.count {
                 if memcmp(bytes.baseAddress! + i, field.utf8Start, n) == 0 { break }
                 i += 1
