@@ -10,11 +10,13 @@ build:
 	bash scripts/install-deps.sh
 	$(SWIFT) build
 
-# The thin client is rebuilt as one static executable, Swift runtime and libc linked in (sync
-# tools start it once per connection; docs/performance.md): .build/static/release/latchkey.
+# The daemon links the Swift runtime in (--static-swift-stdlib: 2.2 MB less resident memory,
+# docs/performance.md): .build/release/latchkeyd. The thin client is rebuilt as one static
+# executable, Swift runtime and libc linked in (sync tools start it once per connection):
+# .build/static/release/latchkey.
 release:
 	bash scripts/install-deps.sh
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static
 
 test:

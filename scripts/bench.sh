@@ -57,14 +57,15 @@ mkdir -p "$OUT"
 rm -rf "$RAW"
 mkdir -p "$RAW"
 say "build: release binaries from $SRC"
-if ! swift build -c release --package-path "$SRC" --scratch-path "$SCRATCH" > "$OUT/build.log" 2>&1; then
+# As `make release` builds them: the daemon with the Swift runtime linked in.
+if ! swift build -c release --static-swift-stdlib --package-path "$SRC" --scratch-path "$SCRATCH" > "$OUT/build.log" 2>&1; then
     grep -E 'error:' "$OUT/build.log" | head -20 >&2 || tail -40 "$OUT/build.log" >&2
     exit 1
 fi
 BIN="$SCRATCH/release"
 # The thin client as `make release` ships it: one static executable (Swift runtime and libc
 # linked in, `-static-executable`), so a sync tool's `latchkey token` pays no dynamic loading at
-# all. The daemon stays dynamic.
+# all. (The daemon, built above, links the Swift runtime in but loads its C libraries.)
 if ! swift build -c release --product latchkey -Xswiftc -static-executable --package-path "$SRC" \
         --scratch-path "$SCRATCH-static" >> "$OUT/build.log" 2>&1; then
     grep -E 'error:' "$OUT/build.log" | head -20 >&2 || tail -40 "$OUT/build.log" >&2
@@ -323,7 +324,7 @@ mapfile -t many_env < <(daemon_env many)
 env -i "${many_env[@]}" "$BIN/latchkey" status > "$WORK/status.txt"
 status_lines=$(wc -l < "$WORK/status.txt")
 env -i "${many_env[@]}" hyperfine -N --style none --warmup 2 --runs 15 --export-json "$RAW/status.json" \
-    "$BIN/latchkey status" "$BIN/latchkey status --json" > /dev/null
+    "$CLI status" "$CLI status --json" > /dev/null
 printf '{"startup_s":%s,"idle_rss_kb":%s,"idle_pss_kb":%s,"idle_anon_kb":%s,"after_status_rss_kb":%s,"idle_cpu":%s,"status_lines":%s}\n' \
     "$many_startup" "$many_idle_rss" "$many_idle_pss" "$many_idle_anon" "$(rss_kb "$many_pid")" "$(calc "($c1 - $c0) / $TICKS / 5")" \
     "$status_lines" > "$RAW/many.json"
