@@ -58,7 +58,7 @@ extension Configuration {
     /// Account names travel in socket paths and store attributes.
     public static func isValidAccountName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64
-            && name.utf8.allSatisfy { $0.isBareKeyByte || $0 == UInt8(ascii: ".") }
+            && name.utf8.allSatisfy(\.isAccountNameByte)
     }
 }
 

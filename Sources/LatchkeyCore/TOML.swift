@@ -295,9 +295,12 @@ struct TOMLCursor {
 }
 
 extension UInt8 {
-    var isBareKeyByte: Bool {
+    @inlinable public var isBareKeyByte: Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || self == UInt8(ascii: "_")
             || self == UInt8(ascii: "-")
     }
+
+    /// A byte an account name may have (`Configuration.isValidAccountName`).
+    @inlinable public var isAccountNameByte: Bool { isBareKeyByte || self == UInt8(ascii: ".") }
 }

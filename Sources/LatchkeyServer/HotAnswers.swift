@@ -30,23 +30,15 @@ public final class HotAnswers: TokenPublisher {
             self.token = token
             self.minValid = minValid
             scopes = token.scopes.joined(separator: " ")
-            let value = token.value.reveal()
-            // The same documents the router builds (Router.route), encoded the same way.
-            let bearer = "Bearer " + value  // as Broker.authorization builds it
-            let body = JSONValue.object([
-                ("header", .string("Authorization: " + bearer)), ("value", .string(bearer)),
-                ("expires_at", .number(Double(token.expiresAt.unixSeconds))),
-            ]).encoded + "\n"
+            // The router's documents (AnswerDocuments), encoded the same way.
+            let body = AnswerDocuments.header(value: "Bearer " + token.value.reveal(), expiresAt: token.expiresAt).encoded + "\n"
             var header = ByteBufferAllocator().buffer(capacity: body.utf8.count + 128)
             header.writeString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n")
             headerHeadEnd = header.writerIndex
             header.writeString("\r\n")
             header.writeString(body)
             self.header = header
-            var prefix = JSONValue.object([
-                ("access_token", .string(value)), ("token_type", .string(token.tokenType)),
-                ("expires_at", .number(Double(token.expiresAt.unixSeconds))),
-            ]).encoded
+            var prefix = JSONValue.object(AnswerDocuments.tokenMembers(token)).encoded
             prefix.removeLast()  // the closing brace
             prefix += ",\"expires_in\":"
             tokenBodyPrefix = ByteBuffer(string: prefix)

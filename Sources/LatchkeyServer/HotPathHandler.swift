@@ -145,10 +145,7 @@ final class HotPathHandler: ChannelDuplexHandler {
                 paused = false
                 pending = nil
                 process(context: context, waiting)
-                if wrote {
-                    wrote = false
-                    context.flush()
-                }
+                flushAnswers(context: context)
             }
             if readHeld, !paused, context.channel.isWritable {
                 readHeld = false
@@ -159,10 +156,7 @@ final class HotPathHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if wrote {
-            wrote = false
-            context.flush()
-        }
+        flushAnswers(context: context)
         context.fireChannelReadComplete()
     }
 
@@ -228,15 +222,19 @@ final class HotPathHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Sends what `finish` wrote without flushing (one flush per read, not per answer).
+    private func flushAnswers(context: ChannelHandlerContext) {
+        guard wrote else { return }
+        wrote = false
+        context.flush()
+    }
+
     /// From here on NIO's pipeline has the connection, starting with `bytes`.
     private func handOff(context: ChannelHandlerContext, _ bytes: ByteBuffer) {
         delegated = true
         idleTimer?.cancel()
         idleTimer = nil
-        if wrote {
-            wrote = false
-            context.flush()
-        }
+        flushAnswers(context: context)
         do {
             try install(context)
         } catch {
@@ -288,7 +286,7 @@ final class HotPathHandler: ChannelDuplexHandler {
             }
             guard startsWith(0, "GET /v1/accounts/") else { return false }
             var i = min(17, raw.count)
-            while i < raw.count, isNameByte(raw[i]) { i += 1 }
+            while i < raw.count, raw[i].isAccountNameByte { i += 1 }
             guard i == raw.count || (i > 17 && (startsWith(i, "/header HTTP/1.1\r\n") || startsWith(i, "/token HTTP/1.1\r\n"))) else { return false }
             for k in i..<raw.count {
                 let b = raw[k]
@@ -313,7 +311,7 @@ final class HotPathHandler: ChannelDuplexHandler {
             guard head.count > p.count, memcmp(head.baseAddress!, p.baseAddress!, p.count) == 0 else { return .other }
             var i = p.count
             let nameStart = i
-            while i < head.count, isNameByte(head[i]) { i += 1 }
+            while i < head.count, head[i].isAccountNameByte { i += 1 }
             let nameEnd = i
             guard nameEnd > nameStart else { return .other }
             let route: Route
@@ -364,14 +362,9 @@ final class HotPathHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Letters, digits, `.`, `_`, `-`: the characters account names may have.
-    private static func isNameByte(_ b: UInt8) -> Bool {
-        (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x5F || b == 0x2D
-    }
-
     /// RFC 9110 `tchar`.
     private static func isTokenByte(_ b: UInt8) -> Bool {
-        if isNameByte(b) { return true }
+        if b.isAccountNameByte { return true }
         switch b {
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "^"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):

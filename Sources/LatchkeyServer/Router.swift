@@ -45,14 +45,10 @@ public struct Router: Sendable {
             return .ok(try await broker.summary(account: s[2]).json(detailed: true))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "token":
             let token = try await broker.token(account: s[2], scopes: request.queryValues("scope").flatMap { $0.split(separator: " ").map(String.init) }, minValid: try minValid(request), client: request.client)
-            return .ok(tokenJSON(token))
+            return .ok(AnswerDocuments.token(token, now: WallClock.now()))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "header":
             let auth = try await broker.authorization(account: s[2], url: request.queryValue("url"), minValid: try minValid(request), client: request.client)
-            let value = auth.value.reveal()
-            return .ok(.object([
-                ("header", .string("Authorization: " + value)), ("value", .string(value)),
-                ("expires_at", .number(Double(auth.expiresAt.unixSeconds))),
-            ]))
+            return .ok(AnswerDocuments.header(value: auth.value.reveal(), expiresAt: auth.expiresAt))
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "login":
             let events = try await broker.login(account: s[2], method: request.queryValue("method"))
             return .stream(AsyncStream { continuation in
@@ -101,14 +97,5 @@ public struct Router: Sendable {
             throw LatchkeyError(.badRequest, "min_valid must be a number of seconds from 0 to 86400.", hint: "For example min_valid=120.")
         }
         return seconds
-    }
-
-    private func tokenJSON(_ token: AccessToken) -> JSONValue {
-        let now = WallClock.now()
-        return .object([
-            ("access_token", .string(token.value.reveal())), ("token_type", .string(token.tokenType)),
-            ("expires_at", .number(Double(token.expiresAt.unixSeconds))),
-            ("expires_in", .number(Double(max(0, Int(token.remaining(at: now)))))),
-        ])
     }
 }
