@@ -96,10 +96,19 @@ public struct Autodiscover: Sendable {
         return out
     }
 
+    /// The largest answer read: the HTTP client's default response cap.
+    public static let maximumAnswerBytes = HTTPOptions().maximumResponseBytes
+
+    /// Reads one POX answer's raw bytes: what it says, or a typed error naming what is wrong
+    /// and where. Linear in the answer's size; the one entry point for fuzzing the reader.
+    public static func readPOX(_ bytes: [UInt8]) throws(AutodiscoverXMLError) -> POXAnswer {
+        try POXAnswer.read(bytes)
+    }
+
     /// What a POX answer says, in words (for fuzzing and tracing the reader); nil when it is
-    /// not an Autodiscover answer.
+    /// not a readable Autodiscover answer.
     public static func describePOX(_ bytes: [UInt8]) -> String? {
-        POXAnswer.read(bytes).map { "\($0)" }
+        (try? POXAnswer.read(bytes)).map { "\($0)" }
     }
 
     static func poxRequest(email: String, schema: String) -> String {
@@ -110,56 +119,11 @@ public struct Autodiscover: Sendable {
             <?xml version="1.0" encoding="utf-8"?>
             <Autodiscover xmlns="\(requestSchema)">
               <Request>
-                <EMailAddress>\(XMLScan.escape(email))</EMailAddress>
+                <EMailAddress>\(XMLTree.escape(email))</EMailAddress>
                 <AcceptableResponseSchema>\(schema)</AcceptableResponseSchema>
               </Request>
             </Autodiscover>
             """
-    }
-}
-
-/// What one POX answer says.
-enum POXAnswer: Equatable {
-    case settings(service: AutodiscoverResult.Service, url: String)
-    case redirectAddress(String)
-    case redirectURL(String)
-    case error(String)
-
-    /// Reads a mobilesync or outlook response document; nil when it is neither.
-    static func read(_ bytes: [UInt8]) -> POXAnswer? {
-        let document = XMLScan(bytes)
-        guard document.looksLikeXML, let root = document.first("Autodiscover") else { return nil }
-        guard let response = root.first("Response") else { return nil }
-        // Outlook schema: <Account><Action>settings|redirectAddr|redirectUrl</Action>…
-        if let account = response.first("Account") {
-            switch account.value("Action")?.lowercased() {
-            case "redirectaddr":
-                if let address = account.value("RedirectAddr") { return .redirectAddress(address) }
-            case "redirecturl":
-                if let url = account.value("RedirectUrl") { return .redirectURL(url) }
-            default:
-                for proto in account.elements("Protocol") {
-                    if let url = proto.value("ASUrl") { return .settings(service: .activeSync, url: url) }
-                    if let url = proto.value("EwsUrl") { return .settings(service: .ews, url: url) }
-                }
-                return .error("the outlook answer has no ActiveSync or EWS URL")
-            }
-        }
-        // Mobilesync schema: <Action><Settings><Server><Type>MobileSync</Type><Url>…, or <Redirect>, or <Error>.
-        if let action = response.first("Action") {
-            if let address = action.value("Redirect") { return .redirectAddress(address) }
-            for server in action.first("Settings")?.elements("Server") ?? [] where server.value("Type")?.lowercased() == "mobilesync" {
-                if let url = server.value("Url") { return .settings(service: .activeSync, url: url) }
-            }
-            if let error = action.first("Error") {
-                return .error(error.value("Message") ?? "error status \(error.value("Status") ?? "?")")
-            }
-        }
-        if let error = response.first("Error") {
-            let code = error.value("ErrorCode").map { " (\($0))" } ?? ""
-            return .error((error.value("Message") ?? "an error") + code)
-        }
-        return .error("the answer names no service")
     }
 }
 
@@ -270,8 +234,15 @@ private struct Walk {
             case .html: return .nothing
             case .neither: break
             }
-            guard response.status == 200, let answer = POXAnswer.read(response.body) else {
+            guard response.status == 200 else {
                 trail.append("\(what) → \(response.status), not an Autodiscover answer")
+                return .nothing
+            }
+            let answer: POXAnswer
+            do {
+                answer = try POXAnswer.read(response.body)
+            } catch {
+                trail.append("\(what) → 200, an answer Latchkey cannot read: \(error)")
                 return .nothing
             }
             switch answer {
@@ -328,7 +299,7 @@ private struct Walk {
 
     mutating func isHTML(_ response: HTTPResponse) -> Bool {
         let html = response.contentType.hasPrefix("text/html")
-            || (!XMLScan(response.body).looksLikeXML && response.body.first(where: { !XMLScan.isSpace($0) }) == UInt8(ascii: "<"))
+            || POXAnswer.isHTMLPage(response.body)
         if html { sawHTML = true }
         return html
     }

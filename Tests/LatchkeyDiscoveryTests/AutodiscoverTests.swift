@@ -38,20 +38,20 @@ import Testing
         </Autodiscover>
         """
 
-    @Test func mobileSyncSettingsNameTheActiveSyncServer() {
-        #expect(POXAnswer.read(Array(Self.mobileSync.utf8))
+    @Test func mobileSyncSettingsNameTheActiveSyncServer() throws {
+        #expect(try POXAnswer.read(Array(Self.mobileSync.utf8))
             == .settings(service: .activeSync, url: "https://mail.contoso.example/Microsoft-Server-ActiveSync"))
     }
 
-    @Test func outlookSettingsNameEWSAndCommentsAreIgnored() {
-        #expect(POXAnswer.read(Array(Self.outlook.utf8))
+    @Test func outlookSettingsNameEWSAndCommentsAreIgnored() throws {
+        #expect(try POXAnswer.read(Array(Self.outlook.utf8))
             == .settings(service: .ews, url: "https://mail.contoso.example/EWS/Exchange.asmx?a=1&b=2"))
     }
 
     @Test(arguments: [
         ("<Autodiscover><Response><Account><Action>redirectAddr</Action><RedirectAddr>bob@fabrikam.example</RedirectAddr></Account></Response></Autodiscover>",
             POXAnswer.redirectAddress("bob@fabrikam.example")),
-        ("<a:Autodiscover xmlns:a=\"x\"><a:Response><a:Account><a:Action>redirectUrl</a:Action><a:RedirectUrl>https://h/autodiscover/autodiscover.xml</a:RedirectUrl></a:Account></a:Response></a:Autodiscover>",
+        ("<a:Autodiscover xmlns:a=\"http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006\"><o:Response xmlns:o=\"http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a\"><o:Account><o:Action>redirectUrl</o:Action><o:RedirectUrl>https://h/autodiscover/autodiscover.xml</o:RedirectUrl></o:Account></o:Response></a:Autodiscover>",
             .redirectURL("https://h/autodiscover/autodiscover.xml")),
         ("<Autodiscover><Response><Action><Redirect>carol@contoso.example</Redirect></Action></Response></Autodiscover>",
             .redirectAddress("carol@contoso.example")),
@@ -60,8 +60,8 @@ import Testing
         ("<Autodiscover><Response><Error Time=\"1\" Id=\"2\"><ErrorCode>600</ErrorCode><Message>Invalid Request</Message></Error></Response></Autodiscover>",
             .error("Invalid Request (600)")),
     ])
-    func redirectsAndErrorsAreRead(document: String, expected: POXAnswer) {
-        #expect(POXAnswer.read(Array(document.utf8)) == expected)
+    func redirectsAndErrorsAreRead(document: String, expected: POXAnswer) throws {
+        #expect(try POXAnswer.read(Array(document.utf8)) == expected)
     }
 
     @Test(arguments: [
@@ -69,15 +69,8 @@ import Testing
         "<Autodiscover><Response><Action><Settings><Server><Type>MobileSync", "<<<>>>",
     ])
     func anythingElseIsNoAnswerOrAnErrorNeverACrash(document: String) {
-        let answer = POXAnswer.read(Array(document.utf8))
+        let answer = try? POXAnswer.read(Array(document.utf8))
         if case .settings = answer { Issue.record("read settings from \(document)") }
-    }
-
-    @Test func entitiesAndNestedElementsAreHandled() {
-        let scan = XMLScan(Array("<a><b>x &lt;y&gt; &#65;&#x42; &bogus; &amp;</b><b><b>in</b>out</b></a>".utf8))
-        #expect(scan.first("a")?.value("b") == "x <y> AB &bogus; &")
-        #expect(scan.first("a")?.elements("b").count == 2)
-        #expect(scan.first("a")?.elements("b").last?.string == "inout")
     }
 
     @Test func candidateHostsAndURLs() {
