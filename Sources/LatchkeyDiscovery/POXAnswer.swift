@@ -66,7 +66,7 @@ public enum POXAnswer: Sendable, Equatable {
                 if let url = server.value("Url") { return .settings(service: .activeSync, url: url) }
             }
             if let error = action.child("Error") {
-                return .error(error.value("Message") ?? "error status \(error.value("Status") ?? "?")")
+                return .error(clipped(error.value("Message") ?? "error status \(error.value("Status") ?? "?")"))
             }
         }
         return error(in: response) ?? .error("the mobilesync answer names no MobileSync server")
@@ -95,7 +95,12 @@ public enum POXAnswer: Sendable, Equatable {
     private static func error(in response: XMLElement) -> POXAnswer? {
         guard let error = response.child("Error") else { return nil }
         let code = error.value("ErrorCode").map { " (\($0))" } ?? ""
-        return .error((error.value("Message") ?? "an error") + code)
+        return .error(clipped((error.value("Message") ?? "an error") + code))
+    }
+
+    /// An answer's own words, cut to what fits on a line of the trail.
+    static func clipped(_ text: String) -> String {
+        text.count <= 200 ? text : text.prefix(200) + "…"
     }
 
     /// Whether a body is an HTML page (a sign-in portal) rather than XML: it starts, after white

@@ -121,6 +121,12 @@ import Testing
         #expect(error.description.contains("Latchkey reads no DTD (line 1, column 22)"))
     }
 
+    @Test func anAnswersOwnErrorMessageIsClipped() throws {
+        let long = String(repeating: "x", count: 5000)
+        let answer = try Self.read("<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>\(long)</Message></Error></Response></Autodiscover>")
+        #expect(answer == .error(String(repeating: "x", count: 200) + "…"))
+    }
+
     @Test func depthAndElementCountAreBounded() {
         let deep = String(repeating: "<a>", count: 40) + String(repeating: "</a>", count: 40)
         #expect(Self.failure(Array(deep.utf8))?.message == "elements are nested more than 32 deep")

@@ -84,7 +84,7 @@ def test_setup_from_autodiscover_json_signs_in_and_the_service_accepts_the_token
     ("alice@moved.example", "/Microsoft-Server-ActiveSync", "302 redirect to"),
     ("alice@pox.example", "/Microsoft-Server-ActiveSync", "(mobilesync) → ActiveSync at"),
     ("alice@poxmoved.example", "/Microsoft-Server-ActiveSync", "redirect to the address alice@pox.example"),
-    ("alice@poxurl.example", "/Microsoft-Server-ActiveSync", "redirect to " + "{url}/autodiscover/moved/autodiscover.xml"),
+    ("alice@poxurl.example", "/EWS/Exchange.asmx", "redirect to " + "{url}/autodiscover/moved/autodiscover.xml"),
 ])
 def test_setup_follows_autodiscover_redirects(latchkey, provider, email, expected, trail):
     done = setup(latchkey, provider, email, "--dry-run")
@@ -107,6 +107,42 @@ def test_autodiscover_failures_end_with_clear_errors(latchkey, provider, email, 
     assert done.returncode == 78, done.stderr
     assert words in done.stderr
     assert not latchkey.config.exists()
+
+
+@pytest.mark.parametrize("email, words", [
+    ("alice@comments.example", "a comment holds '--', which XML allows only in its closing '-->' (line 2, column "),
+    ("alice@cdata.example", "text holds ']]>', which XML allows only to close a CDATA section (line 2, column "),
+])
+def test_a_hostile_autodiscover_answer_ends_setup_at_once_and_the_daemon_serves_on(latchkey, provider, email, words):
+    """Issue 14 item 4: ~1 MiB of `<!--` or nested `<![CDATA[` (minutes of CPU for the old
+    quadratic reader) is refused at once, the error names what is wrong and where, and the
+    running daemon still serves its other account."""
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + latchkey.oauth_account("other", provider.url, provider.ca))
+    latchkey.start()
+    done = latchkey.run("setup", email, "--autodiscover", provider.url, "--client-id", PUBLIC_CLIENT,
+                        "--ca-file", provider.ca)
+    assert done.returncode == 78, done.stderr
+    assert "found no ActiveSync or EWS service" in done.stderr
+    for schema in ("mobilesync", "outlook"):
+        assert f"/autodiscover/autodiscover.xml ({schema}) → 200, an answer Latchkey cannot read: {words}" in done.stderr
+    assert len(done.stderr) < 4096, "the hostile answer itself is not echoed"
+    status = latchkey.run("status", "--json")
+    assert status.returncode == 0 and '"other"' in status.stdout, status.stderr
+    assert latchkey.process.poll() is None
+
+
+def test_an_availability_url_is_not_offered_as_activesync(latchkey, provider):
+    """Issue 14 item 8: an outlook answer whose only URL is `<ASUrl>…/EWS/Exchange.asmx</ASUrl>`
+    (MS-OXDSCLI: the Availability service) is not ActiveSync, nor EWS; the mobilesync answer is
+    where ActiveSync comes from (alice@pox.example in test_setup_follows_autodiscover_redirects)."""
+    done = setup(latchkey, provider, "alice@asurl.example", "--dry-run")
+    assert done.returncode == 78, done.stderr
+    assert "ActiveSync at" not in done.stderr and "EWS at" not in done.stderr
+    assert ("(outlook) → the outlook answer has no EwsUrl in an EXCH or EXPR Protocol "
+            "(its ASUrl is the Availability service, not ActiveSync)") in done.stderr
+    assert "found no ActiveSync or EWS service for alice@asurl.example" in done.stderr
+    pox = setup(latchkey, provider, "alice@pox.example", "--dry-run")
+    assert pox.returncode == 0 and "(mobilesync) → ActiveSync at " + provider.url + "/Microsoft-Server-ActiveSync" in pox.stderr
 
 
 def test_setup_refuses_a_name_already_taken_and_a_broken_config(latchkey, provider):

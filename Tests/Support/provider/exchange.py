@@ -130,8 +130,13 @@ def pox_document(base, schema, email, display_name, server, outcome, target=None
                         f"<AutoDiscoverSMTPAddress>{escape(email)}</AutoDiscoverSMTPAddress>"
                         "</User><Account><AccountType>email</AccountType><Action>settings"
                         f"</Action><Protocol><Type>EXCH</Type><Server>{escape(server)}</Server>"
-                        f"<ASUrl>{activesync}</ASUrl><EwsUrl>{escape(base + EWS_PATH)}</EwsUrl>"
+                        f"<ASUrl>{escape(base + EWS_PATH)}</ASUrl><EwsUrl>{escape(base + EWS_PATH)}</EwsUrl>"
                         "</Protocol></Account>")
+    if outcome == "availability_only":
+        # MS-OXDSCLI: ASUrl is the Availability service (its example ends in /ews/exchange.asmx).
+        return _outlook("<Account><AccountType>email</AccountType><Action>settings</Action><Protocol>"
+                        f"<Type>EXCH</Type><Server>{escape(server)}</Server>"
+                        f"<ASUrl>{escape(base + EWS_PATH)}</ASUrl></Protocol></Account>")
     if outcome == "redirect_addr":
         return _outlook("<Account><AccountType>email</AccountType><Action>redirectAddr</Action>"
                         f"<RedirectAddr>{escape(target)}</RedirectAddr></Account>")
@@ -139,3 +144,20 @@ def pox_document(base, schema, email, display_name, server, outcome, target=None
         return _outlook("<Account><AccountType>email</AccountType><Action>redirectUrl</Action>"
                         f"<RedirectUrl>{escape(target)}</RedirectUrl></Account>")
     return outlook_error(500, ADDRESS_NOT_FOUND)
+
+
+# ----------------------------------------------------------------- hostile POX answers
+
+# Just under the client's 1 MiB response cap, so the reader (not the cap) meets them.
+HOSTILE_BYTES = 1024 * 1024 - 4096
+
+
+def hostile_pox(kind):
+    """A mobilesync error answer whose Message is ~1 MiB of markup openers: "comments" (`<!--`
+    repeated, then one `-->`), "cdata" (nested `<![CDATA[` closed twice). A quadratic reader
+    spends minutes on either; XML 1.0 makes both malformed at once."""
+    opener, closer = ("<!--", "-->") if kind == "comments" else ("<![CDATA[", "]]>]]>")
+    head = (f'{XML_DECLARATION}<Autodiscover xmlns="{AUTODISCOVER_NS}"><Response xmlns="{MOBILESYNC_SCHEMA}">'
+            "<Action><Error><Status>1</Status><Message>")
+    tail = f"{closer}</Message></Error></Action></Response></Autodiscover>"
+    return head + opener * ((HOSTILE_BYTES - len(head) - len(tail)) // len(opener)) + tail

@@ -688,6 +688,8 @@ def create_app(issuer):
     #                        (which answers settings for any address); mobilesync: error
     #     loop.example       outlook: redirectUrl to itself; mobilesync: Redirect to itself
     #     html.example       200 text/html
+    #     asurl.example      outlook: settings whose only URL is ASUrl (Availability); mobilesync: error
+    #     comments.example, cdata.example   ~1 MiB of `<!--` / nested `<![CDATA[` (exchange.hostile_pox)
     #     anything else      the schema's error; unreadable body: 400 ErrorCode 600;
     #                        unknown response schema: ErrorCode 600 (200)
 
@@ -767,6 +769,11 @@ def create_app(issuer):
             return html_sign_in()
         if domain in ("pox.example", "contoso.example"):
             return pox_answer(email, schema, "settings")
+        if domain in ("comments.example", "cdata.example"):
+            return xml_response(exchange.hostile_pox(domain.split(".")[0]))
+        if domain == "asurl.example":
+            outcome = "availability_only" if schema == exchange.OUTLOOK_SCHEMA else "error"
+            return pox_answer(email, schema, outcome)
         if domain == "poxmoved.example":
             return pox_answer(email, schema, "redirect_addr", f"{local}@pox.example")
         if domain == "poxurl.example":
