@@ -769,7 +769,8 @@ def test_autodiscover_pox_outlook_settings(provider):
         assert account.findtext("o:Action", namespaces=XML_NS) == "settings"
         protocol = account.find("o:Protocol", XML_NS)
         assert protocol.findtext("o:Type", namespaces=XML_NS) == "EXCH"
-        assert protocol.findtext("o:ASUrl", namespaces=XML_NS) == provider.url + ACTIVESYNC_PATH
+        # MS-OXDSCLI: ASUrl is the Availability service, an EWS endpoint, never ActiveSync.
+        assert protocol.findtext("o:ASUrl", namespaces=XML_NS) == provider.url + EWS_PATH
         assert protocol.findtext("o:EwsUrl", namespaces=XML_NS) == provider.url + EWS_PATH
 
 
