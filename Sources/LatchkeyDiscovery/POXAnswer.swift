@@ -42,8 +42,9 @@ public enum POXAnswer: Sendable, Equatable {
             throw AutodiscoverXMLError(.malformed, "the answer has no root element")
         }
         guard root.local == "Autodiscover", root.namespace == responseSchema || root.namespace.isEmpty else {
-            let namespace = root.namespace.isEmpty ? "" : " in the namespace \(root.namespace)"
-            throw AutodiscoverXMLError(.notAutodiscover, "the root element is <\(root.local)>\(namespace), not Autodiscover's")
+            let namespace = root.namespace.isEmpty ? "" : " in the namespace \(XMLReader.shown(root.namespace.utf8))"
+            throw AutodiscoverXMLError(
+                .notAutodiscover, "the root element is <\(XMLReader.shown(root.local.utf8))>\(namespace), not Autodiscover's")
         }
         guard let response = root.child("Response") else {
             throw AutodiscoverXMLError(.notAutodiscover, "<Autodiscover> holds no <Response>")
@@ -55,7 +56,7 @@ public enum POXAnswer: Sendable, Equatable {
         case "": return response.child("Account") != nil ? outlook(response) : mobileSync(response)
         default:
             throw AutodiscoverXMLError(
-                .notAutodiscover, "<Response> is in the namespace \(response.namespace), neither the mobilesync nor the outlook response schema")
+                .notAutodiscover, "<Response> is in the namespace \(XMLReader.shown(response.namespace.utf8)), neither the mobilesync nor the outlook response schema")
         }
     }
 
@@ -98,9 +99,13 @@ public enum POXAnswer: Sendable, Equatable {
         return .error(clipped((error.value("Message") ?? "an error") + code))
     }
 
-    /// An answer's own words, cut to what fits on a line of the trail.
+    /// An answer's own words, cut to what fits on a line of the trail, control characters
+    /// (which could move a terminal's cursor) shown as `?`.
     static func clipped(_ text: String) -> String {
-        text.count <= 200 ? text : text.prefix(200) + "…"
+        let shown = String(String.UnicodeScalarView(text.unicodeScalars.prefix(200).map {
+            $0.properties.generalCategory == .control ? "?" : $0
+        }))
+        return text.unicodeScalars.count <= 200 ? shown : shown + "…"
     }
 
     /// Whether a body is an HTML page (a sign-in portal) rather than XML: it starts, after white

@@ -32,6 +32,13 @@ struct XMLReader {
         AutodiscoverXMLError(kind, message, at: offset ?? index, in: text)
     }
 
+    /// Answer text for a message: printable ASCII, at most 40 bytes (a hostile name is neither
+    /// echoed whole nor able to move the terminal's cursor).
+    static func shown(_ bytes: some Collection<UInt8>) -> String {
+        let printable = bytes.prefix(40).map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }
+        return String(decoding: printable, as: UTF8.self) + (bytes.count > 40 ? "…" : "")
+    }
+
     private func starts(_ literal: String, at offset: Int) -> Bool {
         var at = offset
         for byte in literal.utf8 {
@@ -50,7 +57,7 @@ struct XMLReader {
             }
         }
         if let innermost = open.last {
-            throw fail("the answer ends inside <\(String(decoding: innermost.name, as: UTF8.self))>")
+            throw fail("the answer ends inside <\(Self.shown(innermost.name))>")
         }
         if tree.nodes.isEmpty { throw fail("the answer has no root element") }
     }
@@ -143,12 +150,12 @@ struct XMLReader {
         spaces()
         guard index < text.count, text[index] == UInt8(ascii: ">") else { throw fail("a closing tag does not end with '>'") }
         index += 1
-        let closingName = String(decoding: closing, as: UTF8.self)
+        let closingName = Self.shown(closing)
         guard let innermost = open.popLast() else {
             throw fail("the closing tag </\(closingName)> has no element to close", at: start)
         }
         guard innermost.name.elementsEqual(closing) else {
-            let name = String(decoding: innermost.name, as: UTF8.self)
+            let name = Self.shown(innermost.name)
             throw fail("the closing tag </\(closingName)> does not match <\(name)>", at: start)
         }
         for prefix in innermost.declared { namespaces[prefix]?.removeLast() }
@@ -158,7 +165,7 @@ struct XMLReader {
         let start = index
         index += 1
         let qualified = try name("a tag")
-        let tagName = String(decoding: qualified, as: UTF8.self)
+        let tagName = Self.shown(qualified)
         if open.isEmpty && !tree.nodes.isEmpty { throw fail("a second root element <\(tagName)>", at: start) }
         guard open.count < Self.maximumDepth else {
             throw fail("elements are nested more than \(Self.maximumDepth) deep", at: start, .tooComplex)
@@ -185,7 +192,7 @@ struct XMLReader {
             guard index > before else { throw fail("attributes of <\(tagName)> must be separated by white space") }
             let attribute = try name("an attribute")
             guard seen.insert(attribute).inserted else {
-                throw fail("<\(tagName)> has the attribute \(String(decoding: attribute, as: UTF8.self)) twice")
+                throw fail("<\(tagName)> has the attribute \(Self.shown(attribute)) twice")
             }
             guard seen.count <= Self.maximumAttributes else {
                 throw fail("<\(tagName)> has more than \(Self.maximumAttributes) attributes", .tooComplex)
@@ -197,14 +204,16 @@ struct XMLReader {
             let value = try attributeValue()
             if attribute.elementsEqual("xmlns".utf8) || attribute.starts(with: "xmlns:".utf8) {
                 let prefix = String(decoding: attribute.dropFirst(6), as: UTF8.self)
-                if !prefix.isEmpty && value.isEmpty { throw fail("the namespace prefix '\(prefix)' is bound to nothing") }
+                if !prefix.isEmpty && value.isEmpty {
+                    throw fail("the namespace prefix '\(Self.shown(attribute.dropFirst(6)))' is bound to nothing")
+                }
                 namespaces[prefix, default: []].append(value)
                 declared.append(prefix)
             }
         }
         let colon = qualified.firstIndex(of: UInt8(ascii: ":"))
         let prefix = colon.map { String(decoding: qualified[..<$0], as: UTF8.self) } ?? ""
-        let local = colon.map { String(decoding: qualified[($0 + 1)...], as: UTF8.self) } ?? tagName
+        let local = String(decoding: colon.map { qualified[($0 + 1)...] } ?? qualified, as: UTF8.self)
         guard let namespace = namespaces[prefix]?.last ?? (prefix.isEmpty ? "" : nil), !local.isEmpty else {
             throw fail("the namespace prefix of <\(tagName)> is not declared", at: start)
         }
@@ -279,6 +288,7 @@ struct XMLReader {
         }
         index += 1
         let name = String(decoding: body, as: UTF8.self)
+        let shown = Self.shown(body)
         switch name {
         case "amp": out.append(UInt8(ascii: "&"))
         case "lt": out.append(UInt8(ascii: "<"))
@@ -290,10 +300,10 @@ struct XMLReader {
             let digits = name.dropFirst(hex ? 2 : 1)
             guard name.hasPrefix("#"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isHexDigit && (hex || $0.isNumber) }),
                   let code = UInt32(digits, radix: hex ? 16 : 10) else {
-                throw fail("the reference &\(name); is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", at: start)
+                throw fail("the reference &\(shown); is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", at: start)
             }
             guard XMLEncoding.isXMLChar(code) else {
-                throw fail("the reference &\(name); names a character XML does not allow", at: start)
+                throw fail("the reference &\(shown); names a character XML does not allow", at: start)
             }
             XMLEncoding.appendUTF8(code, to: &out)
         }

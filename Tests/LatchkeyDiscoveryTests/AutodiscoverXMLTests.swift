@@ -85,7 +85,7 @@ import Testing
         ("&#xD800;", "the reference &#xD800; names a character XML does not allow", 1),
         ("&#x110000;", "the reference &#x110000; names a character XML does not allow", 1),
         ("&#x;", "the reference &#x; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
-        ("&#١٢;", "the reference &#١٢; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
+        ("&#١٢;", "the reference &#????; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
         ("&nbsp;", "the reference &nbsp; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
         ("a & b", "'&' does not start a reference ending in ';' (write &amp; for '&')", 1),
         ("<!-- a -- b -->", "a comment holds '--', which XML allows only in its closing '-->'", 1),
@@ -125,6 +125,16 @@ import Testing
         let long = String(repeating: "x", count: 5000)
         let answer = try Self.read("<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>\(long)</Message></Error></Response></Autodiscover>")
         #expect(answer == .error(String(repeating: "x", count: 200) + "…"))
+    }
+
+    @Test func answerTextInMessagesIsShortAndPrintable() throws {
+        let longName = "<Autodiscover><" + String(repeating: "n", count: 100_000)
+        #expect(Self.failure(Array(longName.utf8))?.message == "the tag <" + String(repeating: "n", count: 40) + "…> never ends")
+        // ESC is no XML character (refused above); the C1 controls CSI and NEL are, and are not echoed.
+        let escape = "<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>a\u{9B}2Jb&#x85;c é</Message></Error>"
+            + "</Response></Autodiscover>"
+        #expect(try Self.read(escape) == .error("a?2Jb?c é"))
+        #expect(Self.failure(Array("<x\u{9B}y/>".utf8))?.message == "the root element is <x??y>, not Autodiscover's")
     }
 
     @Test func depthAndElementCountAreBounded() {
