@@ -13,6 +13,9 @@ struct TOMLParser {
     var sectionPath: [String] = []
     /// The dotted key being read, for messages.
     var keyPath: [String] = []
+    private var columnLineStart = -1
+    private var columnPos = 0
+    private var columnValue = 1
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -42,7 +45,18 @@ struct TOMLParser {
         return TOMLError(line: errorLine, column: column, key: keyPath.joined(separator: "."), message: message)
     }
 
-    var column: Int { fail("").column }
+    /// The column of `pos`, counted on from the last one asked for on this line, so that
+    /// asking at every value of a long line stays linear.
+    var column: Int {
+        mutating get {
+            if columnLineStart != lineStart || columnPos > pos {
+                (columnLineStart, columnPos, columnValue) = (lineStart, lineStart, 1)
+            }
+            for i in columnPos..<pos where bytes[i] & 0xC0 != 0x80 { columnValue += 1 }
+            columnPos = pos
+            return columnValue
+        }
+    }
 
     mutating func document() throws(TOMLError) {
         if let bad = Self.firstInvalidUTF8(bytes) { throw fail("the file is not valid UTF-8 text", at: bad) }
