@@ -29,16 +29,15 @@ struct TOMLParser {
     func fail(_ message: String, at: Int? = nil) -> TOMLError {
         var where_ = at ?? pos
         where_ = min(max(where_, 0), bytes.count)
-        // The line and line start of `where_`, which may lie before `lineStart`.
+        // The line and line start of `where_`, which may lie before or after the current line.
         var errorLine = line
         var start = lineStart
         if where_ < lineStart {
-            errorLine = 1
-            start = 0
-            for i in 0..<where_ where bytes[i] == 0x0A {
-                errorLine += 1
-                start = i + 1
-            }
+            (errorLine, start) = (1, 0)
+        }
+        for i in start..<where_ where bytes[i] == 0x0A {
+            errorLine += 1
+            start = i + 1
         }
         // Columns count characters (UTF-8 lead bytes), as an editor shows them.
         let column = bytes[start..<where_].reduce(1) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
