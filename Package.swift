@@ -85,6 +85,9 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // toml-test's decoder interface over the config reader (scripts/toml-test.sh, the
+        // differential test against tomllib); not a product, ships nowhere.
+        .executableTarget(name: "toml-decoder", dependencies: ["LatchkeyCore"]),
 
         .testTarget(name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore"]),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCore"]),

@@ -31,9 +31,9 @@ struct Diagnose: AsyncParsableCommand {
         var report = Report()
 
         var configuration = Configuration()
-        if let text = ConfigurationFile.readText(configPath) {
+        if let bytes = ConfigurationFile.readBytes(configPath) {
             do {
-                configuration = try Configuration.parse(text, file: configPath)
+                configuration = try Configuration.parse(bytes, file: configPath)
                 report.findings.append(Finding("configuration", .pass, "\(configPath) reads, with \(configuration.accounts.count) account(s)."))
             } catch {
                 report.findings.append(Finding("configuration", .fail, error.description, remedy: "Fix the line named; `latchkey serve` keeps running on its last good configuration meanwhile."))

@@ -73,11 +73,11 @@ import Testing
         ("[accounts.w]\nmethod = \"oauth\"\nclient_id = 42\n", 3, "accounts.w.client_id", "expected a string"),
         ("[accounts.w]\nclinet_id = \"x\"\n", 2, "accounts.w.clinet_id", "unknown key"),
         ("[accounts.w]\nmethod = \"oauth\"\nissuer = \"https://x\"\n", 1, "accounts.w.client_id", "needs a client_id"),
-        ("\n\n[accounts.w]\nclient_id = \"x\nissuer=1\n", 4, "", "unterminated string"),
-        ("[broker]\nrefresh_before = \"soon\"\n", 2, "broker.refresh_before", "not a duration"),
+        ("\n\n[accounts.w]\nclient_id = \"x\nissuer=1\n", 4, "accounts.w.client_id", "unterminated string"),
+        ("[broker]\nrefresh_before = \"soon\"\n", 2, "broker.refresh_before", "must be a duration"),
         ("[accounts.w]\nclient_secret = \"s\"\n", 2, "accounts.w.client_secret", "does not belong in a plain file"),
-        ("[accounts.w]\nscopes = [\"a\",\n", 2, "", "unterminated array"),
-        ("[broker]\n[broker]\n", 2, "", "defined twice"),
+        ("[accounts.w]\nscopes = [\"a\",\n", 3, "accounts.w.scopes", "opened at line 2, column 10 is never closed"),
+        ("[broker]\n[broker]\n", 2, "broker", "defined twice"),
         ("[accounts.\"a b\"]\nclient_id = \"x\"\n", 1, "accounts.a b", "account names may use"),
     ])
     func errorsNameFileLineAndKey(_ text: String, _ line: Int, _ key: String, _ words: String) {

@@ -204,7 +204,7 @@ def test_daemon_refuses_a_second_instance_and_bad_config(latchkey, provider):
     broken = subprocess.run([str(latchkey.bin / "latchkeyd"), "serve"], capture_output=True, text=True,
                             env=latchkey.env, timeout=30)
     assert broken.returncode == 78
-    assert f"{latchkey.config}:3: accounts.work.client_id: expected a string" in broken.stderr
+    assert f"{latchkey.config}:3:13: accounts.work.client_id: expected a string, found an integer" in broken.stderr
 
 
 def test_thin_client_loads_no_heavy_library(bin_dir, tmp_path):

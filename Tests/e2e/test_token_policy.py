@@ -235,7 +235,7 @@ def test_sighup_reloads_and_keeps_the_last_good_configuration(latchkey, provider
     latchkey.write_config('[broker]\nstore = "memory"\nmin_valid = "soon"\n')
     latchkey.process.send_signal(signal.SIGHUP)
     assert wait_for(lambda: "configuration not reloaded" in latchkey.log_text(), 10)
-    assert f"{latchkey.config}:3: broker.min_valid" in latchkey.log_text()
+    assert f"{latchkey.config}:3:13: broker.min_valid" in latchkey.log_text()
     assert len(json.loads(unix_http(latchkey.socket, "GET", "/v1/accounts")[2])["accounts"]) == 2
     assert latchkey.process.poll() is None
 
