@@ -26,7 +26,7 @@ let package = Package(
         .systemLibrary(name: "CGIO", pkgConfig: "gio-2.0", providers: [.apt(["libglib2.0-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
 
-        // Linux process calls Swift cannot reach (prctl).
+        // Linux process calls Swift cannot reach (prctl, posix_spawn's closefrom).
         .target(name: "CLinux"),
 
         // Plain values: no I/O, no clock, no logging, no Foundation (the thin client links it).
@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto"]),
         .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
         .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth"]),
-        .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO"]),
+        .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO", "CLinux"]),
         .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyCrypto", "CLibSecret"]),
         .target(
             name: "LatchkeyBroker",
@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "LatchkeyServer",
             dependencies: [
-                "LatchkeyCore", "LatchkeyBroker",
+                "LatchkeyCore", "LatchkeyBroker", "LatchkeyClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -57,7 +57,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "LatchkeyClient", dependencies: ["LatchkeyCore"]),
+        .target(name: "LatchkeyClient", dependencies: ["LatchkeyCore", "CLinux"]),
         .target(
             name: "LatchkeyDiagnostics",
             dependencies: [

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import CLinux
 import LatchkeyCore
 
 /// Starts the daemon in the background when no daemon answers, as gpg-agent does.
@@ -26,9 +27,15 @@ public enum Autostart {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         let folder = String(log[..<(log.lastIndex(of: "/") ?? log.startIndex)])
-        _ = mkdir(folder, 0o700)
+        SocketTrust.makeFolders(folder)
+        SocketTrust.makeFolders(SocketTrust.parent(of: socketPath))
+        // Nothing is started in, or logged to, a folder another user holds.
+        for path in [socketPath, log] {
+            if let problem = SocketTrust.problem(path: path, uid: getuid()) { throw ClientError(kind: .untrusted, message: problem) }
+        }
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        _ = lk_spawn_close_from(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -37,13 +44,28 @@ public enum Autostart {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, daemon, &actions, &attributes, &argv, environ)
+        // The daemon holds secrets: a crash must end it, not dump memory near its registers
+        // into the log (the Swift runtime's backtracer); latchkeyd would re-exec itself to get this.
+        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
+        var index = 0
+        while let entry = environ[index] {
+            if strncmp(entry, "SWIFT_BACKTRACE=", 16) != 0 { environment.append(strdup(entry)) }
+            index += 1
+        }
+        environment.append(nil)
+        defer { for p in environment { free(p) } }
+        let result = posix_spawn(&pid, daemon, &actions, &attributes, &argv, &environment)
         guard result == 0 else {
             throw ClientError(kind: .unreachable, message: "cannot start the daemon \(daemon): \(String(cString: strerror(result)))")
         }
         let deadline = now() + timeout
         while now() < deadline {
-            if (try? SocketConnection(path: socketPath)) != nil { return }
+            do {
+                _ = try SocketConnection(path: socketPath)
+                return
+            } catch {
+                if error.kind == .untrusted { throw error }
+            }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 throw ClientError(kind: .unreachable, message: "the daemon \(daemon) exited at start-up; see \(log)")

@@ -5,7 +5,9 @@ import LatchkeyCore
 
 /// Why the daemon could not be asked.
 public struct ClientError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unreachable, protocolError }
+    /// `untrusted`: the socket's folders or the process on it are not the user's own
+    /// (SocketTrust); the command exits 77 and never falls back to starting a daemon.
+    public enum Kind: Sendable { case unreachable, protocolError, untrusted }
     public var kind: Kind
     public var message: String
     public var description: String { message }
@@ -18,7 +20,13 @@ public final class SocketConnection {
     private var buffer: [UInt8] = []
     private var start = 0
 
+    /// Connects to the daemon at `path` after checking the folders on the way, and checks that
+    /// the process answering runs as this user; nothing is sent before both checks pass.
     public init(path: String) throws(ClientError) {
+        let uid = getuid()
+        if let problem = SocketTrust.problem(path: path, uid: uid) {
+            throw ClientError(kind: .untrusted, message: problem)
+        }
         // `self.fd` is set only once connected: a throw before that leaves `self` uninitialized,
         // so `deinit` does not run and the descriptor is closed exactly once, here. (Closing it
         // twice would close whatever file another thread opened under the same number.)
@@ -47,19 +55,17 @@ public final class SocketConnection {
             close(descriptor)
             throw ClientError(kind: .unreachable, message: "no Latchkey daemon answers on \(path) (\(text))")
         }
+        if let problem = SocketTrust.peerProblem(fd: descriptor, path: path, uid: uid) {
+            close(descriptor)
+            throw ClientError(kind: .untrusted, message: problem)
+        }
         fd = descriptor
     }
 
     deinit { close(fd) }
 
     /// The process at the other end, from the kernel (SO_PEERCRED): who really listens there.
-    public var peer: (pid: Int32, uid: UInt32)? {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: Glibc hides it behind _GNU_SOURCE.
-        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, length == 12 else { return nil }
-        return (credentials.pid, credentials.uid)
-    }
+    public var peer: (pid: Int32, uid: UInt32)? { SocketTrust.peer(of: fd) }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
 

@@ -1,4 +1,5 @@
 internal import CGIO
+internal import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,7 @@ public struct DesktopNotifier: Notifier {
 }
 
 /// Runs the configured `notify_command` with the summary and the body as its last two
-/// arguments (no shell; stdin from /dev/null).
+/// arguments (no shell; stdin from /dev/null; no other descriptor of the daemon).
 public struct CommandNotifier: Notifier {
     let argv: [String]
 
@@ -48,6 +49,9 @@ public struct CommandNotifier: Notifier {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Only stdin, stdout and stderr reach the child: SwiftNIO opens the daemon's epoll and
+        // accepted sockets without close-on-exec, and the program is not ours to trust with them.
+        guard lk_spawn_close_from(&actions, 3) == 0 else { return }
         var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for p in cArguments { free(p) } }
         var pid: pid_t = 0

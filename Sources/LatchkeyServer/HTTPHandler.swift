@@ -22,8 +22,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var refused = false
     private var streamTask: Task<Void, Never>?
     private var idleTimer: Scheduled<Void>?
-    /// A connection waiting for a complete request head longer than this is closed: slow
-    /// clients (slowloris) cannot hold connections, and idle keep-alive connections go.
+    /// A connection waiting longer than this for a whole request — head AND body — is
+    /// closed: slow clients (slowloris, or a complete head with a body that dribbles in)
+    /// cannot hold connections, and idle keep-alive connections go. The clock starts when the
+    /// connection opens or the last answer was written, and stops only when the request is
+    /// complete and handed to the router (a login stream may then run for minutes).
     private let idleTimeout: TimeAmount
 
     init(router: Router, logger: Logger, client: ClientIdentity?, idleTimeout: TimeAmount = .seconds(15)) {
@@ -42,7 +45,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
-    /// (Re)starts the wait for the next request head.
+    /// (Re)starts the wait for the next whole request.
     private func startIdleTimer(context: ChannelHandlerContext) {
         idleTimer?.cancel()
         let channel = context.channel
@@ -61,7 +64,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            stopIdleTimer()
             self.head = head
             self.body = nil
             self.refused = false
@@ -76,6 +78,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
             guard let head, !refused else { return }
+            stopIdleTimer()
             self.head = nil
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             let request = APIRequest(method: head.method.rawValue, target: head.uri, body: bytes, client: client)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatchkeyClient
 import LatchkeyCore
 import Logging
 import NIOCore
@@ -50,31 +51,58 @@ public struct SocketServer: Service {
     /// Makes the folder, refuses to start when a live daemon answers on the socket, removes a
     /// stale socket file. Call before `run`, so start-up errors reach the person at once.
     public static func prepare(path: String) throws(LatchkeyError) {
-        let folder = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !folder.isEmpty {
-            var parent = ""
-            for part in folder.split(separator: "/") {
-                parent += "/" + part
-                if mkdir(parent, 0o700) != 0 && errno != EEXIST {
-                    throw LatchkeyError(.configuration, "Cannot create the folder \(parent): \(String(cString: strerror(errno))).", hint: "Check XDG_RUNTIME_DIR.")
-                }
-            }
-            _ = chmod(folder, 0o700)
-            // The folder must be ours and private: in a shared /tmp another user could have
-            // made it first, to catch the passwords a sign-in sends over the socket.
-            var folderInfo = stat()
-            guard lstat(folder, &folderInfo) == 0, folderInfo.st_mode & S_IFMT == S_IFDIR, folderInfo.st_uid == getuid(),
-                folderInfo.st_mode & 0o077 == 0
-            else {
-                throw LatchkeyError(.configuration, "The folder \(folder) is not a private folder of this user, so Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
-            }
+        // In a shared /tmp another user could have made a folder on the path first, to catch the
+        // passwords a sign-in sends over the socket: every folder on it is checked as the client
+        // checks it (SocketTrust), and the socket's own folder is made private through a
+        // descriptor that cannot follow a link.
+        let folder = SocketTrust.parent(of: path)
+        SocketTrust.makeFolders(folder)
+        if let problem = SocketTrust.problem(path: path, uid: getuid()) {
+            throw LatchkeyError(.configuration, problem + " Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
         }
+        try makePrivate(folder)
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if SocketProbe.isLive(path) {
             throw LatchkeyError(.configuration, "Another Latchkey daemon is already running on \(path).", hint: "Use it, or stop it first (systemctl --user stop latchkey).")
         }
         unlink(path)
+    }
+
+    /// Connections waiting to be accepted: bursts of many clients (capped by net.core.somaxconn).
+    static let backlog: Int32 = 4096
+
+    /// A Unix stream socket bound to `path` (0600 under the umask, and made so) with close-on-exec.
+    static func listeningSocket(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw LatchkeyError(.internalError, "Cannot create the socket: \(String(cString: strerror(errno))).") }
+        guard var address = UnixAddress(path) else {
+            close(fd)
+            throw LatchkeyError(.configuration, "The socket path is too long: \(path).")
+        }
+        let bound = withUnsafePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, chmod(path, 0o600) == 0, listen(fd, Self.backlog) == 0 else {
+            let text = String(cString: strerror(errno))
+            close(fd)
+            throw LatchkeyError(.configuration, "Cannot listen on \(path): \(text).")
+        }
+        return fd
+    }
+
+    /// chmod 0700 of the socket's folder on a descriptor opened with O_NOFOLLOW: a link put
+    /// in its place is refused, never followed; a folder of another user is refused, not changed.
+    static func makePrivate(_ folder: String) throws(LatchkeyError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw LatchkeyError(.configuration, "Cannot open the socket folder \(folder) (\(String(cString: strerror(errno)))); it must be a folder of yours, not a link.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_uid == getuid(), fchmod(fd, 0o700) == 0 else {
+            throw LatchkeyError(.configuration, "The socket folder \(folder) is not a private folder of this user, so Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
+        }
     }
 
     public func run() async throws {
@@ -84,7 +112,7 @@ public struct SocketServer: Service {
         let connections = ConnectionCount(maximum: limits.maximumConnections)
         let idleTimeout = limits.idleTimeout
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 4096)  // bursts of many clients (capped by net.core.somaxconn)
+            .serverChannelOption(.backlog, value: Self.backlog)
             .childChannelOption(.socketOption(.so_keepalive), value: 0)
             .childChannelInitializer { channel in
                 // At most `maximumConnections` at once: beyond, a new connection is closed at
@@ -110,12 +138,15 @@ public struct SocketServer: Service {
                 }
             }
         let channel: Channel
-        if let inheritedSocket {
-            channel = try await bootstrap.withBoundSocket(descriptor: inheritedSocket).get()
-            logger.info("listening on the socket systemd handed over", metadata: ["fd": "\(inheritedSocket)"])
+        // Bound here, not by NIO, so that it is close-on-exec: NIO opens it without.
+        let listening = try inheritedSocket ?? Self.listeningSocket(path)
+        channel = try await bootstrap.withBoundSocket(listening).get()
+        // NIO listens again on a socket it is handed, with its default backlog of 128, before
+        // the backlog option applies: a burst of clients would then be refused (EAGAIN).
+        _ = listen(listening, Self.backlog)
+        if inheritedSocket != nil {
+            logger.info("listening on the socket systemd handed over", metadata: ["fd": "\(listening)"])
         } else {
-            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
-            _ = chmod(path, 0o600)
             logger.info("listening", metadata: ["socket": "\(path)"])
         }
         onReady()
@@ -159,21 +190,29 @@ enum PeerCredentials {
 /// Whether something answers on a Unix socket path (a live daemon) or not (a stale file).
 enum SocketProbe {
     static func isLive(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
+        guard var address = UnixAddress(path) else { return false }
+        let result = withUnsafePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         return result == 0
+    }
+}
+
+/// A `sockaddr_un` for a path that fits in it.
+struct UnixAddress {
+    var storage = sockaddr_un()
+
+    init?(_ path: String) {
+        storage.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: storage.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &storage.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatchkeyClient
 
 /// Opens a URL in the person's browser with `xdg-open`, detached, its output discarded.
 enum Browser {
+    /// Only an https address, or http to this machine's loopback, is ever opened.
     static func open(_ url: String) -> Bool {
+        guard TerminalText.isOpenable(url) else { return false }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LatchkeyClient
 import LatchkeyCore
 
 /// `latchkey challenge ACCOUNT --www-authenticate VALUE`: a sync client got a 401 and reports
@@ -22,7 +23,7 @@ struct Challenge: ParsableCommand {
         if json {
             print(answer.encoded)
         } else {
-            printError(answer["message"]?.stringValue ?? "Reported.")
+            printError(TerminalText.visible(answer["message"]?.stringValue ?? "Reported."))
         }
     }
 }

@@ -13,13 +13,19 @@ extension ClientOptions {
     /// A client for the daemon, starting one first when none answers (unless --no-autostart).
     func client() throws -> DaemonClient {
         let client = DaemonClient(socketPath: socketPath)
-        if (try? client.request("GET", "/v1/health")) != nil { return client }
+        do {
+            _ = try client.request("GET", "/v1/health")
+            return client
+        } catch {
+            if error.kind == .untrusted { refuseSocket(error) }
+        }
         if noAutostart {
             fail(LatchkeyError(.internalError, "No Latchkey daemon answers on \(socketPath).", hint: "Start it with `latchkey serve` or `systemctl --user start latchkey`."), exit: ExitStatus.unreachable)
         }
         do {
             try Autostart.start(socketPath: socketPath, log: paths.runtimeDirectory + "/latchkeyd.log")
         } catch {
+            if error.kind == .untrusted { refuseSocket(error) }
             fail(LatchkeyError(.internalError, "The Latchkey daemon is not running and could not be started: \(error.message).", hint: "Run `latchkey serve` in a terminal to see why."), exit: ExitStatus.unreachable)
         }
         return client
@@ -32,6 +38,7 @@ extension ClientOptions {
         do {
             response = try client.request(method, target, body: body.map { Array($0.encoded.utf8) } ?? [])
         } catch {
+            if error.kind == .untrusted { refuseSocket(error) }
             fail(LatchkeyError(.internalError, "Cannot talk to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
         }
         if let error = response.error { fail(error) }
@@ -42,10 +49,17 @@ extension ClientOptions {
     }
 }
 
-/// Prints the error (message and hint) to standard error and exits with its status.
+/// A socket that is not the user's own daemon (SocketTrust): exits 77 (EX_NOPERM, not 69:
+/// retrying or starting a daemon cannot help), having sent it nothing.
+func refuseSocket(_ error: ClientError) -> Never {
+    fail(LatchkeyError(.forbidden, "Refusing the Latchkey socket: \(error.message)", hint: SocketTrust.remedy), exit: ExitStatus.notPermitted)
+}
+
+/// Prints the error (message and hint) to standard error and exits with its status. Both
+/// may carry a provider's words: control characters are shown, not sent (TerminalText).
 func fail(_ error: LatchkeyError, exit status: Int32? = nil) -> Never {
-    printError("latchkey: \(error.message)")
-    if !error.hint.isEmpty { printError("  hint: \(error.hint)") }
+    printError("latchkey: \(TerminalText.visible(error.message))")
+    if !error.hint.isEmpty { printError("  hint: \(TerminalText.visible(error.hint))") }
     exit(status ?? error.code.exitStatus)
 }
 

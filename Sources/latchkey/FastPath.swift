@@ -51,7 +51,14 @@ enum FastPath {
 
     /// The whole answer to `request` on the socket at `path` (the daemon closes after it).
     static func exchange(_ path: String, _ request: String) -> [UInt8]? {
-        guard let connection = try? SocketConnection(path: path), (try? connection.send(request, body: [])) != nil else { return nil }
+        let connection: SocketConnection
+        do {
+            connection = try SocketConnection(path: path)
+        } catch {
+            if error.kind == .untrusted { refuseSocket(error) }
+            return nil
+        }
+        guard (try? connection.send(request, body: [])) != nil else { return nil }
         // The connection closes its descriptor when released: it must live until the last recv.
         return withExtendedLifetime(connection) { () -> [UInt8]? in
             // Not zero-filled: only the pages the answer lands in are ever touched.

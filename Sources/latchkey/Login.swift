@@ -71,6 +71,7 @@ struct Login: ParsableCommand {
                 return true
             })
         } catch {
+            if error.kind == .untrusted { refuseSocket(error) }
             fail(LatchkeyError(.internalError, "Lost the connection to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
         }
         if let response, let error = response.error { fail(error) }
@@ -84,10 +85,10 @@ struct Login: ParsableCommand {
     /// and sends them to the daemon. False when the person gave no answer (end of input).
     private func answerQuestion(_ event: JSONValue, client: DaemonClient) -> Bool {
         guard let id = event["login_id"]?.stringValue else { return false }
-        if let banner = event["banner"]?.stringValue, !banner.isEmpty { printError(banner) }
+        if let banner = event["banner"]?.stringValue, !banner.isEmpty { printError(TerminalText.visible(banner, keepNewlines: true)) }
         var answers: [JSONValue] = []
         for prompt in event["prompts"]?.arrayValue ?? [] {
-            let text = prompt["text"]?.stringValue ?? "Answer"
+            let text = TerminalText.visible(prompt["text"]?.stringValue ?? "Answer")
             guard let answer = Terminal.readAnswer(prompt: text.hasSuffix(":") || text.hasSuffix(": ") ? text : text + ": ", echo: prompt["echo"]?.boolValue ?? false) else {
                 return false
             }
@@ -95,15 +96,16 @@ struct Login: ParsableCommand {
         }
         let body = Array(JSONValue.object([("answers", .array(answers))]).encoded.utf8)
         guard let response = try? client.request("POST", "/v1/logins/\(id)/answer", body: body) else { return false }
-        if let error = response.error { printError("latchkey: \(error.message)") }
+        if let error = response.error { printError("latchkey: \(TerminalText.visible(error.message))") }
         return true
     }
 
     private func showBrowserPrompt(_ event: JSONValue) {
-        let url = event["authorization_url"]?.stringValue ?? "?"
+        let raw = event["authorization_url"]?.stringValue ?? "?"
+        let url = TerminalText.visible(raw) + (TerminalText.isOpenable(raw) ? "" : "   (not an https address: do not trust it)")
         let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
         let graphical = environment("DISPLAY") != nil || environment("WAYLAND_DISPLAY") != nil
-        let opened = !noBrowser && graphical && Browser.open(url)
+        let opened = !noBrowser && graphical && Browser.open(raw)
         printError(opened ? "A browser was opened to sign in to '\(account)'. If it did not show, open this page:" : "To sign in to '\(account)', open this page in a browser:")
         printError("")
         printError("    \(url)")
@@ -118,14 +120,17 @@ struct Login: ParsableCommand {
     }
 
     private func showPrompt(_ event: JSONValue) {
-        let uri = event["verification_uri"]?.stringValue ?? "?"
-        let code = event["user_code"]?.stringValue ?? "?"
+        // The provider's words: shown with control characters visible, and a page that is not
+        // https is marked, not offered as a link (TerminalText).
+        let rawURI = event["verification_uri"]?.stringValue ?? "?"
+        let uri = TerminalText.visible(rawURI)
+        let code = TerminalText.visible(event["user_code"]?.stringValue ?? "?")
         printError("To sign in to '\(account)', open this page in a browser:")
         printError("")
-        printError("    \(uri)")
+        printError("    \(uri)" + (TerminalText.isOpenable(rawURI) ? "" : "   (not an https address: do not trust it)"))
         printError("")
         printError("and enter the code:  \(code)")
-        let complete = event["verification_uri_complete"]?.stringValue
+        let complete = event["verification_uri_complete"]?.stringValue.flatMap { TerminalText.isOpenable($0) ? $0 : nil }
         if let complete {
             printError("")
             printError("(or open \(complete) — it fills in the code)")
@@ -133,7 +138,7 @@ struct Login: ParsableCommand {
         printError("")
         // On a terminal, a QR code of the link (with the code filled in where the provider
         // allows) for a phone's camera; plain lines otherwise.
-        if isatty(2) != 0, let qr = QRCode(complete ?? uri) {
+        if isatty(2) != 0, TerminalText.isOpenable(complete ?? rawURI), let qr = QRCode(complete ?? rawURI) {
             printError("Or scan this with a phone:")
             for line in qr.terminalLines() { printError("  " + line) }
             printError("")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LatchkeyClient
 import LatchkeyCore
 
 struct Status: ParsableCommand {
@@ -24,7 +25,7 @@ struct Status: ParsableCommand {
             rows.append([
                 a["name"]?.stringValue ?? "?", a["method"]?.stringValue ?? "?", a["state"]?.stringValue ?? "?", expires,
                 a["last_error"]?.stringValue ?? "-",
-            ])
+            ].map { TerminalText.visible($0) })
         }
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
@@ -34,8 +35,8 @@ struct Status: ParsableCommand {
         }
         if let store = answer["store"]?.stringValue {
             let unsaved = accounts.filter { $0["persisted"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
-            printOut("store: \(store)" + (unsaved.isEmpty ? "" : " (not persisted: \(unsaved.joined(separator: ", ")) — kept in memory, written again when the store answers)"))
+            printOut("store: \(TerminalText.visible(store))" + (unsaved.isEmpty ? "" : " (not persisted: \(unsaved.joined(separator: ", ")) — kept in memory, written again when the store answers)"))
         }
-        if let warning = answer["store_warning"]?.stringValue { printOut("warning: \(warning)") }
+        if let warning = answer["store_warning"]?.stringValue { printOut("warning: \(TerminalText.visible(warning))") }
     }
 }

@@ -8,6 +8,7 @@ enum ConfigurationFile {
     /// A missing default file means "no accounts yet"; a missing file named on the command
     /// line is an error.
     static func load(_ path: String, required: Bool) throws(LatchkeyError) -> Configuration {
+        try ConfigurationTrust.check(path)
         guard let bytes = readBytes(path) else {
             if errno == ENOENT && !required { return Configuration() }
             throw LatchkeyError(.configuration, "Cannot read the configuration file \(path): \(String(cString: strerror(errno))).", hint: "Create it from config/latchkey.example.toml.")

@@ -26,6 +26,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        Hygiene.disableBacktracer()
         Hygiene.apply()
         let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
         let level = (logLevel ?? getenv("LATCHKEY_LOG_LEVEL").map { String(cString: $0) }).flatMap(Logger.Level.init(rawValue:)) ?? .info
@@ -81,7 +82,7 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = SocketServer(
             path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group,
-            inheritedSocket: inherited, hot: hot, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
+            inheritedSocket: inherited, limits: SocketServer.Limits(maximumConnections: Hygiene.connectionCap()), hot: hot, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
         let services = ServiceGroup(
             configuration: .init(
                 services: [
