@@ -74,13 +74,18 @@ public actor Broker {
 
     final class LoginSession {
         let id: String
+        /// The account it signs in (its `allowed_clients` also guard the answers).
+        let account: String
         var task: Task<Void, Never>?
         var subscribers: [Int: AsyncStream<LoginEvent>.Continuation] = [:]
         var nextSubscriber = 0
         var lastPrompt: LoginEvent?
         /// Kerberos and password sign-ins: where the person's answers go.
         var relay: PromptRelay?
-        init(id: String) { self.id = id }
+        init(id: String, account: String) {
+            self.id = id
+            self.account = account
+        }
 
         /// Stops the sign-in, waking a question that is waiting for the person.
         func cancel() {
@@ -205,30 +210,6 @@ public actor Broker {
             ])
         }
         return token
-    }
-
-    /// `allowed_clients`: when set, only those executables get the account's credentials.
-    func authorize(_ name: String, _ config: AccountConfig, _ client: ClientIdentity?) throws(LatchkeyError) {
-        guard !config.allowedClients.isEmpty else { return }
-        if let client, Self.isSameFile(pid: client.pid, asAnyOf: config.allowedClients) { return }
-        metrics.refused += 1
-        logger.warning("client refused: not in allowed_clients", metadata: [
-            "account": "\(name)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")",
-        ])
-        throw LatchkeyError(
-            .forbidden, "\(client?.executable ?? "This program") may not use the credentials of '\(name)'.",
-            hint: "Add its path to allowed_clients in [accounts.\(name)] if it should, then reload the daemon (systemctl --user reload latchkey).")
-    }
-
-    /// Whether the running program of `pid` is one of `paths`, compared by device and inode at
-    /// request time — not by the name /proc shows, which a private mount namespace can fake.
-    static func isSameFile(pid: Int32, asAnyOf paths: [String]) -> Bool {
-        var running = stat()
-        guard stat("/proc/\(pid)/exe", &running) == 0 else { return false }
-        return paths.contains { path in
-            var allowed = stat()
-            return stat(path, &allowed) == 0 && allowed.st_dev == running.st_dev && allowed.st_ino == running.st_ino
-        }
     }
 
     func nextGeneration() -> Int {
@@ -520,9 +501,11 @@ public actor Broker {
 }
 
 extension Broker {
-    /// Signs the account out: forgets every secret in memory and in the store.
-    public func logout(account name: String) async throws(LatchkeyError) {
-        guard accounts[name] != nil else { throw .unknownAccount(name) }
+    /// Signs the account out: forgets every secret in memory and in the store. The
+    /// account's `allowed_clients` are enforced against `client`.
+    public func logout(account name: String, client: ClientIdentity? = nil) async throws(LatchkeyError) {
+        guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
+        try authorize(name, config, client)
         accounts[name]?.login?.cancel()
         accounts[name]?.login = nil
         accounts[name]?.generation = nextGeneration()
