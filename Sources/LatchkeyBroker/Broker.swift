@@ -238,6 +238,20 @@ public actor Broker {
         return Set(scopes).sorted().joined(separator: " ")
     }
 
+    /// A scope set's permanent failure does not need a new sign-in of the account: its hint
+    /// says what does help (the machine's own hint is the account's).
+    static func scoped(_ error: LatchkeyError, _ key: String?) -> LatchkeyError {
+        guard let key, error.code == .signinRequired else { return error }
+        var scoped = error
+        scoped.hint = "Ask only for scopes the account may have, or add \(key) to the account's scopes and sign in again."
+        return scoped
+    }
+
+    static func scoped(_ outcome: TokenMachine.RefreshOutcome, _ key: String?) -> TokenMachine.RefreshOutcome {
+        guard case .failWaiters(let error) = outcome else { return outcome }
+        return .failWaiters(scoped(error, key))
+    }
+
     /// Runs `body` on the token machine of a scope set (nil: the account's own).
     func withMachine<R>(_ name: String, _ key: String?, _ body: (inout TokenMachine) -> R) -> R? {
         guard accounts[name] != nil else { return nil }
@@ -278,7 +292,7 @@ public actor Broker {
             metrics.cacheHits += 1
             return token
         case .fail(let error):
-            throw error
+            throw key == nil ? error : Self.scoped(error, key)
         case .startRefresh:
             metrics.refreshesOnRequest += 1
             Task { await self.runRefresh(name, trigger: "request", scopeKey: key) }
@@ -363,18 +377,20 @@ public actor Broker {
                 "rotated": "\(response.refreshToken != nil)", "duration_ms": "\(Int((now - started) * 1000))",
             ])
         } catch {
+            // A scope set's failure is about that scope set only: the account stays as it is.
             let failure: TokenMachine.Failure = error.isTransient
                 ? .transient(message: error.description, retryAfter: error.retryAfter)
-                : .permanent(message: "Signing in to '\(name)' again is needed: \(error.description).")
+                : .permanent(message: key.map { "The provider gives no token for '\(name)' with the scopes \($0): \(error.description). The account itself is unchanged." }
+                    ?? "Signing in to '\(name)' again is needed: \(error.description).")
             metrics.recordRefresh(error.isTransient ? .transient : .permanent, seconds: clock() - started)
             logger.warning("token refresh failed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
             ])
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             outcome = withMachine(name, key) { $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1)) }
-            if case .permanent = failure { signInNeeded(name, because: error.description) }
+            if case .permanent = failure, key == nil { signInNeeded(name, because: error.description) }
         }
-        finishRefresh(name, key, outcome)
+        finishRefresh(name, key, outcome.map { Self.scoped($0, key) })
     }
 
     /// A refresh that finished after a sign-out, a new sign-in or a reload: it changes nothing.
