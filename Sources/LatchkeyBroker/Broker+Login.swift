@@ -8,15 +8,17 @@ import Logging
 extension Broker {
     /// Starts a sign-in, or joins the one running for the account. The stream replays the
     /// current prompt to a late joiner and ends after `done` or `error`. When every watcher
-    /// has gone (the person pressed Ctrl-C), the sign-in is cancelled.
-    public func login(account name: String, method: String? = nil) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
+    /// has gone (the person pressed Ctrl-C), the sign-in is cancelled. The account's
+    /// `allowed_clients` are enforced against `client`.
+    public func login(account name: String, method: String? = nil, client: ClientIdentity? = nil) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
+        try authorize(name, account.config, client)
         let browser = try Self.usesBrowser(account.config, asked: method)
         let session: LoginSession
         if let running = account.login {
             session = running
         } else {
-            session = LoginSession(id: Crypto.sessionID())
+            session = LoginSession(id: Crypto.sessionID(), account: name)
             accounts[name]!.login = session
             accounts[name]!.machine.signInStarted()
             sessions[session.id] = session
@@ -102,11 +104,13 @@ extension Broker {
         sessions[session.id] = nil
     }
 
-    /// The person's answers to the question a sign-in is waiting on.
-    public func answer(login id: String, answers: [Secret<String>]) throws(LatchkeyError) {
+    /// The person's answers to the question a sign-in is waiting on. The account's
+    /// `allowed_clients` are enforced against `client`.
+    public func answer(login id: String, answers: [Secret<String>], client: ClientIdentity? = nil) throws(LatchkeyError) {
         guard let session = sessions[id] else {
             throw LatchkeyError(.badRequest, "There is no running sign-in \(id).", hint: "It may have finished or been cancelled; run `latchkey login` again.")
         }
+        try authorize(login: session, client)
         guard let relay = session.relay, relay.deliver(answers) else {
             throw LatchkeyError(.badRequest, "The sign-in \(id) is not waiting for an answer.")
         }

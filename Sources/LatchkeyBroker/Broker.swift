@@ -74,13 +74,18 @@ public actor Broker {
 
     final class LoginSession {
         let id: String
+        /// The account it signs in (its `allowed_clients` also guard the answers).
+        let account: String
         var task: Task<Void, Never>?
         var subscribers: [Int: AsyncStream<LoginEvent>.Continuation] = [:]
         var nextSubscriber = 0
         var lastPrompt: LoginEvent?
         /// Kerberos and password sign-ins: where the person's answers go.
         var relay: PromptRelay?
-        init(id: String) { self.id = id }
+        init(id: String, account: String) {
+            self.id = id
+            self.account = account
+        }
 
         /// Stops the sign-in, waking a question that is waiting for the person.
         func cancel() {
@@ -207,30 +212,6 @@ public actor Broker {
         return token
     }
 
-    /// `allowed_clients`: when set, only those executables get the account's credentials.
-    func authorize(_ name: String, _ config: AccountConfig, _ client: ClientIdentity?) throws(LatchkeyError) {
-        guard !config.allowedClients.isEmpty else { return }
-        if let client, Self.isSameFile(pid: client.pid, asAnyOf: config.allowedClients) { return }
-        metrics.refused += 1
-        logger.warning("client refused: not in allowed_clients", metadata: [
-            "account": "\(name)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")",
-        ])
-        throw LatchkeyError(
-            .forbidden, "\(client?.executable ?? "This program") may not use the credentials of '\(name)'.",
-            hint: "Add its path to allowed_clients in [accounts.\(name)] if it should, then reload the daemon (systemctl --user reload latchkey).")
-    }
-
-    /// Whether the running program of `pid` is one of `paths`, compared by device and inode at
-    /// request time — not by the name /proc shows, which a private mount namespace can fake.
-    static func isSameFile(pid: Int32, asAnyOf paths: [String]) -> Bool {
-        var running = stat()
-        guard stat("/proc/\(pid)/exe", &running) == 0 else { return false }
-        return paths.contains { path in
-            var allowed = stat()
-            return stat(path, &allowed) == 0 && allowed.st_dev == running.st_dev && allowed.st_ino == running.st_ino
-        }
-    }
-
     func nextGeneration() -> Int {
         lastGeneration += 1
         return lastGeneration
@@ -255,6 +236,20 @@ public actor Broker {
     static func scopeKey(_ scopes: [String], configured: [String]) -> String? {
         guard !scopes.isEmpty, Set(scopes) != Set(configured) else { return nil }
         return Set(scopes).sorted().joined(separator: " ")
+    }
+
+    /// A scope set's permanent failure does not need a new sign-in of the account: its hint
+    /// says what does help (the machine's own hint is the account's).
+    static func scoped(_ error: LatchkeyError, _ key: String?) -> LatchkeyError {
+        guard let key, error.code == .signinRequired else { return error }
+        var scoped = error
+        scoped.hint = "Ask only for scopes the account may have, or add \(key) to the account's scopes and sign in again."
+        return scoped
+    }
+
+    static func scoped(_ outcome: TokenMachine.RefreshOutcome, _ key: String?) -> TokenMachine.RefreshOutcome {
+        guard case .failWaiters(let error) = outcome else { return outcome }
+        return .failWaiters(scoped(error, key))
     }
 
     /// Runs `body` on the token machine of a scope set (nil: the account's own).
@@ -297,7 +292,7 @@ public actor Broker {
             metrics.cacheHits += 1
             return token
         case .fail(let error):
-            throw error
+            throw key == nil ? error : Self.scoped(error, key)
         case .startRefresh:
             metrics.refreshesOnRequest += 1
             Task { await self.runRefresh(name, trigger: "request", scopeKey: key) }
@@ -382,18 +377,20 @@ public actor Broker {
                 "rotated": "\(response.refreshToken != nil)", "duration_ms": "\(Int((now - started) * 1000))",
             ])
         } catch {
+            // A scope set's failure is about that scope set only: the account stays as it is.
             let failure: TokenMachine.Failure = error.isTransient
                 ? .transient(message: error.description, retryAfter: error.retryAfter)
-                : .permanent(message: "Signing in to '\(name)' again is needed: \(error.description).")
+                : .permanent(message: key.map { "The provider gives no token for '\(name)' with the scopes \($0): \(error.description). The account itself is unchanged." }
+                    ?? "Signing in to '\(name)' again is needed: \(error.description).")
             metrics.recordRefresh(error.isTransient ? .transient : .permanent, seconds: clock() - started)
             logger.warning("token refresh failed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
             ])
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             outcome = withMachine(name, key) { $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1)) }
-            if case .permanent = failure { signInNeeded(name, because: error.description) }
+            if case .permanent = failure, key == nil { signInNeeded(name, because: error.description) }
         }
-        finishRefresh(name, key, outcome)
+        finishRefresh(name, key, outcome.map { Self.scoped($0, key) })
     }
 
     /// A refresh that finished after a sign-out, a new sign-in or a reload: it changes nothing.
@@ -520,9 +517,11 @@ public actor Broker {
 }
 
 extension Broker {
-    /// Signs the account out: forgets every secret in memory and in the store.
-    public func logout(account name: String) async throws(LatchkeyError) {
-        guard accounts[name] != nil else { throw .unknownAccount(name) }
+    /// Signs the account out: forgets every secret in memory and in the store. The
+    /// account's `allowed_clients` are enforced against `client`.
+    public func logout(account name: String, client: ClientIdentity? = nil) async throws(LatchkeyError) {
+        guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
+        try authorize(name, config, client)
         accounts[name]?.login?.cancel()
         accounts[name]?.login = nil
         accounts[name]?.generation = nextGeneration()

@@ -50,7 +50,7 @@ public struct Router: Sendable {
             let auth = try await broker.authorization(account: s[2], url: request.queryValue("url"), minValid: try minValid(request), client: request.client)
             return .ok(AnswerDocuments.header(value: auth.value.reveal(), expiresAt: auth.expiresAt))
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "login":
-            let events = try await broker.login(account: s[2], method: request.queryValue("method"))
+            let events = try await broker.login(account: s[2], method: request.queryValue("method"), client: request.client)
             return .stream(AsyncStream { continuation in
                 let task = Task {
                     for await event in events { continuation.yield(event.json) }
@@ -73,12 +73,12 @@ public struct Router: Sendable {
             }
             let answers = list.compactMap(\.stringValue).map(Secret.init)
             guard answers.count == list.count else { throw LatchkeyError(.badRequest, "Every answer must be a string.") }
-            try await broker.answer(login: s[2], answers: answers)
+            try await broker.answer(login: s[2], answers: answers, client: request.client)
             return .ok(.object([("login_id", .string(s[2])), ("accepted", true)]))
         case ("GET", 1) where s == ["metrics"]:
             return .text(await broker.metricsText())
         case ("DELETE", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "credentials":
-            try await broker.logout(account: s[2])
+            try await broker.logout(account: s[2], client: request.client)
             return .ok(.object([("account", .string(s[2])), ("state", "signed_out")]))
         case (_, _) where isKnownPath(s):
             throw LatchkeyError(.badRequest, "\(request.method) is not allowed on /\(s.joined(separator: "/")).", hint: "See the socket API in the README.")

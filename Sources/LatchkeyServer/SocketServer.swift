@@ -162,8 +162,12 @@ public struct SocketServer: Service {
 }
 
 /// The peer of an accepted Unix connection: uid and pid from the kernel (SO_PEERCRED), the
-/// program from /proc/PID/exe.
+/// program from /proc/PID/exe, and the pin `allowed_clients` is judged by (`ProcessPin`,
+/// made race-free against a recycled PID with SO_PEERPIDFD where the kernel has it).
 enum PeerCredentials {
+    /// SO_PEERPIDFD (Linux 6.5+, asm-generic/socket.h); older kernels answer ENOPROTOOPT.
+    static let peerPIDFDOption: Int32 = 77
+
     /// `struct ucred` is not visible from Swift's Glibc module; this has its layout.
     struct UCred {
         var pid: Int32 = 0
@@ -174,8 +178,14 @@ enum PeerCredentials {
     static func read(_ channel: Channel) -> EventLoopFuture<ClientIdentity?> {
         guard let options = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
         let future: EventLoopFuture<UCred> = options.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
-        return future.map { credentials in
-            ClientIdentity(pid: credentials.pid, uid: credentials.uid, executable: executable(of: credentials.pid))
+        return future.flatMap { credentials in
+            // Asked for after SO_PEERCRED succeeded, so the pidfd is always handed on (and closed).
+            let pidfd: EventLoopFuture<Int32> = options.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: peerPIDFDOption))
+            return pidfd.map { Optional($0) }.recover { _ in nil }.map { pidfd in
+                ClientIdentity(
+                    pid: credentials.pid, uid: credentials.uid, executable: executable(of: credentials.pid),
+                    pin: ProcessPin.read(pid: credentials.pid, pidfd: pidfd))
+            }
         }
     }
 

@@ -182,21 +182,22 @@ def test_another_user_is_refused(latchkey, provider, person):
 
 def test_allowed_clients_are_enforced_and_audited(latchkey, provider, person):
     curl = os.path.realpath(shutil.which("curl"))
+    client = os.path.realpath(latchkey.bin / "latchkey")  # signing in is restricted too (issue 15)
     provider.configure(interval=1)
     latchkey.write_config('[broker]\nstore = "memory"\n'
-                          + account(latchkey, provider, extra=f'allowed_clients = ["{curl}"]'))
+                          + account(latchkey, provider, extra=f'allowed_clients = ["{curl}", "{client}"]'))
     latchkey.start()
     assert latchkey.login("work", person)[0] == 0
-    refused = latchkey.run("token", "work")
-    assert refused.returncode == 77
-    assert "may not use the credentials of 'work'" in refused.stderr and "allowed_clients" in refused.stderr
+    status, _, refused = latchkey.api("GET", "/v1/accounts/work/token")  # this test's python is not allowed
+    assert status == 403
+    assert b"may not use the credentials of 'work'" in refused and b"allowed_clients" in refused
     allowed = subprocess.run([curl, "-s", "--unix-socket", latchkey.socket, "http://localhost/v1/accounts/work/header"],
                              capture_output=True, text=True, timeout=30)
     header = json.loads(allowed.stdout)["header"]
     latchkey.transcript.append((["curl"], 0, "", ""))
     assert header.startswith("Authorization: Bearer ")
     log = latchkey.log_text()
-    assert "client refused: not in allowed_clients" in log and "latchkey" in log
+    assert "client refused: not in allowed_clients" in log and "python" in log
     assert f"credential handed out" in log and f"exe={curl}" in log
     assert_no_secrets(latchkey, provider)
 
