@@ -150,4 +150,36 @@ enum XMLEncoding {
             index += length
         }
     }
+
+    /// The byte one of the five predefined entities stands for (§4.6).
+    static func predefinedEntity(_ name: ArraySlice<UInt8>) -> UInt8? {
+        if name.elementsEqual("amp".utf8) { return UInt8(ascii: "&") }
+        if name.elementsEqual("lt".utf8) { return UInt8(ascii: "<") }
+        if name.elementsEqual("gt".utf8) { return UInt8(ascii: ">") }
+        if name.elementsEqual("quot".utf8) { return UInt8(ascii: "\"") }
+        if name.elementsEqual("apos".utf8) { return UInt8(ascii: "'") }
+        return nil
+    }
+
+    /// The code point of `#` ASCII decimal digits or `#x` ASCII hex digits (§4.1); nil for
+    /// anything else, or above U+10FFFF.
+    static func characterReference(_ body: ArraySlice<UInt8>) -> UInt32? {
+        guard body.first == UInt8(ascii: "#") else { return nil }
+        let hex = body.dropFirst().first == UInt8(ascii: "x")
+        let digits = body.dropFirst(hex ? 2 : 1)
+        guard !digits.isEmpty else { return nil }
+        var code: UInt32 = 0
+        for byte in digits {
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where hex: digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where hex: digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            code = code * (hex ? 16 : 10) + digit
+            guard code <= 0x10FFFF else { return 0x110000 }
+        }
+        return code
+    }
 }

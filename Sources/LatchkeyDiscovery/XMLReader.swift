@@ -277,35 +277,25 @@ struct XMLReader {
     private mutating func reference(into out: inout [UInt8]) throws(AutodiscoverXMLError) {
         let start = index
         index += 1
-        var body: [UInt8] = []
-        while index < text.count, text[index] != UInt8(ascii: ";"), body.count < 16 {
+        while index < text.count, text[index] != UInt8(ascii: ";"), index - start <= 16 {
             steps += 1
-            body.append(text[index])
             index += 1
         }
         guard index < text.count, text[index] == UInt8(ascii: ";") else {
             throw fail("'&' does not start a reference ending in ';' (write &amp; for '&')", at: start)
         }
+        let body = text[(start + 1)..<index]
         index += 1
-        let name = String(decoding: body, as: UTF8.self)
-        let shown = Self.shown(body)
-        switch name {
-        case "amp": out.append(UInt8(ascii: "&"))
-        case "lt": out.append(UInt8(ascii: "<"))
-        case "gt": out.append(UInt8(ascii: ">"))
-        case "quot": out.append(UInt8(ascii: "\""))
-        case "apos": out.append(UInt8(ascii: "'"))
-        default:
-            let hex = name.hasPrefix("#x")
-            let digits = name.dropFirst(hex ? 2 : 1)
-            guard name.hasPrefix("#"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isHexDigit && (hex || $0.isNumber) }),
-                  let code = UInt32(digits, radix: hex ? 16 : 10) else {
-                throw fail("the reference &\(shown); is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", at: start)
-            }
-            guard XMLEncoding.isXMLChar(code) else {
-                throw fail("the reference &\(shown); names a character XML does not allow", at: start)
-            }
-            XMLEncoding.appendUTF8(code, to: &out)
+        if let named = XMLEncoding.predefinedEntity(body) {
+            out.append(named)
+            return
         }
+        guard let code = XMLEncoding.characterReference(body) else {
+            throw fail("the reference &\(Self.shown(body)); is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", at: start)
+        }
+        guard XMLEncoding.isXMLChar(code) else {
+            throw fail("the reference &\(Self.shown(body)); names a character XML does not allow", at: start)
+        }
+        XMLEncoding.appendUTF8(code, to: &out)
     }
 }

@@ -73,7 +73,7 @@ import Testing
         ("https://m/<!-- a comment <Url>evil</Url> -->as", "https://m/as"),
         ("https://m/<?pi data?>as", "https://m/as"),
         ("&#x68;&#116;tps://m/&amp;&lt;&gt;&quot;&apos;", "https://m/&<>\"'"),
-        ("https://m/&#xE9;&#233;&#x1F600;", "https://m/éé😀"),
+        ("https://m/&#xE9;&#233;&#x1F600;&#x0041;&#0000066;", "https://m/éé😀AB"),
         ("  \n https://m/as\t\r\n", "https://m/as"),
     ])
     func valuesComeBackWithoutMarkup(value: String, expected: String) throws {
@@ -84,6 +84,8 @@ import Testing
         ("&#0;", "the reference &#0; names a character XML does not allow", 1),
         ("&#xD800;", "the reference &#xD800; names a character XML does not allow", 1),
         ("&#x110000;", "the reference &#x110000; names a character XML does not allow", 1),
+        ("&#X41;", "the reference &#X41; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
+        ("&#99999999999999;", "the reference &#99999999999999; names a character XML does not allow", 1),
         ("&#x;", "the reference &#x; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
         ("&#١٢;", "the reference &#????; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
         ("&nbsp;", "the reference &nbsp; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
