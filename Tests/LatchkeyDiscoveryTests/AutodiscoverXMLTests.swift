@@ -253,6 +253,33 @@ import Testing
         #expect(steps <= 4 * bytes.count, "\(name): \(steps) steps for \(bytes.count) bytes")
     }
 
+    /// Seeded splices of markup openers, closers and references into real answers: whatever
+    /// the reader makes of each, it stays within the same linear bound.
+    @Test func splicedAnswersStayLinear() {
+        let pieces = [
+            "<!--", "-->", "<![CDATA[", "]]>", "<?", "?>", "&", "&#x", ";", "<", ">", "</", "<a:", "--", "\u{FEFF}",
+        ]
+        .map { Array($0.utf8) }
+        let answers = [AutodiscoverTests.mobileSync, AutodiscoverTests.outlook].map { Array($0.utf8) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        for round in 0..<400 {
+            var bytes = answers[round % 2]
+            for _ in 0..<(1 + next(200)) {
+                let piece = pieces[next(pieces.count)]
+                bytes.insert(
+                    contentsOf: Array(repeating: piece, count: 1 + next(50)).joined(), at: next(bytes.count + 1))
+            }
+            let steps = POXAnswer.readingSteps(bytes)
+            #expect(steps <= 4 * bytes.count, "round \(round): \(steps) steps for \(bytes.count) bytes")
+        }
+    }
+
     @Test func aMegabyteCDATAValueIsReadWhole() throws {
         let value = String(repeating: "<!--&amp;", count: 110_000)
         let answer = try Autodiscover.readPOX(
