@@ -4,10 +4,11 @@
 ///   §2.2.3.186.1 Type, §2.2.3.188 Url, §4.2.4 the example): ActiveSync is the `Url` of an
 ///   `Action/Settings/Server` whose `Type` is `MobileSync`; `Action/Redirect` names a new address.
 /// - outlook (MS-OXDSCLI and the Exchange POX reference, checked at learn.microsoft.com
-///   "EwsUrl (POX)" and "ASUrl (POX)"): EWS is the `EwsUrl` of an `Account/Protocol` whose `Type`
-///   is `EXCH` or `EXPR`. `ASUrl` is the Availability service's URL (the reference's own example
-///   is `…/ews/exchange.asmx`) and is never offered as ActiveSync; the outlook schema has no
-///   ActiveSync URL at all.
+///   exchange/client-developer/web-service-reference/ewsurl-pox and …/asurl-pox): EWS is the
+///   `EwsUrl` of an `Account/Protocol` whose `Type` is `EXCH` or `EXPR`. `ASUrl` is "the URL
+///   that is used to access the Availability service" (the "Autodiscover Response (POX)" example,
+///   bb204082, gives it as `https://mail.contoso.com/ews/exchange.asmx`) and is never offered as
+///   ActiveSync; the outlook schema has no ActiveSync URL at all.
 /// - the base response schema (or none, as some test servers write): only an `Error`; a
 ///   namespace-less answer is read by its shape, with the same rules.
 public enum POXAnswer: Sendable, Equatable {
