@@ -4,10 +4,11 @@
 ///   §2.2.3.186.1 Type, §2.2.3.188 Url, §4.2.4 the example): ActiveSync is the `Url` of an
 ///   `Action/Settings/Server` whose `Type` is `MobileSync`; `Action/Redirect` names a new address.
 /// - outlook (MS-OXDSCLI and the Exchange POX reference, checked at learn.microsoft.com
-///   "EwsUrl (POX)" and "ASUrl (POX)"): EWS is the `EwsUrl` of an `Account/Protocol` whose `Type`
-///   is `EXCH` or `EXPR`. `ASUrl` is the Availability service's URL (the reference's own example
-///   is `…/ews/exchange.asmx`) and is never offered as ActiveSync; the outlook schema has no
-///   ActiveSync URL at all.
+///   exchange/client-developer/web-service-reference/ewsurl-pox and …/asurl-pox): EWS is the
+///   `EwsUrl` of an `Account/Protocol` whose `Type` is `EXCH` or `EXPR`. `ASUrl` is "the URL
+///   that is used to access the Availability service" (the "Autodiscover Response (POX)" example,
+///   bb204082, gives it as `https://mail.contoso.com/ews/exchange.asmx`) and is never offered as
+///   ActiveSync; the outlook schema has no ActiveSync URL at all.
 /// - the base response schema (or none, as some test servers write): only an `Error`; a
 ///   namespace-less answer is read by its shape, with the same rules.
 public enum POXAnswer: Sendable, Equatable {
@@ -36,7 +37,8 @@ public enum POXAnswer: Sendable, Equatable {
 
     static func read(_ bytes: [UInt8], steps: inout Int) throws(AutodiscoverXMLError) -> POXAnswer {
         guard bytes.count <= Autodiscover.maximumAnswerBytes else {
-            throw AutodiscoverXMLError(.tooLarge, "the answer has \(bytes.count) bytes, more than the \(Autodiscover.maximumAnswerBytes) read")
+            throw AutodiscoverXMLError(
+                .tooLarge, "the answer has \(bytes.count) bytes, more than the \(Autodiscover.maximumAnswerBytes) read")
         }
         guard let root = try XMLReader.read(bytes, steps: &steps).root else {
             throw AutodiscoverXMLError(.malformed, "the answer has no root element")
@@ -44,7 +46,8 @@ public enum POXAnswer: Sendable, Equatable {
         guard root.local == "Autodiscover", root.namespace == responseSchema || root.namespace.isEmpty else {
             let namespace = root.namespace.isEmpty ? "" : " in the namespace \(XMLReader.shown(root.namespace.utf8))"
             throw AutodiscoverXMLError(
-                .notAutodiscover, "the root element is <\(XMLReader.shown(root.local.utf8))>\(namespace), not Autodiscover's")
+                .notAutodiscover,
+                "the root element is <\(XMLReader.shown(root.local.utf8))>\(namespace), not Autodiscover's")
         }
         guard let response = root.child("Response") else {
             throw AutodiscoverXMLError(.notAutodiscover, "<Autodiscover> holds no <Response>")
@@ -56,14 +59,17 @@ public enum POXAnswer: Sendable, Equatable {
         case "": return response.child("Account") != nil ? outlook(response) : mobileSync(response)
         default:
             throw AutodiscoverXMLError(
-                .notAutodiscover, "<Response> is in the namespace \(XMLReader.shown(response.namespace.utf8)), neither the mobilesync nor the outlook response schema")
+                .notAutodiscover,
+                "<Response> is in the namespace \(XMLReader.shown(response.namespace.utf8)), "
+                    + "neither the mobilesync nor the outlook response schema")
         }
     }
 
     private static func mobileSync(_ response: XMLElement) -> POXAnswer {
         if let action = response.child("Action") {
             if let address = action.value("Redirect") { return .redirectAddress(address) }
-            for server in action.child("Settings")?.children("Server") ?? [] where server.value("Type")?.lowercased() == "mobilesync" {
+            for server in action.child("Settings")?.children("Server") ?? []
+            where server.value("Type")?.lowercased() == "mobilesync" {
                 if let url = server.value("Url") { return .settings(service: .activeSync, url: url) }
             }
             if let error = action.child("Error") {
@@ -79,7 +85,8 @@ public enum POXAnswer: Sendable, Equatable {
         }
         switch account.value("Action")?.lowercased() {
         case "redirectaddr":
-            return account.value("RedirectAddr").map(POXAnswer.redirectAddress) ?? .error("redirectAddr names no address")
+            return account.value("RedirectAddr").map(POXAnswer.redirectAddress)
+                ?? .error("redirectAddr names no address")
         case "redirecturl":
             return account.value("RedirectUrl").map(POXAnswer.redirectURL) ?? .error("redirectUrl names no URL")
         default:
@@ -87,7 +94,8 @@ public enum POXAnswer: Sendable, Equatable {
             for proto in protocols where ["exch", "expr"].contains(proto.value("Type")?.lowercased() ?? "") {
                 if let url = proto.value("EwsUrl") { return .settings(service: .ews, url: url) }
             }
-            let availability = protocols.contains { $0.value("ASUrl") != nil }
+            let availability =
+                protocols.contains { $0.value("ASUrl") != nil }
                 ? " (its ASUrl is the Availability service, not ActiveSync)" : ""
             return .error("the outlook answer has no EwsUrl in an EXCH or EXPR Protocol" + availability)
         }
@@ -102,9 +110,11 @@ public enum POXAnswer: Sendable, Equatable {
     /// An answer's own words, cut to what fits on a line of the trail, control characters
     /// (which could move a terminal's cursor) shown as `?`.
     static func clipped(_ text: String) -> String {
-        let shown = String(String.UnicodeScalarView(text.unicodeScalars.prefix(200).map {
-            $0.properties.generalCategory == .control ? "?" : $0
-        }))
+        let shown = String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.prefix(200).map {
+                    $0.properties.generalCategory == .control ? "?" : $0
+                }))
         return text.unicodeScalars.count <= 200 ? shown : shown + "…"
     }
 

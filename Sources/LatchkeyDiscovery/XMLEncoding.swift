@@ -17,10 +17,12 @@ enum XMLEncoding {
             text = Array(raw.dropFirst(3))
         } else if raw.starts(with: [0xFE, 0xFF]) || raw.starts(with: [0x00, 0x3C, 0x00, 0x3F]) {
             form = .utf16(bigEndian: true)
-            text = try utf16(raw.starts(with: [0xFE, 0xFF]) ? raw.dropFirst(2) : raw[...], bigEndian: true, steps: &steps)
+            text = try utf16(
+                raw.starts(with: [0xFE, 0xFF]) ? raw.dropFirst(2) : raw[...], bigEndian: true, steps: &steps)
         } else if raw.starts(with: [0xFF, 0xFE]) || raw.starts(with: [0x3C, 0x00, 0x3F, 0x00]) {
             form = .utf16(bigEndian: false)
-            text = try utf16(raw.starts(with: [0xFF, 0xFE]) ? raw.dropFirst(2) : raw[...], bigEndian: false, steps: &steps)
+            text = try utf16(
+                raw.starts(with: [0xFF, 0xFE]) ? raw.dropFirst(2) : raw[...], bigEndian: false, steps: &steps)
         } else {
             form = .utf8(bom: false)
             text = raw
@@ -31,18 +33,26 @@ enum XMLEncoding {
             break
         case ("us-ascii", .utf8), ("ascii", .utf8):
             if let offset = text.firstIndex(where: { $0 >= 0x80 }) {
-                throw AutodiscoverXMLError(.encoding, "the answer declares US-ASCII but holds a byte above 0x7F", at: offset, in: text)
+                throw AutodiscoverXMLError(
+                    .encoding, "the answer declares US-ASCII but holds a byte above 0x7F", at: offset, in: text)
             }
         case ("iso-8859-1", .utf8(bom: false)), ("latin1", .utf8(bom: false)), ("latin-1", .utf8(bom: false)):
             steps += text.count
             text = latin1(text)
         case (let declared?, .utf16):
-            throw AutodiscoverXMLError(.encoding, "the answer is UTF-16 but declares the encoding \"\(declared)\"")
+            throw AutodiscoverXMLError(
+                .encoding, "the answer is UTF-16 but declares the encoding \"\(XMLReader.shown(declared.utf8))\"")
         case (let declared?, .utf8(let bom)) where declared.hasPrefix("utf-16") || bom:
             throw AutodiscoverXMLError(
-                .encoding, "the answer declares the encoding \"\(declared)\" but is " + (bom ? "UTF-8 (it starts with a UTF-8 byte order mark)" : "not UTF-16 (no byte order mark)"))
+                .encoding,
+                "the answer declares the encoding \"\(XMLReader.shown(declared.utf8))\" but is "
+                    + (bom ? "UTF-8 (it starts with a UTF-8 byte order mark)" : "not UTF-16 (no byte order mark)"))
         case (let declared?, _):
-            throw AutodiscoverXMLError(.encoding, "the answer's encoding \"\(declared)\" is not supported (Autodiscover answers are UTF-8 or UTF-16)")
+            throw AutodiscoverXMLError(
+                .encoding,
+                "the answer's encoding \"\(XMLReader.shown(declared.utf8))\" is not supported "
+                    + "(Autodiscover answers are UTF-8 or UTF-16)"
+            )
         }
         try validate(text, steps: &steps)
         return text
@@ -54,7 +64,8 @@ enum XMLEncoding {
         guard text.starts(with: Array("<?xml".utf8)), text.count > 5, XMLTree.isSpace(text[5]) else { return nil }
         let head = text.prefix(256)
         guard let end = head.firstRange(of: Array("?>".utf8))?.lowerBound,
-              let key = head[..<end].firstRange(of: Array("encoding".utf8))?.upperBound else { return nil }
+            let key = head[..<end].firstRange(of: Array("encoding".utf8))?.upperBound
+        else { return nil }
         var rest = head[key..<end].drop(while: XMLTree.isSpace)
         guard rest.first == UInt8(ascii: "=") else { return nil }
         rest = rest.dropFirst().drop(while: XMLTree.isSpace)
@@ -63,9 +74,12 @@ enum XMLEncoding {
         return String(decoding: value, as: UTF8.self)
     }
 
-    private static func utf16(_ bytes: ArraySlice<UInt8>, bigEndian: Bool, steps: inout Int) throws(AutodiscoverXMLError) -> [UInt8] {
+    private static func utf16(_ bytes: ArraySlice<UInt8>, bigEndian: Bool, steps: inout Int)
+        throws(AutodiscoverXMLError) -> [UInt8]
+    {
         guard bytes.count % 2 == 0 else {
-            throw AutodiscoverXMLError(.encoding, "the answer is UTF-16 but has an odd number of bytes (\(bytes.count))")
+            throw AutodiscoverXMLError(
+                .encoding, "the answer is UTF-16 but has an odd number of bytes (\(bytes.count))")
         }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
@@ -83,12 +97,15 @@ enum XMLEncoding {
                 appendUTF8(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00), to: &out)
                 pendingHigh = nil
             case (0xD800...0xDFFF, _), (_, .some):
-                throw AutodiscoverXMLError(.encoding, "the UTF-16 answer has an unpaired surrogate near byte \(index - bytes.startIndex)")
+                throw AutodiscoverXMLError(
+                    .encoding, "the UTF-16 answer has an unpaired surrogate near byte \(index - bytes.startIndex)")
             default:
                 appendUTF8(unit, to: &out)
             }
         }
-        if pendingHigh != nil { throw AutodiscoverXMLError(.encoding, "the UTF-16 answer ends inside a surrogate pair") }
+        if pendingHigh != nil {
+            throw AutodiscoverXMLError(.encoding, "the UTF-16 answer ends inside a surrogate pair")
+        }
         return out
     }
 
@@ -103,10 +120,13 @@ enum XMLEncoding {
         switch scalar {
         case ..<0x80: out.append(UInt8(scalar))
         case ..<0x800: out += [UInt8(0xC0 | scalar >> 6), UInt8(0x80 | scalar & 0x3F)]
-        case ..<0x10000: out += [UInt8(0xE0 | scalar >> 12), UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F)]
+        case ..<0x10000:
+            out += [UInt8(0xE0 | scalar >> 12), UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F)]
         default:
-            out += [UInt8(0xF0 | scalar >> 18 & 0x07), UInt8(0x80 | scalar >> 12 & 0x3F), UInt8(0x80 | scalar >> 6 & 0x3F),
-                    UInt8(0x80 | scalar & 0x3F)]
+            out += [
+                UInt8(0xF0 | scalar >> 18 & 0x07), UInt8(0x80 | scalar >> 12 & 0x3F), UInt8(0x80 | scalar >> 6 & 0x3F),
+                UInt8(0x80 | scalar & 0x3F),
+            ]
         }
     }
 
@@ -145,9 +165,42 @@ enum XMLEncoding {
             }
             guard isXMLChar(scalar) else {
                 let code = "U+" + String(scalar, radix: 16, uppercase: true)
-                throw AutodiscoverXMLError(.encoding, "the answer holds the character \(code), which XML does not allow", at: index, in: text)
+                throw AutodiscoverXMLError(
+                    .encoding, "the answer holds the character \(code), which XML does not allow", at: index, in: text)
             }
             index += length
         }
+    }
+
+    /// The byte one of the five predefined entities stands for (§4.6).
+    static func predefinedEntity(_ name: ArraySlice<UInt8>) -> UInt8? {
+        if name.elementsEqual("amp".utf8) { return UInt8(ascii: "&") }
+        if name.elementsEqual("lt".utf8) { return UInt8(ascii: "<") }
+        if name.elementsEqual("gt".utf8) { return UInt8(ascii: ">") }
+        if name.elementsEqual("quot".utf8) { return UInt8(ascii: "\"") }
+        if name.elementsEqual("apos".utf8) { return UInt8(ascii: "'") }
+        return nil
+    }
+
+    /// The code point of `#` ASCII decimal digits or `#x` ASCII hex digits (§4.1); nil for
+    /// anything else, or above U+10FFFF.
+    static func characterReference(_ body: ArraySlice<UInt8>) -> UInt32? {
+        guard body.first == UInt8(ascii: "#") else { return nil }
+        let hex = body.dropFirst().first == UInt8(ascii: "x")
+        let digits = body.dropFirst(hex ? 2 : 1)
+        guard !digits.isEmpty else { return nil }
+        var code: UInt32 = 0
+        for byte in digits {
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where hex: digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where hex: digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            code = code * (hex ? 16 : 10) + digit
+            guard code <= 0x10FFFF else { return 0x110000 }
+        }
+        return code
     }
 }

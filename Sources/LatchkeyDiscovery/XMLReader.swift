@@ -28,7 +28,9 @@ struct XMLReader {
 
     private init(text: [UInt8]) { self.text = text }
 
-    private func fail(_ message: String, at offset: Int? = nil, _ kind: AutodiscoverXMLError.Kind = .malformed) -> AutodiscoverXMLError {
+    private func fail(_ message: String, at offset: Int? = nil, _ kind: AutodiscoverXMLError.Kind = .malformed)
+        -> AutodiscoverXMLError
+    {
         AutodiscoverXMLError(kind, message, at: offset ?? index, in: text)
     }
 
@@ -65,7 +67,9 @@ struct XMLReader {
     private mutating func markup() throws(AutodiscoverXMLError) {
         let start = index
         if starts("<?", at: index) {
-            if starts("<?xml", at: index), index + 5 < text.count, XMLTree.isSpace(text[index + 5]) || text[index + 5] == UInt8(ascii: "?"), index != 0 {
+            if starts("<?xml", at: index), index + 5 < text.count,
+                XMLTree.isSpace(text[index + 5]) || text[index + 5] == UInt8(ascii: "?"), index != 0
+            {
                 throw fail("an XML declaration stands after the start of the answer")
             }
             try skip(past: "?>", from: index + 2, what: "a processing instruction", start: start)
@@ -82,7 +86,8 @@ struct XMLReader {
             }
             index += 3
         } else if starts("<!DOCTYPE", at: index) {
-            throw fail("the answer has a document type declaration (<!DOCTYPE …>); Latchkey reads no DTD", at: start, .doctype)
+            let message = "the answer has a document type declaration (<!DOCTYPE …>); Latchkey reads no DTD"
+            throw fail(message, at: start, .doctype)
         } else if starts("<!", at: index) {
             throw fail("unknown markup '<!'")
         } else if starts("</", at: index) {
@@ -135,7 +140,9 @@ struct XMLReader {
             let letter = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
             let digit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
             let other = byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte >= 0x80
-            guard letter || other || (index > start && (digit || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-"))) else { break }
+            guard
+                letter || other || (index > start && (digit || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")))
+            else { break }
             steps += 1
             index += 1
         }
@@ -148,7 +155,9 @@ struct XMLReader {
         index += 2
         let closing = try name("a closing tag")
         spaces()
-        guard index < text.count, text[index] == UInt8(ascii: ">") else { throw fail("a closing tag does not end with '>'") }
+        guard index < text.count, text[index] == UInt8(ascii: ">") else {
+            throw fail("a closing tag does not end with '>'")
+        }
         index += 1
         let closingName = Self.shown(closing)
         guard let innermost = open.popLast() else {
@@ -198,7 +207,9 @@ struct XMLReader {
                 throw fail("<\(tagName)> has more than \(Self.maximumAttributes) attributes", .tooComplex)
             }
             spaces()
-            guard index < text.count, text[index] == UInt8(ascii: "=") else { throw fail("an attribute of <\(tagName)> has no '='") }
+            guard index < text.count, text[index] == UInt8(ascii: "=") else {
+                throw fail("an attribute of <\(tagName)> has no '='")
+            }
             index += 1
             spaces()
             let value = try attributeValue()
@@ -277,35 +288,27 @@ struct XMLReader {
     private mutating func reference(into out: inout [UInt8]) throws(AutodiscoverXMLError) {
         let start = index
         index += 1
-        var body: [UInt8] = []
-        while index < text.count, text[index] != UInt8(ascii: ";"), body.count < 16 {
+        while index < text.count, text[index] != UInt8(ascii: ";"), index - start <= 16 {
             steps += 1
-            body.append(text[index])
             index += 1
         }
         guard index < text.count, text[index] == UInt8(ascii: ";") else {
             throw fail("'&' does not start a reference ending in ';' (write &amp; for '&')", at: start)
         }
+        let body = text[(start + 1)..<index]
         index += 1
-        let name = String(decoding: body, as: UTF8.self)
-        let shown = Self.shown(body)
-        switch name {
-        case "amp": out.append(UInt8(ascii: "&"))
-        case "lt": out.append(UInt8(ascii: "<"))
-        case "gt": out.append(UInt8(ascii: ">"))
-        case "quot": out.append(UInt8(ascii: "\""))
-        case "apos": out.append(UInt8(ascii: "'"))
-        default:
-            let hex = name.hasPrefix("#x")
-            let digits = name.dropFirst(hex ? 2 : 1)
-            guard name.hasPrefix("#"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isHexDigit && (hex || $0.isNumber) }),
-                  let code = UInt32(digits, radix: hex ? 16 : 10) else {
-                throw fail("the reference &\(shown); is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", at: start)
-            }
-            guard XMLEncoding.isXMLChar(code) else {
-                throw fail("the reference &\(shown); names a character XML does not allow", at: start)
-            }
-            XMLEncoding.appendUTF8(code, to: &out)
+        if let named = XMLEncoding.predefinedEntity(body) {
+            out.append(named)
+            return
         }
+        guard let code = XMLEncoding.characterReference(body) else {
+            throw fail(
+                "the reference &\(Self.shown(body)); is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)",
+                at: start)
+        }
+        guard XMLEncoding.isXMLChar(code) else {
+            throw fail("the reference &\(Self.shown(body)); names a character XML does not allow", at: start)
+        }
+        XMLEncoding.appendUTF8(code, to: &out)
     }
 }

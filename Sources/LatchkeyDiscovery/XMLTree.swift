@@ -58,7 +58,8 @@ struct XMLElement {
     var text: String {
         let bytes = tree.nodes[index].text
         guard let first = bytes.firstIndex(where: { !XMLTree.isSpace($0) }),
-              let last = bytes.lastIndex(where: { !XMLTree.isSpace($0) }) else { return "" }
+            let last = bytes.lastIndex(where: { !XMLTree.isSpace($0) })
+        else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 

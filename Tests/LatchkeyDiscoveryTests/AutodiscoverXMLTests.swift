@@ -1,5 +1,6 @@
-@testable import LatchkeyDiscovery
 import Testing
+
+@testable import LatchkeyDiscovery
 
 /// Issue 14 items 4 and 8: Autodiscover answers are read as XML 1.0 defines, in linear time,
 /// and ActiveSync comes only from the mobilesync answer.
@@ -14,7 +15,8 @@ import Testing
 
     static func outlook(protocols: String) -> String {
         "<Autodiscover xmlns=\"\(base)\"><Response xmlns=\"\(Autodiscover.outlookResponseSchema)\"><Account>"
-            + "<AccountType>email</AccountType><Action>settings</Action>\(protocols)</Account></Response></Autodiscover>"
+            + "<AccountType>email</AccountType><Action>settings</Action>\(protocols)</Account></Response>"
+            + "</Autodiscover>"
     }
 
     static func read(_ text: String) throws(AutodiscoverXMLError) -> POXAnswer {
@@ -33,37 +35,51 @@ import Testing
     // MARK: item 8, what the answer means
 
     @Test func anAnswerWhoseOnlyURLIsASUrlIsNotActiveSync() throws {
-        let answer = try Self.read(Self.outlook(protocols: "<Protocol><Type>EXCH</Type>"
-            + "<ASUrl>https://mail.contoso.example/ews/exchange.asmx</ASUrl></Protocol>"))
-        #expect(answer == .error("the outlook answer has no EwsUrl in an EXCH or EXPR Protocol "
-            + "(its ASUrl is the Availability service, not ActiveSync)"))
+        let answer = try Self.read(
+            Self.outlook(
+                protocols: "<Protocol><Type>EXCH</Type>"
+                    + "<ASUrl>https://mail.contoso.example/ews/exchange.asmx</ASUrl></Protocol>"))
+        #expect(
+            answer
+                == .error(
+                    "the outlook answer has no EwsUrl in an EXCH or EXPR Protocol "
+                        + "(its ASUrl is the Availability service, not ActiveSync)"))
     }
 
     @Test func theOutlookAnswerGivesEWSFromEwsUrlOfAnEXCHOrEXPRProtocol() throws {
-        let both = "<Protocol><Type>WEB</Type><EwsUrl>https://web/ews</EwsUrl></Protocol><Protocol><Type>EXPR</Type>"
+        let both =
+            "<Protocol><Type>WEB</Type><EwsUrl>https://web/ews</EwsUrl></Protocol><Protocol><Type>EXPR</Type>"
             + "<ASUrl>https://mail/ews/exchange.asmx</ASUrl><EwsUrl>https://mail/EWS/Exchange.asmx</EwsUrl></Protocol>"
-        #expect(try Self.read(Self.outlook(protocols: both)) == .settings(service: .ews, url: "https://mail/EWS/Exchange.asmx"))
+        #expect(
+            try Self.read(Self.outlook(protocols: both))
+                == .settings(service: .ews, url: "https://mail/EWS/Exchange.asmx"))
     }
 
     @Test func theMobileSyncAnswerGivesActiveSyncFromTheMobileSyncServerOnly() throws {
-        #expect(try Self.read(Self.mobileSync(value: "https://m/Microsoft-Server-ActiveSync"))
-            == .settings(service: .activeSync, url: "https://m/Microsoft-Server-ActiveSync"))
+        #expect(
+            try Self.read(Self.mobileSync(value: "https://m/Microsoft-Server-ActiveSync"))
+                == .settings(service: .activeSync, url: "https://m/Microsoft-Server-ActiveSync"))
         let certOnly = Self.mobileSync(value: "x").replacingOccurrences("MobileSync</Type>", "CertEnroll</Type>")
         #expect(try Self.read(certOnly) == .error("the mobilesync answer names no MobileSync server"))
     }
 
     @Test func prefixesAreResolvedToTheirNamespaces() throws {
-        let prefixed = "<a:Autodiscover xmlns:a=\"\(Self.base)\"><m:Response xmlns:m=\"\(Autodiscover.mobileSyncResponseSchema)\">"
-            + "<m:Action><m:Settings><m:Server><m:Type>MobileSync</m:Type><m:Url>https://p/as</m:Url></m:Server></m:Settings>"
+        let prefixed =
+            "<a:Autodiscover xmlns:a=\"\(Self.base)\"><m:Response xmlns:m=\"\(Autodiscover.mobileSyncResponseSchema)\">"
+            + "<m:Action><m:Settings><m:Server><m:Type>MobileSync</m:Type><m:Url>https://p/as</m:Url></m:Server>"
+            + "</m:Settings>"
             + "</m:Action></m:Response></a:Autodiscover>"
         #expect(try Self.read(prefixed) == .settings(service: .activeSync, url: "https://p/as"))
         // An outlook-namespace Response is read by the outlook rules even when shaped like mobilesync.
         let disguised = Self.mobileSync(value: "https://x/as")
             .replacingOccurrences(Autodiscover.mobileSyncResponseSchema, Autodiscover.outlookResponseSchema)
         #expect(try Self.read(disguised) == .error("the outlook answer has no Account"))
-        #expect(Self.failure(Array("<p:Autodiscover><p:Response/></p:Autodiscover>".utf8))?.message
-            == "the namespace prefix of <p:Autodiscover> is not declared")
-        #expect(Self.failure(Array("<Autodiscover xmlns=\"urn:other\"><Response/></Autodiscover>".utf8))?.kind == .notAutodiscover)
+        #expect(
+            Self.failure(Array("<p:Autodiscover><p:Response/></p:Autodiscover>".utf8))?.message
+                == "the namespace prefix of <p:Autodiscover> is not declared")
+        #expect(
+            Self.failure(Array("<Autodiscover xmlns=\"urn:other\"><Response/></Autodiscover>".utf8))?.kind
+                == .notAutodiscover)
     }
 
     // MARK: item 4, XML as XML 1.0 defines it
@@ -73,7 +89,7 @@ import Testing
         ("https://m/<!-- a comment <Url>evil</Url> -->as", "https://m/as"),
         ("https://m/<?pi data?>as", "https://m/as"),
         ("&#x68;&#116;tps://m/&amp;&lt;&gt;&quot;&apos;", "https://m/&<>\"'"),
-        ("https://m/&#xE9;&#233;&#x1F600;", "https://m/éé😀"),
+        ("https://m/&#xE9;&#233;&#x1F600;&#x0041;&#0000066;", "https://m/éé😀AB"),
         ("  \n https://m/as\t\r\n", "https://m/as"),
     ])
     func valuesComeBackWithoutMarkup(value: String, expected: String) throws {
@@ -84,6 +100,8 @@ import Testing
         ("&#0;", "the reference &#0; names a character XML does not allow", 1),
         ("&#xD800;", "the reference &#xD800; names a character XML does not allow", 1),
         ("&#x110000;", "the reference &#x110000; names a character XML does not allow", 1),
+        ("&#X41;", "the reference &#X41; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
+        ("&#99999999999999;", "the reference &#99999999999999; names a character XML does not allow", 1),
         ("&#x;", "the reference &#x; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
         ("&#١٢;", "the reference &#????; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
         ("&nbsp;", "the reference &nbsp; is not one XML defines (&amp; &lt; &gt; &quot; &apos; or &#…;)", 1),
@@ -103,7 +121,10 @@ import Testing
         ("<Autodiscover/><Autodiscover/>", "a second root element <Autodiscover>"),
         ("<Autodiscover/>x", "text stands outside the root element"),
         ("\n\n<Autodiscover><!-- never", "a comment never ends"),
-        ("<Autodiscover><![CDATA[<![CDATA[x]]>]]></Autodiscover>", "text holds ']]>', which XML allows only to close a CDATA section"),
+        (
+            "<Autodiscover><![CDATA[<![CDATA[x]]>]]></Autodiscover>",
+            "text holds ']]>', which XML allows only to close a CDATA section"
+        ),
         ("<Autodiscover><![CDATA[x", "a CDATA section never ends"),
         ("<?xml version=\"1.0\"?><Autodiscover><?pi", "a processing instruction never ends"),
         (" <?xml version=\"1.0\"?><Autodiscover/>", "an XML declaration stands after the start of the answer"),
@@ -114,8 +135,10 @@ import Testing
     }
 
     @Test func aDoctypeIsRefusedAndNeverExpanded() throws {
-        let laughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]>"
-            + "<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>&lol2;</Message></Error></Response></Autodiscover>"
+        let laughs =
+            "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]>"
+            + "<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>&lol2;</Message></Error></Response>"
+            + "</Autodiscover>"
         let error = try #require(Self.failure(Array(laughs.utf8)))
         #expect(error.kind == .doctype && error.line == 1 && error.column == 22)
         #expect(error.description.contains("Latchkey reads no DTD (line 1, column 22)"))
@@ -123,15 +146,21 @@ import Testing
 
     @Test func anAnswersOwnErrorMessageIsClipped() throws {
         let long = String(repeating: "x", count: 5000)
-        let answer = try Self.read("<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>\(long)</Message></Error></Response></Autodiscover>")
+        let answer = try Self.read(
+            "<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>\(long)</Message></Error></Response>"
+                + "</Autodiscover>"
+        )
         #expect(answer == .error(String(repeating: "x", count: 200) + "…"))
     }
 
     @Test func answerTextInMessagesIsShortAndPrintable() throws {
         let longName = "<Autodiscover><" + String(repeating: "n", count: 100_000)
-        #expect(Self.failure(Array(longName.utf8))?.message == "the tag <" + String(repeating: "n", count: 40) + "…> never ends")
+        #expect(
+            Self.failure(Array(longName.utf8))?.message == "the tag <" + String(repeating: "n", count: 40)
+                + "…> never ends")
         // ESC is no XML character (refused above); the C1 controls CSI and NEL are, and are not echoed.
-        let escape = "<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>a\u{9B}2Jb&#x85;c é</Message></Error>"
+        let escape =
+            "<Autodiscover xmlns=\"\(Self.base)\"><Response><Error><Message>a\u{9B}2Jb&#x85;c é</Message></Error>"
             + "</Response></Autodiscover>"
         #expect(try Self.read(escape) == .error("a?2Jb?c é"))
         #expect(Self.failure(Array("<x\u{9B}y/>".utf8))?.message == "the root element is <x??y>, not Autodiscover's")
@@ -166,19 +195,23 @@ import Testing
         // Declared UTF-8 but sent as UTF-16: refused, not guessed.
         let mismatched = Self.utf16(Self.mobileSync(value: "x"), bigEndian: bigEndian, bom: true)
         #expect(Self.failure(mismatched)?.message == "the answer is UTF-16 but declares the encoding \"utf-8\"")
-        #expect(Self.failure(Array(Self.utf16(document, bigEndian: bigEndian, bom: true).dropLast()))?.kind == .encoding)
+        #expect(
+            Self.failure(Array(Self.utf16(document, bigEndian: bigEndian, bom: true).dropLast()))?.kind == .encoding)
     }
 
     @Test func aUTF8BOMIsDroppedAndEncodingsMustAgree() throws {
         let document = Self.mobileSync(value: "https://m/as")
-        #expect(try Autodiscover.readPOX([0xEF, 0xBB, 0xBF] + Array(document.utf8)) == .settings(service: .activeSync, url: "https://m/as"))
+        #expect(
+            try Autodiscover.readPOX([0xEF, 0xBB, 0xBF] + Array(document.utf8))
+                == .settings(service: .activeSync, url: "https://m/as"))
         let latin1 = Array(Self.mobileSync(value: "https://m/~").replacingOccurrences("utf-8", "ISO-8859-1").utf8)
             .map { $0 == UInt8(ascii: "~") ? 0xE9 : $0 }
         #expect(try Autodiscover.readPOX(latin1) == .settings(service: .activeSync, url: "https://m/\u{E9}"))
         let utf16Declared = [0xEF, 0xBB, 0xBF] + Array(document.replacingOccurrences("utf-8", "utf-16").utf8)
         #expect(Self.failure(utf16Declared)?.kind == .encoding)
-        #expect(Self.failure(Array(document.replacingOccurrences("utf-8", "shift_jis").utf8))?.message
-            == "the answer's encoding \"shift_jis\" is not supported (Autodiscover answers are UTF-8 or UTF-16)")
+        #expect(
+            Self.failure(Array(document.replacingOccurrences("utf-8", "shift_jis").utf8))?.message
+                == "the answer's encoding \"shift_jis\" is not supported (Autodiscover answers are UTF-8 or UTF-16)")
         #expect(Self.failure(Array(document.utf8) + [0xC3, 0x28])?.message == "the answer is not valid UTF-8")
         #expect(Self.failure(Array(Self.mobileSync(value: "a\u{01}b").utf8))?.kind == .encoding)
     }
@@ -189,9 +222,12 @@ import Testing
 /// Before the fix 16 KB of `<!--` in a value took 5.9 million steps, of `<![CDATA[` 38 million.
 @Suite struct AutodiscoverLinearReadingTests {
     static func answer(value: String) -> [UInt8] {
-        Array(("<?xml version=\"1.0\" encoding=\"utf-8\"?><Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/"
-            + "autodiscover/responseschema/2006\"><Response xmlns=\"\(Autodiscover.mobileSyncResponseSchema)\"><Action>"
-            + "<Error><Status>1</Status><Message>\(value)</Message></Error></Action></Response></Autodiscover>").utf8)
+        Array(
+            ("<?xml version=\"1.0\" encoding=\"utf-8\"?><Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/"
+                + "autodiscover/responseschema/2006\"><Response xmlns=\"\(Autodiscover.mobileSyncResponseSchema)\">"
+                + "<Action>"
+                + "<Error><Status>1</Status><Message>\(value)</Message></Error></Action></Response></Autodiscover>")
+                .utf8)
     }
 
     static let hostile: [(String, [UInt8])] = [
@@ -217,9 +253,37 @@ import Testing
         #expect(steps <= 4 * bytes.count, "\(name): \(steps) steps for \(bytes.count) bytes")
     }
 
+    /// Seeded splices of markup openers, closers and references into real answers: whatever
+    /// the reader makes of each, it stays within the same linear bound.
+    @Test func splicedAnswersStayLinear() {
+        let pieces = [
+            "<!--", "-->", "<![CDATA[", "]]>", "<?", "?>", "&", "&#x", ";", "<", ">", "</", "<a:", "--", "\u{FEFF}",
+        ]
+        .map { Array($0.utf8) }
+        let answers = [AutodiscoverTests.mobileSync, AutodiscoverTests.outlook].map { Array($0.utf8) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        for round in 0..<400 {
+            var bytes = answers[round % 2]
+            for _ in 0..<(1 + next(200)) {
+                let piece = pieces[next(pieces.count)]
+                bytes.insert(
+                    contentsOf: Array(repeating: piece, count: 1 + next(50)).joined(), at: next(bytes.count + 1))
+            }
+            let steps = POXAnswer.readingSteps(bytes)
+            #expect(steps <= 4 * bytes.count, "round \(round): \(steps) steps for \(bytes.count) bytes")
+        }
+    }
+
     @Test func aMegabyteCDATAValueIsReadWhole() throws {
         let value = String(repeating: "<!--&amp;", count: 110_000)
-        let answer = try Autodiscover.readPOX(AutodiscoverXMLTests.mobileSync(value: "<![CDATA[" + value + "]]>").utf8.map { $0 })
+        let answer = try Autodiscover.readPOX(
+            AutodiscoverXMLTests.mobileSync(value: "<![CDATA[" + value + "]]>").utf8.map { $0 })
         #expect(answer == .settings(service: .activeSync, url: value))
     }
 }
