@@ -93,7 +93,7 @@ extension TOMLParser {
         let path = try dottedKey()
         keyPath = outerKey + path
         skipWhitespace()
-        guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after the key '\(path.joined(separator: "."))'") }
+        guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after the key '\(Self.shown(path))'") }
         pos += 1
         skipWhitespace()
         top.target = try resolve(path, in: top.node, inline: true)

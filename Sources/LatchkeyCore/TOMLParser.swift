@@ -41,7 +41,13 @@ struct TOMLParser {
         }
         // Columns count characters (UTF-8 lead bytes), as an editor shows them.
         let column = bytes[start..<where_].reduce(1) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
-        return TOMLError(line: errorLine, column: column, key: keyPath.joined(separator: "."), message: message)
+        return TOMLError(line: errorLine, column: column, key: Self.shown(keyPath), message: message)
+    }
+
+    /// A dotted key for a message: at most 100 characters (a key may be a megabyte long).
+    static func shown(_ path: [String]) -> String {
+        let text = path.joined(separator: ".")
+        return text.count <= 100 ? text : String(text.prefix(100)) + "…"
     }
 
     /// The column of `pos`, counted on from the last one asked for on this line, so that
@@ -129,7 +135,7 @@ struct TOMLParser {
         }
         pos += isArray ? 2 : 1
         section += 1
-        let name = path.joined(separator: ".")
+        let name = Self.shown(path)
         var table = 0
         for key in path.dropLast() {
             table = try descend(table, key, line: headerLine, column: headerColumn)
@@ -187,7 +193,7 @@ struct TOMLParser {
         let node = arena[child]
         if node.kind == .table, !node.frozen { return child }
         if node.kind == .array, node.tableArray, let last = node.items.last { return last }
-        throw fail("a header cannot reach inside '\(key)': it is \(describe(child)) (line \(node.line))", at: lineStart)
+        throw fail("a header cannot reach inside '\(Self.shown([key]))': it is \(describe(child)) (line \(node.line))", at: lineStart)
     }
 
     /// `key = value` in the current section.
@@ -196,7 +202,7 @@ struct TOMLParser {
         keyPath = sectionPath + path
         skipWhitespace()
         guard peek == UInt8(ascii: "=") else {
-            throw fail("expected '=' after the key '\(path.joined(separator: "."))' (strings need quotes)")
+            throw fail("expected '=' after the key '\(Self.shown(path))' (strings need quotes)")
         }
         pos += 1
         skipWhitespace()
@@ -214,7 +220,7 @@ struct TOMLParser {
                 let node = arena[child]
                 let ownSection = inline || node.dottedSection == nil || node.dottedSection == section
                 guard node.kind == .table, !node.frozen, !node.explicit, ownSection else {
-                    throw fail("a dotted key cannot add to '\(key)': it is already \(describe(child)) (line \(node.line))")
+                    throw fail("a dotted key cannot add to '\(Self.shown([key]))': it is already \(describe(child)) (line \(node.line))")
                 }
                 table = child
             } else {
@@ -227,7 +233,7 @@ struct TOMLParser {
         }
         let last = path[path.count - 1]
         if let existing = arena[table].children[last] {
-            throw fail("the key '\(path.joined(separator: "."))' is already defined (line \(arena[existing].line))")
+            throw fail("the key '\(Self.shown(path))' is already defined (line \(arena[existing].line))")
         }
         return table
     }
