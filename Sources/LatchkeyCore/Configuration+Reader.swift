@@ -44,7 +44,9 @@ struct Reader {
         var out: [String] = []
         for (i, v) in values.enumerated() {
             guard case .string(let s) = v else {
-                throw wrongType(TOMLTable.Entry(value: v, line: entry.line, column: entry.column), "\(key)[\(i)]", wanted: "a string")
+                throw wrongType(
+                    TOMLTable.Entry(value: v, line: entry.line, column: entry.column), "\(key)[\(i)]",
+                    wanted: "a string")
             }
             out.append(s)
         }
@@ -120,7 +122,9 @@ struct Reader {
             }
         }
         if b.notify == .command && b.notifyCommand.isEmpty {
-            throw fail(table["notify"]?.line ?? table.line, "broker.notify_command", "notify = \"command\" needs notify_command = [\"program\", \"arg\"…]")
+            throw fail(
+                table["notify"]?.line ?? table.line, "broker.notify_command",
+                "notify = \"command\" needs notify_command = [\"program\", \"arg\"…]")
         }
         return b
     }
@@ -165,17 +169,23 @@ struct Reader {
             case "allowed_clients": a.allowedClients = try strings(e, path)
             case "min_valid": a.minValid = try duration(e, path)
             case "client_secret":
-                throw fail(e, path, "a client secret does not belong in a plain file; Latchkey keeps secrets in its store")
+                throw fail(
+                    e, path, "a client secret does not belong in a plain file; Latchkey keeps secrets in its store")
             default: throw fail(e, path, "unknown key")
             }
         }
         if a.method == .auto, a.url == nil, a.email == nil {
-            throw fail(table.line, "accounts.\(name).url", "a method = \"auto\" account needs the service url (or an email for Autodiscover)")
+            throw fail(
+                table.line, "accounts.\(name).url",
+                "a method = \"auto\" account needs the service url (or an email for Autodiscover)")
         }
         if a.method == .oauth {
-            if a.clientID == nil { throw fail(table.line, "accounts.\(name).client_id", "an oauth account needs a client_id") }
+            if a.clientID == nil {
+                throw fail(table.line, "accounts.\(name).client_id", "an oauth account needs a client_id")
+            }
             if a.provider == .oidc, a.issuer == nil, a.tokenEndpoint == nil {
-                throw fail(table.line, "accounts.\(name).issuer", "an oidc account needs an issuer (or explicit endpoints)")
+                throw fail(
+                    table.line, "accounts.\(name).issuer", "an oidc account needs an issuer (or explicit endpoints)")
             }
         }
         return a

@@ -131,7 +131,9 @@ struct TOMLParser {
         sectionPath = path
         skipWhitespace()
         guard peek == UInt8(ascii: "]"), !isArray || peek(1) == UInt8(ascii: "]") else {
-            throw fail(isArray ? "expected ']]' to close the array of tables header" : "expected ']' to close the table header")
+            throw fail(
+                isArray ? "expected ']]' to close the array of tables header" : "expected ']' to close the table header"
+            )
         }
         pos += isArray ? 2 : 1
         section += 1
@@ -146,17 +148,21 @@ struct TOMLParser {
             var list: Int
             if let existing {
                 guard arena[existing].kind == .array, arena[existing].tableArray else {
-                    throw fail("[[\(name)]] cannot add to '\(name)': it is already \(describe(existing))", at: lineStart)
+                    throw fail(
+                        "[[\(name)]] cannot add to '\(name)': it is already \(describe(existing))", at: lineStart)
                 }
                 list = existing
             } else {
-                guard let made = arena.make(.array, line: headerLine, column: headerColumn, parentDepth: arena[table].depth)
+                guard
+                    let made = arena.make(
+                        .array, line: headerLine, column: headerColumn, parentDepth: arena[table].depth)
                 else { throw tooDeep() }
                 list = made
                 arena[list].tableArray = true
                 arena.attach(list, as: last, to: table)
             }
-            guard let element = arena.make(.table, line: headerLine, column: headerColumn, parentDepth: arena[list].depth)
+            guard
+                let element = arena.make(.table, line: headerLine, column: headerColumn, parentDepth: arena[list].depth)
             else { throw tooDeep() }
             arena[element].explicit = true
             arena[list].items.append(element)
@@ -193,7 +199,9 @@ struct TOMLParser {
         let node = arena[child]
         if node.kind == .table, !node.frozen { return child }
         if node.kind == .array, node.tableArray, let last = node.items.last { return last }
-        throw fail("a header cannot reach inside '\(Self.shown([key]))': it is \(describe(child)) (line \(node.line))", at: lineStart)
+        throw fail(
+            "a header cannot reach inside '\(Self.shown([key]))': it is \(describe(child)) (line \(node.line))",
+            at: lineStart)
     }
 
     /// `key = value` in the current section.
@@ -220,7 +228,10 @@ struct TOMLParser {
                 let node = arena[child]
                 let ownSection = inline || node.dottedSection == nil || node.dottedSection == section
                 guard node.kind == .table, !node.frozen, !node.explicit, ownSection else {
-                    throw fail("a dotted key cannot add to '\(Self.shown([key]))': it is already \(describe(child)) (line \(node.line))")
+                    throw fail(
+                        "a dotted key cannot add to '\(Self.shown([key]))': "
+                            + "it is already \(describe(child)) (line \(node.line))"
+                    )
                 }
                 table = child
             } else {
