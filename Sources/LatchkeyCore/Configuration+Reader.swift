@@ -10,8 +10,9 @@ struct Reader {
         ConfigurationError(file: file, line: entry.line, column: entry.column, key: key, message: message)
     }
 
-    func fail(_ line: Int, _ key: String, _ message: String) -> ConfigurationError {
-        ConfigurationError(file: file, line: line, key: key, message: message)
+    /// An error about a table as a whole (a key it lacks): at its header.
+    func fail(_ table: TOMLTable, _ key: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: table.line, column: table.column, key: key, message: message)
     }
 
     /// "expected a string, found an integer", with a word more for dates, which TOML reads
@@ -121,9 +122,9 @@ struct Reader {
             default: throw fail(e, path, "unknown key")
             }
         }
-        if b.notify == .command && b.notifyCommand.isEmpty {
+        if b.notify == .command && b.notifyCommand.isEmpty, let notify = table["notify"] {
             throw fail(
-                table["notify"]?.line ?? table.line, "broker.notify_command",
+                notify, "broker.notify_command",
                 "notify = \"command\" needs notify_command = [\"program\", \"arg\"…]")
         }
         return b
@@ -131,7 +132,7 @@ struct Reader {
 
     func account(_ name: String, _ table: TOMLTable) throws(ConfigurationError) -> AccountConfig {
         guard Configuration.isValidAccountName(name) else {
-            throw fail(table.line, "accounts.\(name)", "account names may use letters, digits, '.', '_' and '-' only")
+            throw fail(table, "accounts.\(name)", "account names may use letters, digits, '.', '_' and '-' only")
         }
         var a = AccountConfig(name: name)
         a.line = table.line
@@ -176,16 +177,16 @@ struct Reader {
         }
         if a.method == .auto, a.url == nil, a.email == nil {
             throw fail(
-                table.line, "accounts.\(name).url",
+                table, "accounts.\(name).url",
                 "a method = \"auto\" account needs the service url (or an email for Autodiscover)")
         }
         if a.method == .oauth {
             if a.clientID == nil {
-                throw fail(table.line, "accounts.\(name).client_id", "an oauth account needs a client_id")
+                throw fail(table, "accounts.\(name).client_id", "an oauth account needs a client_id")
             }
             if a.provider == .oidc, a.issuer == nil, a.tokenEndpoint == nil {
                 throw fail(
-                    table.line, "accounts.\(name).issuer", "an oidc account needs an issuer (or explicit endpoints)")
+                    table, "accounts.\(name).issuer", "an oidc account needs an issuer (or explicit endpoints)")
             }
         }
         return a
