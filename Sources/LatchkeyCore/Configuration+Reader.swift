@@ -70,7 +70,7 @@ struct Reader {
         let name = key.split(separator: ".").last.map(String.init) ?? key
         let seconds: Double?
         switch entry.value {
-        case .integer(let i): seconds = i >= 0 && i <= Int(Self.maxDuration) ? Double(i) : nil
+        case .integer(let i): seconds = i >= 0 ? Double(i) : nil
         case .float(let d): seconds = d.isFinite && d >= 0 ? d : nil
         case .string(let s): seconds = Self.parseDuration(s)
         default:
@@ -84,17 +84,18 @@ struct Reader {
         return seconds
     }
 
+    private static let units: [UInt8: Double] = [
+        UInt8(ascii: "s"): 1, UInt8(ascii: "m"): 60, UInt8(ascii: "h"): 3600, UInt8(ascii: "d"): 86_400,
+    ]
+
     /// "90", "90s", "1.5m", "2h", "1d": digits, an optional fraction, an optional unit.
     static func parseDuration(_ s: String) -> Double? {
         var bytes = Array(s.utf8)
         guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
         var multiplier: Double = 1
-        switch bytes[bytes.count - 1] {
-        case UInt8(ascii: "s"): bytes.removeLast()
-        case UInt8(ascii: "m"): (multiplier, _) = (60, bytes.removeLast())
-        case UInt8(ascii: "h"): (multiplier, _) = (3600, bytes.removeLast())
-        case UInt8(ascii: "d"): (multiplier, _) = (86_400, bytes.removeLast())
-        default: break
+        if let last = bytes.last, let unit = Self.units[last] {
+            multiplier = unit
+            bytes.removeLast()
         }
         let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isDigit) }),
