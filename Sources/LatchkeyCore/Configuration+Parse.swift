@@ -11,7 +11,8 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
         self.file = file
         self.line = line
         self.column = column
-        self.key = key
+        // A key may be a megabyte long: a message shows 100 characters of it.
+        self.key = key.count <= 100 ? key : String(key.prefix(100)) + "…"
         self.message = message
     }
 

@@ -10,8 +10,9 @@ struct Reader {
         ConfigurationError(file: file, line: entry.line, column: entry.column, key: key, message: message)
     }
 
-    func fail(_ line: Int, _ key: String, _ message: String) -> ConfigurationError {
-        ConfigurationError(file: file, line: line, key: key, message: message)
+    /// An error about a table as a whole (a key it lacks): at its header.
+    func fail(_ table: TOMLTable, _ key: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: table.line, column: table.column, key: key, message: message)
     }
 
     /// "expected a string, found an integer", with a word more for dates, which TOML reads
@@ -44,7 +45,9 @@ struct Reader {
         var out: [String] = []
         for (i, v) in values.enumerated() {
             guard case .string(let s) = v else {
-                throw wrongType(TOMLTable.Entry(value: v, line: entry.line, column: entry.column), "\(key)[\(i)]", wanted: "a string")
+                throw wrongType(
+                    TOMLTable.Entry(value: v, line: entry.line, column: entry.column), "\(key)[\(i)]",
+                    wanted: "a string")
             }
             out.append(s)
         }
@@ -67,7 +70,7 @@ struct Reader {
         let name = key.split(separator: ".").last.map(String.init) ?? key
         let seconds: Double?
         switch entry.value {
-        case .integer(let i): seconds = i >= 0 && i <= Int(Self.maxDuration) ? Double(i) : nil
+        case .integer(let i): seconds = i >= 0 ? Double(i) : nil
         case .float(let d): seconds = d.isFinite && d >= 0 ? d : nil
         case .string(let s): seconds = Self.parseDuration(s)
         default:
@@ -81,17 +84,18 @@ struct Reader {
         return seconds
     }
 
+    private static let units: [UInt8: Double] = [
+        UInt8(ascii: "s"): 1, UInt8(ascii: "m"): 60, UInt8(ascii: "h"): 3600, UInt8(ascii: "d"): 86_400,
+    ]
+
     /// "90", "90s", "1.5m", "2h", "1d": digits, an optional fraction, an optional unit.
     static func parseDuration(_ s: String) -> Double? {
         var bytes = Array(s.utf8)
         guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
         var multiplier: Double = 1
-        switch bytes[bytes.count - 1] {
-        case UInt8(ascii: "s"): bytes.removeLast()
-        case UInt8(ascii: "m"): (multiplier, _) = (60, bytes.removeLast())
-        case UInt8(ascii: "h"): (multiplier, _) = (3600, bytes.removeLast())
-        case UInt8(ascii: "d"): (multiplier, _) = (86_400, bytes.removeLast())
-        default: break
+        if let last = bytes.last, let unit = Self.units[last] {
+            multiplier = unit
+            bytes.removeLast()
         }
         let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isDigit) }),
@@ -119,15 +123,17 @@ struct Reader {
             default: throw fail(e, path, "unknown key")
             }
         }
-        if b.notify == .command && b.notifyCommand.isEmpty {
-            throw fail(table["notify"]?.line ?? table.line, "broker.notify_command", "notify = \"command\" needs notify_command = [\"program\", \"arg\"…]")
+        if b.notify == .command && b.notifyCommand.isEmpty, let notify = table["notify"] {
+            throw fail(
+                notify, "broker.notify_command",
+                "notify = \"command\" needs notify_command = [\"program\", \"arg\"…]")
         }
         return b
     }
 
     func account(_ name: String, _ table: TOMLTable) throws(ConfigurationError) -> AccountConfig {
         guard Configuration.isValidAccountName(name) else {
-            throw fail(table.line, "accounts.\(name)", "account names may use letters, digits, '.', '_' and '-' only")
+            throw fail(table, "accounts.\(name)", "account names may use letters, digits, '.', '_' and '-' only")
         }
         var a = AccountConfig(name: name)
         a.line = table.line
@@ -165,17 +171,23 @@ struct Reader {
             case "allowed_clients": a.allowedClients = try strings(e, path)
             case "min_valid": a.minValid = try duration(e, path)
             case "client_secret":
-                throw fail(e, path, "a client secret does not belong in a plain file; Latchkey keeps secrets in its store")
+                throw fail(
+                    e, path, "a client secret does not belong in a plain file; Latchkey keeps secrets in its store")
             default: throw fail(e, path, "unknown key")
             }
         }
         if a.method == .auto, a.url == nil, a.email == nil {
-            throw fail(table.line, "accounts.\(name).url", "a method = \"auto\" account needs the service url (or an email for Autodiscover)")
+            throw fail(
+                table, "accounts.\(name).url",
+                "a method = \"auto\" account needs the service url (or an email for Autodiscover)")
         }
         if a.method == .oauth {
-            if a.clientID == nil { throw fail(table.line, "accounts.\(name).client_id", "an oauth account needs a client_id") }
+            if a.clientID == nil {
+                throw fail(table, "accounts.\(name).client_id", "an oauth account needs a client_id")
+            }
             if a.provider == .oidc, a.issuer == nil, a.tokenEndpoint == nil {
-                throw fail(table.line, "accounts.\(name).issuer", "an oidc account needs an issuer (or explicit endpoints)")
+                throw fail(
+                    table, "accounts.\(name).issuer", "an oidc account needs an issuer (or explicit endpoints)")
             }
         }
         return a

@@ -14,7 +14,7 @@ public enum TOMLValue: Sendable, Equatable {
     case integer(Int)
     case float(Double)
     case bool(Bool)
-    case dateTime(TOMLDateTime)
+    indirect case dateTime(TOMLDateTime)
     case array([TOMLValue])
     case table(TOMLTable)
 

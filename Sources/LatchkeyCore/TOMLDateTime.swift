@@ -49,7 +49,8 @@ public struct TOMLDateTime: Sendable, Equatable {
             if offset == 0 {
                 out += "Z"
             } else {
-                out += (offset < 0 ? "-" : "+") + Self.digits(abs(offset) / 60, 2) + ":" + Self.digits(abs(offset) % 60, 2)
+                out +=
+                    (offset < 0 ? "-" : "+") + Self.digits(abs(offset) / 60, 2) + ":" + Self.digits(abs(offset) % 60, 2)
             }
         }
         return out

@@ -69,7 +69,8 @@ enum TOMLNumber: Equatable {
         for k in integerStart..<integerEnd where b[k] != UInt8(ascii: "_") {
             let digit = Int(b[k] - UInt8(ascii: "0"))
             let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            let (sum, o2) =
+                negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
             if o1 || o2 { return .outOfRange }
             value = sum
         }

@@ -68,11 +68,16 @@ extension TOMLParser {
             } else if c == UInt8(ascii: "\\") && !literal {
                 try escape(into: &out, multiline: multiline)
             } else if c == 0x0A || c == 0x0D {
-                guard multiline else { throw fail("unterminated string: a string in single quotes or double quotes ends on its line") }
+                guard multiline else {
+                    throw fail("unterminated string: a string in single quotes or double quotes ends on its line")
+                }
                 _ = try newline()
                 out.append(0x0A)
             } else if c.isControl {
-                throw fail("a string may not hold control characters (\(c.hexName)); write them as escapes such as \\n or \\u0007")
+                throw fail(
+                    "a string may not hold control characters (\(c.hexName)); "
+                        + "write them as escapes such as \\n or \\u0007"
+                )
             } else {
                 out.append(c)
                 pos += 1
@@ -105,7 +110,9 @@ extension TOMLParser {
                 pos += 1
             }
             guard let scalar = Unicode.Scalar(v) else {
-                throw fail("the escape does not name a Unicode scalar value (surrogates and values above 10FFFF are not)", at: at)
+                throw fail(
+                    "the escape does not name a Unicode scalar value (surrogates and values above 10FFFF are not)",
+                    at: at)
             }
             out.append(contentsOf: String(Character(scalar)).utf8)
         case 0x20, 0x09, 0x0A, 0x0D:
@@ -119,7 +126,10 @@ extension TOMLParser {
                 guard try newline() else { break }
             }
         default:
-            throw fail("unknown escape '\\\(String(decoding: [e], as: UTF8.self))' (TOML 1.0 has \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX)", at: at)
+            throw fail(
+                "unknown escape '\\\(String(decoding: [e], as: UTF8.self))' "
+                    + "(TOML 1.0 has \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX)",
+                at: at)
         }
     }
 

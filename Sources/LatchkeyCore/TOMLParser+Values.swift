@@ -22,11 +22,15 @@ extension TOMLParser {
             if peek == nil, let top = open.last {
                 let node = arena[top.node]
                 throw fail(
-                    "the \(top.isArray ? "array" : "inline table") opened at line \(node.line), column \(node.column) is never closed")
+                    "the \(top.isArray ? "array" : "inline table") opened at line \(node.line), "
+                        + "column \(node.column) is never closed"
+                )
             }
             if peek == UInt8(ascii: "[") || peek == UInt8(ascii: "{") {
                 let isArray = peek == UInt8(ascii: "[")
-                guard let node = arena.make(isArray ? .array : .table, line: valueLine, column: valueColumn, parentDepth: depth)
+                guard
+                    let node = arena.make(
+                        isArray ? .array : .table, line: valueLine, column: valueColumn, parentDepth: depth)
                 else { throw tooDeep() }
                 pos += 1
                 open.append(Open(node: node, isArray: isArray))
@@ -66,7 +70,8 @@ extension TOMLParser {
                         try inlineKey(&open[open.count - 1], outerKey: outerKey)
                         break
                     } else if peek != UInt8(ascii: "}") {
-                        throw fail("expected ',' or '}' after a value of the inline table (an inline table stays on one line)")
+                        throw fail(
+                            "expected ',' or '}' after a value of the inline table (an inline table stays on one line)")
                     }
                 }
                 pos += 1
@@ -93,7 +98,7 @@ extension TOMLParser {
         let path = try dottedKey()
         keyPath = outerKey + path
         skipWhitespace()
-        guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after the key '\(path.joined(separator: "."))'") }
+        guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after the key '\(Self.shown(path))'") }
         pos += 1
         skipWhitespace()
         top.target = try resolve(path, in: top.node, inline: true)
@@ -150,13 +155,14 @@ extension TOMLParser {
     /// A value must be followed by whitespace, a comment, a line break or a delimiter: `01`,
     /// `1__2` and `1979-05-27T07:32` are refused as a whole, not read in part.
     private mutating func checkEndOfValue(_ start: Int, _ what: String) throws(TOMLError) {
-        guard let c = peek, c.isBareKeyByte || c == UInt8(ascii: ".") || c == UInt8(ascii: ":")
-            || c == UInt8(ascii: "+") || c >= 0x80
+        guard let c = peek,
+            c.isBareKeyByte || c == UInt8(ascii: ".") || c == UInt8(ascii: ":")
+                || c == UInt8(ascii: "+") || c >= 0x80
         else { return }
         let text = word(from: start)
         let hint =
             text.first == "0" && text.count > 1 && text.dropFirst().first?.isNumber == true && !text.contains("-")
-            && !text.contains(":")
+                && !text.contains(":")
             ? " (a leading zero is not allowed)"
             : text.contains("__") || text.hasSuffix("_") || text.contains("_.") || text.contains("._")
                 ? " ('_' must stand between two digits)" : ""

@@ -41,7 +41,13 @@ struct TOMLParser {
         }
         // Columns count characters (UTF-8 lead bytes), as an editor shows them.
         let column = bytes[start..<where_].reduce(1) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
-        return TOMLError(line: errorLine, column: column, key: keyPath.joined(separator: "."), message: message)
+        return TOMLError(line: errorLine, column: column, key: Self.shown(keyPath), message: message)
+    }
+
+    /// A dotted key for a message: at most 100 characters (a key may be a megabyte long).
+    static func shown(_ path: [String]) -> String {
+        let text = path.joined(separator: ".")
+        return text.count <= 100 ? text : String(text.prefix(100)) + "…"
     }
 
     /// The column of `pos`, counted on from the last one asked for on this line, so that
@@ -125,11 +131,13 @@ struct TOMLParser {
         sectionPath = path
         skipWhitespace()
         guard peek == UInt8(ascii: "]"), !isArray || peek(1) == UInt8(ascii: "]") else {
-            throw fail(isArray ? "expected ']]' to close the array of tables header" : "expected ']' to close the table header")
+            throw fail(
+                isArray ? "expected ']]' to close the array of tables header" : "expected ']' to close the table header"
+            )
         }
         pos += isArray ? 2 : 1
         section += 1
-        let name = path.joined(separator: ".")
+        let name = Self.shown(path)
         var table = 0
         for key in path.dropLast() {
             table = try descend(table, key, line: headerLine, column: headerColumn)
@@ -140,17 +148,21 @@ struct TOMLParser {
             var list: Int
             if let existing {
                 guard arena[existing].kind == .array, arena[existing].tableArray else {
-                    throw fail("[[\(name)]] cannot add to '\(name)': it is already \(describe(existing))", at: lineStart)
+                    throw fail(
+                        "[[\(name)]] cannot add to '\(name)': it is already \(describe(existing))", at: lineStart)
                 }
                 list = existing
             } else {
-                guard let made = arena.make(.array, line: headerLine, column: headerColumn, parentDepth: arena[table].depth)
+                guard
+                    let made = arena.make(
+                        .array, line: headerLine, column: headerColumn, parentDepth: arena[table].depth)
                 else { throw tooDeep() }
                 list = made
                 arena[list].tableArray = true
                 arena.attach(list, as: last, to: table)
             }
-            guard let element = arena.make(.table, line: headerLine, column: headerColumn, parentDepth: arena[list].depth)
+            guard
+                let element = arena.make(.table, line: headerLine, column: headerColumn, parentDepth: arena[list].depth)
             else { throw tooDeep() }
             arena[element].explicit = true
             arena[list].items.append(element)
@@ -187,7 +199,9 @@ struct TOMLParser {
         let node = arena[child]
         if node.kind == .table, !node.frozen { return child }
         if node.kind == .array, node.tableArray, let last = node.items.last { return last }
-        throw fail("a header cannot reach inside '\(key)': it is \(describe(child)) (line \(node.line))", at: lineStart)
+        throw fail(
+            "a header cannot reach inside '\(Self.shown([key]))': it is \(describe(child)) (line \(node.line))",
+            at: lineStart)
     }
 
     /// `key = value` in the current section.
@@ -196,7 +210,7 @@ struct TOMLParser {
         keyPath = sectionPath + path
         skipWhitespace()
         guard peek == UInt8(ascii: "=") else {
-            throw fail("expected '=' after the key '\(path.joined(separator: "."))' (strings need quotes)")
+            throw fail("expected '=' after the key '\(Self.shown(path))' (strings need quotes)")
         }
         pos += 1
         skipWhitespace()
@@ -214,7 +228,10 @@ struct TOMLParser {
                 let node = arena[child]
                 let ownSection = inline || node.dottedSection == nil || node.dottedSection == section
                 guard node.kind == .table, !node.frozen, !node.explicit, ownSection else {
-                    throw fail("a dotted key cannot add to '\(key)': it is already \(describe(child)) (line \(node.line))")
+                    throw fail(
+                        "a dotted key cannot add to '\(Self.shown([key]))': "
+                            + "it is already \(describe(child)) (line \(node.line))"
+                    )
                 }
                 table = child
             } else {
@@ -227,7 +244,7 @@ struct TOMLParser {
         }
         let last = path[path.count - 1]
         if let existing = arena[table].children[last] {
-            throw fail("the key '\(path.joined(separator: "."))' is already defined (line \(arena[existing].line))")
+            throw fail("the key '\(Self.shown(path))' is already defined (line \(arena[existing].line))")
         }
         return table
     }

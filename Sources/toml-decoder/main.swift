@@ -1,12 +1,13 @@
+import LatchkeyCore
+
 // toml-decoder: the decoder interface of toml-lang/toml-test (https://github.com/toml-lang/toml-test):
 // reads TOML on stdin, prints the document as toml-test's tagged JSON on stdout, or the error on
 // stderr with exit status 1. scripts/toml-test.sh runs the suite through it, and
 // Tests/e2e/test_toml_differential.py compares it with Python's tomllib. Not a product: it ships
 // nowhere.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import LatchkeyCore
 
 /// Everything on standard input.
 func readStandardInput() -> [UInt8] {
@@ -41,8 +42,11 @@ func json(_ value: TOMLValue) -> String {
     case .bool(let b): return tagged("bool", b ? "true" : "false")
     case .dateTime(let d):
         let type =
-            d.offsetMinutes != nil ? "datetime" : d.date != nil && d.time != nil ? "datetime-local"
-            : d.date != nil ? "date-local" : "time-local"
+            d.offsetMinutes != nil
+            ? "datetime"
+            : d.date != nil && d.time != nil
+                ? "datetime-local"
+                : d.date != nil ? "date-local" : "time-local"
         return tagged(type, d.rfc3339)
     case .array(let items): return "[" + items.map(json).joined(separator: ",") + "]"
     case .table(let table):

@@ -100,3 +100,24 @@ import Testing
         }
     }
 }
+
+@Suite struct DurationTests {
+    @Test(arguments: [
+        ("\"90\"", 90.0), ("\"90s\"", 90), ("\"1.5m\"", 90), ("\"2h\"", 7200), ("\"1d\"", 86_400), ("45", 45),
+        ("2.5", 2.5), ("\"366d\"", 31_622_400),
+    ])
+    func readsWhatTheExampleDocuments(_ value: String, _ seconds: Double) throws {
+        let config = try Configuration.parse("[broker]\nmin_valid = \(value)\n", file: "c.toml")
+        #expect(config.broker.minValid == seconds)
+    }
+
+    @Test(arguments: [
+        "\"\"", "\"s\"", "\".5s\"", "\"5.s\"", "\"1.2.3s\"", "\"-5s\"", "\"5 s\"", "\"5ms\"", "\"367d\"", "-1",
+        "\"1e3s\"", "\"٣s\"", "-0.5", "31622401",
+    ])
+    func refusesEverythingElse(_ value: String) {
+        #expect(throws: ConfigurationError.self) {
+            try Configuration.parse("[broker]\nmin_valid = \(value)\n", file: "c.toml")
+        }
+    }
+}

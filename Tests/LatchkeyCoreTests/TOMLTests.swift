@@ -79,3 +79,16 @@ import Testing
         }
     }
 }
+
+@Suite struct TOMLMessageTests {
+    @Test func aHugeKeyIsShortenedInMessages() {
+        let key = String(repeating: "k", count: 1_000_000)
+        do {
+            _ = try Configuration.parse("[\(key)]\nx = 1\n[\(key)]\n", file: "c.toml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.utf8.count < 400, "\(error.description.utf8.count) bytes")
+            #expect(error.line == 3 && error.message.contains("defined twice"))
+        }
+    }
+}
