@@ -86,7 +86,10 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore"]),
+        .testTarget(
+            name: "LatchkeyCoreTests",
+            dependencies: ["LatchkeyCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCore"]),
         .testTarget(
             name: "LatchkeyDiscoveryTests",
