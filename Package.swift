@@ -89,7 +89,10 @@ let package = Package(
         // differential test against tomllib); not a product, ships nowhere.
         .executableTarget(name: "toml-decoder", dependencies: ["LatchkeyCore"]),
 
-        .testTarget(name: "LatchkeyCoreTests", dependencies: ["LatchkeyCore"]),
+        .testTarget(
+            name: "LatchkeyCoreTests",
+            dependencies: ["LatchkeyCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "LatchkeyOAuthTests", dependencies: ["LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyCore"]),
         .testTarget(
             name: "LatchkeyDiscoveryTests",

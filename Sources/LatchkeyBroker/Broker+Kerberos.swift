@@ -56,7 +56,7 @@ extension Broker {
         switch status {
         case .success(let s):
             accounts[name]?.kerberos.state = .signinRequired
-            throw LatchkeyError(.signinRequired, "The Kerberos ticket of '\(name)' (\(s.principal)) has \(s.secondsLeft) s left, less than the \(Int(minValid)) s a header must stay valid.", hint: "Run `latchkey login \(name)` (or kinit) for a new ticket.")
+            throw LatchkeyError(.signinRequired, "The Kerberos ticket of '\(name)' (\(s.principal)) has \(s.secondsLeft) s left, less than the \(CheckedNumber.describe(minValid)) s a header must stay valid.", hint: "Run `latchkey login \(name)` (or kinit) for a new ticket.")
         case .failure(let error):
             throw kerberosError(name, error, service: nil)
         }

@@ -137,7 +137,7 @@ extension Broker {
             let deadline = clock() + device.expiresIn
             emit(.devicePrompt(.init(
                 verificationURI: device.verificationURI, verificationURIComplete: device.verificationURIComplete,
-                userCode: device.userCode, expiresIn: Int(device.expiresIn), message: device.message)), session)
+                userCode: device.userCode, expiresIn: Int(clamping: device.expiresIn) ?? 0, message: device.message)), session)
             var interval = device.interval
             var transientFailures = 0
             while true {
@@ -153,17 +153,17 @@ extension Broker {
                     // RFC 8628 §3.5: on a failed connection, back off and keep polling.
                     transientFailures += 1
                     interval = min(interval * 2, 60)
-                    logger.warning("device poll failed; retrying", metadata: ["account": "\(name)", "error": "\(error.description)", "interval_s": "\(Int(interval))"])
+                    logger.warning("device poll failed; retrying", metadata: ["account": "\(name)", "error": "\(error.description)", "interval_s": "\(CheckedNumber.describe(interval))"])
                     continue
                 case .failure(let error):
                     throw latchkeyError(name, error)
                 }
                 switch poll {
                 case .pending:
-                    emit(.waiting(secondsLeft: max(0, Int(deadline - clock()))), session)
+                    emit(.waiting(secondsLeft: Int(clamping: deadline - clock(), to: 0...Int.max) ?? 0), session)
                 case .slowDown:
                     interval += 5
-                    logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(Int(interval))"])
+                    logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(CheckedNumber.describe(interval))"])
                 case .granted(let response):
                     return await completeSignIn(name, session, response, flow: "device")
                 }
@@ -195,7 +195,7 @@ extension Broker {
         await persist(name, .accessToken, StoredAccessToken.encode(token))
         accounts[name]?.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
         accounts[name]?.lastRefresh = now
-        logger.info("signed in", metadata: ["account": "\(name)", "flow": "\(flow)", "expires_in": "\(Int(response.expiresIn))"])
+        logger.info("signed in", metadata: ["account": "\(name)", "flow": "\(flow)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))"])
         endLogin(name, session, .done(account: name, expiresAt: token.expiresAt))
     }
 
@@ -244,7 +244,7 @@ extension Broker {
                 hint: "Sign in with the browser instead, on a device the policy accepts: latchkey login \(name) --method browser")
         }
         if error.isTransient {
-            return LatchkeyError(.providerUnavailable, "The identity provider of '\(name)' cannot be reached: \(error.description).", hint: "Check the network and the provider's status; try again later.", retryAfter: error.retryAfter.map { Int($0) } ?? 30)
+            return LatchkeyError(.providerUnavailable, "The identity provider of '\(name)' cannot be reached: \(error.description).", hint: "Check the network and the provider's status; try again later.", retryAfter: error.retryAfter.flatMap { Int(clamping: $0, to: 1...Int(TokenMachine.maximumRetryAfter)) } ?? 30)
         }
         return LatchkeyError(
             .signinRequired, "Signing in to '\(name)' failed: \(error.description).",

@@ -11,7 +11,7 @@ extension Broker {
         while !Task.isCancelled {
             refreshDueAccounts()
             await checkTickets()
-            try? await Task.sleep(for: .milliseconds(Int(tick * 1000)))
+            try? await Task.sleep(for: .milliseconds(Int(clamping: tick * 1000, to: 1...3_600_000) ?? 1000))
         }
     }
 

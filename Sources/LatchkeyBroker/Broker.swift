@@ -373,8 +373,8 @@ public actor Broker {
             outcome = withMachine(name, key) { $0.refreshSucceeded(token, now: now) }
             metrics.recordRefresh(.ok, seconds: now - started)
             logger.info("token refreshed", metadata: [
-                "account": "\(name)", "trigger": "\(trigger)", "expires_in": "\(Int(response.expiresIn))",
-                "rotated": "\(response.refreshToken != nil)", "duration_ms": "\(Int((now - started) * 1000))",
+                "account": "\(name)", "trigger": "\(trigger)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))",
+                "rotated": "\(response.refreshToken != nil)", "duration_ms": "\(Int(clamping: (now - started) * 1000) ?? 0)",
             ])
         } catch {
             // A scope set's failure is about that scope set only: the account stays as it is.

@@ -50,6 +50,6 @@ public struct BrokerMetrics: Sendable {
     }
 
     static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        abs(value) < 1e15 ? Int64(exactly: value).map(String.init) ?? String(value) : String(value)
     }
 }

@@ -72,7 +72,7 @@ public enum Autostart {
             }
             usleep(20_000)
         }
-        throw ClientError(kind: .unreachable, message: "the daemon did not answer within \(Int(timeout)) s; see \(log)")
+        throw ClientError(kind: .unreachable, message: "the daemon did not answer within \(Int(clamping: timeout) ?? 0) s; see \(log)")
     }
 
     private static func now() -> Double {

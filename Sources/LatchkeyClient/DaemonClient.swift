@@ -24,12 +24,15 @@ public struct DaemonClient: Sendable {
         self.socketPath = socketPath
     }
 
+    /// The largest answer body the client reads (a length beyond it is refused, not trusted).
+    static let maximumBody = 64 << 20
+
     /// One request on its own connection.
     public func request(_ method: String, _ target: String, body: [UInt8] = []) throws(ClientError) -> DaemonResponse {
         let connection = try SocketConnection(path: socketPath)
         try connection.send(Self.requestHead(method, target, bodyLength: body.count), body: body)
         let (status, headers) = try readHead(connection)
-        if let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap({ Int($0.value.trimmed) }) {
+        if let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap({ CheckedNumber.decimal($0.value.trimmed, maximum: Self.maximumBody) }) {
             return DaemonResponse(status: status, headers: headers, body: try connection.readExactly(length))
         }
         var body: [UInt8] = []
@@ -48,7 +51,7 @@ public struct DaemonClient: Sendable {
         try connection.send(Self.requestHead(method, target, bodyLength: 0), body: [])
         let (status, headers) = try readHead(connection)
         guard status == 200, isChunked(headers) else {
-            let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap { Int($0.value.trimmed) } ?? 0
+            let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap { CheckedNumber.decimal($0.value.trimmed, maximum: Self.maximumBody) } ?? 0
             return DaemonResponse(status: status, headers: headers, body: try connection.readExactly(length))
         }
         var pending: [UInt8] = []
@@ -83,7 +86,7 @@ public struct DaemonClient: Sendable {
             throw ClientError(kind: .protocolError, message: "the daemon closed the connection without an answer")
         }
         let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = CheckedNumber.decimal(parts[1], maximum: 999) else {
             throw ClientError(kind: .protocolError, message: "the daemon's answer is not HTTP")
         }
         var headers: [(name: String, value: String)] = []
@@ -102,7 +105,7 @@ public struct DaemonClient: Sendable {
     private func readChunk(_ connection: SocketConnection) throws(ClientError) -> [UInt8]? {
         guard let sizeLine = try connection.readLine() else { return nil }
         let hex = sizeLine.split(separator: ";").first.map(String.init)?.trimmed ?? ""
-        guard let size = Int(hex, radix: 16) else {
+        guard let size = Int(hex, radix: 16), (0...Self.maximumBody).contains(size) else {
             throw ClientError(kind: .protocolError, message: "the daemon sent a malformed chunk")
         }
         if size == 0 {

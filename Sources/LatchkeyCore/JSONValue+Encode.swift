@@ -11,8 +11,8 @@ extension JSONValue {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let d):
-            if d.isFinite, d == d.rounded(), abs(d) < 9e15 {
-                out += String(Int64(d))
+            if abs(d) < 9e15, let whole = Int64(exactly: d) {
+                out += String(whole)
             } else if d.isFinite {
                 out += String(d)
             } else {

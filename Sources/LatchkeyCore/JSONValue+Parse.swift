@@ -29,6 +29,15 @@ extension JSONValue {
 
         func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
+        // A member name shown in an error: a short plain name as it is, anything else described.
+        static func nameForMessage(_ name: String) -> String {
+            let plain = name.utf8.count <= 40 && name.utf8.allSatisfy {
+                ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") || $0 == UInt8(ascii: "_")
+                    || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || (0x30...0x39).contains($0)
+            }
+            return plain ? "'\(name)'" : "with a name of \(name.utf8.count) bytes"
+        }
+
         mutating func skipSpace() {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
         }
@@ -58,6 +67,9 @@ extension JSONValue {
         mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
             index += 1
             var members: [(String, JSONValue)] = []
+            // RFC 8259 §4: names SHOULD be unique; readers disagree on which of two wins, so an
+            // answer with two `access_token` members could mean two things. Refused.
+            var names = Set<String>()
             skipSpace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -66,7 +78,11 @@ extension JSONValue {
             while true {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let keyOffset = index
                 let key = try string()
+                guard names.insert(key).inserted else {
+                    throw JSONParseError(offset: keyOffset, reason: "the member \(Self.nameForMessage(key)) appears twice")
+                }
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 index += 1
@@ -174,6 +190,10 @@ extension JSONValue {
             let digitsStart = index
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             guard index > digitsStart else { throw fail("unexpected character") }
+            // RFC 8259 §6: int = zero / ( digit1-9 *DIGIT ).
+            guard bytes[digitsStart] != UInt8(ascii: "0") || index == digitsStart + 1 else {
+                throw JSONParseError(offset: digitsStart, reason: "a number has a leading zero")
+            }
             if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
                 index += 1
                 let fraction = index
@@ -196,6 +216,8 @@ extension JSONValue {
             guard let d = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
                 throw fail("bad number")
             }
+            // `1e400` reads as infinity: a number no finite double holds is out of range, not infinite.
+            guard d.isFinite else { throw JSONParseError(offset: start, reason: "a number is out of range") }
             return d
         }
     }

@@ -8,7 +8,8 @@ public enum JSONValue: Sendable, Equatable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    /// Keys in document order; lookups take the first match.
+    /// Keys in document order. The parser refuses a document that repeats a key; a value
+    /// built in code with a repeated key answers lookups with the first.
     case object([(String, JSONValue)])
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
@@ -37,17 +38,19 @@ public enum JSONValue: Sendable, Equatable {
     /// A whole number, from a JSON number or a string of digits (Microsoft sends `"3599"`).
     public var intValue: Int? {
         switch self {
-        case .number(let d) where d.isFinite && d == d.rounded() && abs(d) < 9e15: return Int(d)
-        case .string(let s): return Int(s.trimmingSpaces)
+        case .number(let d) where abs(d) < 9e15: return Int(exactly: d)
+        case .string: return doubleValue.flatMap { abs($0) < 9e15 ? Int(exactly: $0) : nil }
         default: return nil
         }
     }
 
+    /// A finite number, from a JSON number or a string holding one JSON number (Microsoft
+    /// sends `"3599"`). `"inf"`, `"nan"`, `"0x10"` and `"1e400"` are not numbers here.
     public var doubleValue: Double? {
         switch self {
-        case .number(let d): d
-        case .string(let s): Double(s.trimmingSpaces)
-        default: nil
+        case .number(let d): return d.isFinite ? d : nil
+        case .string(let s): return CheckedNumber.number(s)
+        default: return nil
         }
     }
 
@@ -80,9 +83,3 @@ extension String {
     }
 }
 
-extension Int {
-    init?(_ text: Substring) {
-        guard let v = Int(String(text)) else { return nil }
-        self = v
-    }
-}

@@ -21,8 +21,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         lhs.secondsSinceEpoch - rhs.secondsSinceEpoch
     }
 
-    /// Whole seconds since the epoch, as JSON answers carry them.
-    public var unixSeconds: Int64 { Int64(secondsSinceEpoch.rounded(.down)) }
+    /// Whole seconds since the epoch, as JSON answers carry them: exact within ±2^53 (what a
+    /// JSON number holds exactly), the nearest bound beyond, the epoch for NaN; never a trap.
+    public var unixSeconds: Int64 {
+        Int64(clamping: secondsSinceEpoch, to: -(1 << 53)...(1 << 53), rounding: .down) ?? 0
+    }
 
     /// RFC 3339 in UTC, e.g. `2026-11-22T14:49:17Z`.
     public var description: String {

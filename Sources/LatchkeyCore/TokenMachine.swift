@@ -54,6 +54,8 @@ public struct TokenMachine: Sendable {
     /// Backoff after a transient failure: 2^n seconds from `baseBackoff`, capped.
     public var baseBackoff: Double = 2
     public var maximumBackoff: Double = 300
+    /// The longest wait a provider's `Retry-After` can ask for; a longer one is read as this.
+    public static let maximumRetryAfter: Double = 3600
 
     public init(account: String) {
         self.account = account
@@ -134,7 +136,9 @@ public struct TokenMachine: Sendable {
             consecutiveFailures += 1
             lastError = message
             let exponential = min(maximumBackoff, baseBackoff * Double(1 << min(consecutiveFailures - 1, 16)))
-            let delay = max(retryAfter ?? 0, exponential * (1 + 0.25 * jitter))
+            // The hint comes from outside: a NaN, an infinity or a negative number is no hint.
+            let hint = retryAfter.flatMap { $0.isFinite && $0 >= 0 ? min($0, Self.maximumRetryAfter) : nil } ?? 0
+            let delay = max(hint, exponential * (1 + 0.25 * jitter))
             let retry = now + delay
             retryAt = retry
             if let token, !token.isExpired(at: now) { return .serveWaiters(token) }
@@ -143,7 +147,7 @@ public struct TokenMachine: Sendable {
     }
 
     private func unavailable(retryAt: Timestamp, now: Timestamp, message: String? = nil) -> LatchkeyError {
-        let seconds = max(1, Int((retryAt - now).rounded(.up)))
+        let seconds = Int(clamping: retryAt - now, to: 1...Int(Self.maximumRetryAfter), rounding: .up) ?? 1
         return LatchkeyError(
             .providerUnavailable,
             "The identity provider of '\(account)' cannot be reached: \(message ?? lastError ?? "no answer").",

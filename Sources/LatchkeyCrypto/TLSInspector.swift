@@ -121,7 +121,7 @@ public enum TLSInspector {
             cursor = entry.pointee.ai_next
             let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), entry.pointee.ai_protocol)
             guard fd >= 0 else { continue }
-            var wait = timeval(tv_sec: Int(timeout), tv_usec: 0)
+            var wait = timeval(tv_sec: Int(clamping: timeout, to: 1...3600, rounding: .up) ?? 10, tv_usec: 0)
             _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
             if Glibc.connect(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen) == 0 { return fd }

@@ -66,7 +66,7 @@ extension Diagnosis {
             let now = Timestamp(secondsSinceEpoch: Double(time(nil)))
             let token = response.accessToken(issuedAt: now, requestedScopes: account.scopes)
             try? await store.write(account: name, kind: .accessToken, value: StoredAccessToken.encode(token))
-            add(Finding("refresh", .pass, "The provider issued a new token, valid for \(Int(response.expiresIn)) s."))
+            add(Finding("refresh", .pass, "The provider issued a new token, valid for \(CheckedNumber.describe(response.expiresIn)) s."))
             claims(token.value)
             freshToken = token.value
         } catch {
@@ -124,7 +124,7 @@ extension Diagnosis {
         func text(_ key: String) -> String? {
             if let s = payload[key]?.stringValue { return s }
             if let list = payload[key]?.arrayValue { return list.compactMap(\.stringValue).joined(separator: " ") }
-            if let n = payload[key]?.doubleValue { return String(Int(n)) }
+            if let n = payload[key]?.doubleValue { return CheckedNumber.describe(n.rounded(.towardZero)) }
             return nil
         }
         var words: [String] = []
@@ -139,14 +139,14 @@ extension Diagnosis {
         var status = Finding.Status.pass
         var remedy = ""
         if let exp = payload["exp"]?.doubleValue {
-            let left = Int(exp - now)
+            let left = Int(clamping: exp - now) ?? 0
             words.append(left > 0 ? "expires in \(left) s" : "expired \(-left) s ago")
             if left <= 0 {
                 status = .warn
                 remedy = "The daemon refreshes it before use; this one is only the stored copy."
             }
         }
-        if let iat = payload["iat"]?.doubleValue { words.append("issued \(Int(now - iat)) s ago") }
+        if let iat = payload["iat"]?.doubleValue { words.append("issued \(Int(clamping: now - iat) ?? 0) s ago") }
         add(Finding("token claims", status, words.joined(separator: "; ") + ".", remedy: remedy))
     }
 }

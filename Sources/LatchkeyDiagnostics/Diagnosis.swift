@@ -196,7 +196,7 @@ public struct Diagnosis {
             let date = response.header("Date"), let server = HTTPDate.parse(date)
         else { return }
         let skew = server - Double(time(nil))
-        let words = "\(host)'s clock is \(Int(abs(skew))) s \(skew > 0 ? "ahead of" : "behind") this machine's"
+        let words = "\(host)'s clock is \(Int(clamping: abs(skew)) ?? 0) s \(skew > 0 ? "ahead of" : "behind") this machine's"
         if abs(skew) > 300 {
             add(Finding("clock \(host)", .fail, words + " (Date: \(date)); Kerberos and token lifetimes allow 5 minutes.",
                 remedy: "Synchronise this machine's clock (timedatectl set-ntp true); if it is right, the server's is wrong.",
@@ -204,7 +204,7 @@ public struct Diagnosis {
         } else if abs(skew) > 60 {
             add(Finding("clock \(host)", .warn, words + ".", remedy: "Synchronise the clock (timedatectl set-ntp true)."))
         } else {
-            add(Finding("clock \(host)", .pass, "\(host)'s clock agrees with this machine's (within \(Int(abs(skew))) s)."))
+            add(Finding("clock \(host)", .pass, "\(host)'s clock agrees with this machine's (within \(Int(clamping: abs(skew)) ?? 0) s)."))
         }
     }
 
@@ -301,10 +301,11 @@ enum HTTPDate {
     static func parse(_ text: String) -> Double? {
         // "Sun, 06 Nov 1994 08:49:37 GMT"
         let parts = text.split(separator: " ")
-        guard parts.count == 6, let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
-            let year = Int(parts[3])
+        // A server's header: ASCII digits in their ranges only, so the tm fields cannot overflow.
+        guard parts.count == 6, let day = CheckedNumber.decimal(parts[1], maximum: 31),
+            let month = months.firstIndex(of: String(parts[2])), let year = CheckedNumber.decimal(parts[3], maximum: 9999)
         else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        let clock = parts[4].split(separator: ":").compactMap { CheckedNumber.decimal($0, maximum: 60) }
         guard clock.count == 3 else { return nil }
         var t = tm()
         t.tm_year = Int32(year - 1900)

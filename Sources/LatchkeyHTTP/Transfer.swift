@@ -42,8 +42,8 @@ final class Transfer {
             set(CURLOPT_SSL_VERIFYPEER, 1)
             set(CURLOPT_SSL_VERIFYHOST, 2)
             if let caFile = options.caFile { set(CURLOPT_CAINFO, caFile) }
-            set(CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
-            set(CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000))
+            set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
+            set(CURLOPT_TIMEOUT_MS, Self.milliseconds(options.totalTimeout))
             set(CURLOPT_FOLLOWLOCATION, options.followRedirects ? 1 : 0)
             set(CURLOPT_MAXREDIRS, 5)
             set(CURLOPT_ACCEPT_ENCODING, "")
@@ -90,6 +90,12 @@ final class Transfer {
     }
 
     /// Every CURLcode becomes a typed error carrying libcurl's own text.
+    /// A timeout in seconds as libcurl's milliseconds: 1 ms to a day, never a trap (the
+    /// configuration checks its values; this is the last line).
+    static func milliseconds(_ seconds: Double) -> Int {
+        Int(clamping: seconds * 1000, to: 1...86_400_000, rounding: .up) ?? 30_000
+    }
+
     static func error(_ code: CURLcode, errorBuffer: [CChar], transfer: Transfer, options: HTTPOptions) -> HTTPError {
         if transfer.tooLarge {
             return HTTPError(kind: .responseTooLarge, message: "the answer is larger than \(options.maximumResponseBytes) bytes and was cut off", curlCode: Int(code.rawValue))

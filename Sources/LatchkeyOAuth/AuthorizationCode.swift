@@ -42,6 +42,6 @@ extension OAuthClient {
             ("grant_type", "authorization_code"), ("code", code.reveal()), ("redirect_uri", request.redirectURI),
             ("client_id", clientID), ("code_verifier", request.verifier.reveal()),
         ]
-        return try TokenResponse(json: try await exchange(.form(tokenEndpoint, fields), options: options))
+        return try await answer(.form(tokenEndpoint, fields), options: options, reading: TokenResponse.init(json:))
     }
 }

@@ -16,8 +16,9 @@ public struct OAuthClient: Sendable {
         var lastError: OAuthError?
         for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
             do {
-                let json = try await exchange(HTTPRequest(url: base + path, headers: [("Accept", "application/json")]), options: options)
-                return try ProviderMetadata(discoveryDocument: json)
+                return try await answer(HTTPRequest(url: base + path, headers: [("Accept", "application/json")]), options: options) {
+                    (json) throws(OAuthError) in try ProviderMetadata(discoveryDocument: json)
+                }
             } catch {
                 lastError = error
                 if error.isTransient, case .transport = error.kind { throw error }
@@ -29,7 +30,7 @@ public struct OAuthClient: Sendable {
     public func startDeviceAuthorization(endpoint: String, clientID: String, scopes: [String], claims: String? = nil, options: HTTPOptions) async throws(OAuthError) -> DeviceAuthorization {
         var fields = [("client_id", clientID), ("scope", scopes.joined(separator: " "))]
         if let claims { fields.append(("claims", claims)) }
-        return try DeviceAuthorization(json: try await exchange(.form(endpoint, fields), options: options))
+        return try await answer(.form(endpoint, fields), options: options, reading: DeviceAuthorization.init(json:))
     }
 
     /// One poll. `authorization_pending` and `slow_down` are answers here, not errors;
@@ -40,7 +41,7 @@ public struct OAuthClient: Sendable {
             ("client_id", clientID),
         ]
         do {
-            return .granted(try TokenResponse(json: try await exchange(.form(tokenEndpoint, fields), options: options)))
+            return .granted(try await answer(.form(tokenEndpoint, fields), options: options, reading: TokenResponse.init(json:)))
         } catch {
             switch error.code {
             case "authorization_pending": return .pending
@@ -56,7 +57,7 @@ public struct OAuthClient: Sendable {
         var fields = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.reveal()), ("client_id", clientID)]
         if !scopes.isEmpty { fields.append(("scope", scopes.joined(separator: " "))) }
         if let claims { fields.append(("claims", claims)) }
-        return try TokenResponse(json: try await exchange(.form(tokenEndpoint, fields), options: options))
+        return try await answer(.form(tokenEndpoint, fields), options: options, reading: TokenResponse.init(json:))
     }
 
     /// RFC 7009 revocation. A provider that does not know the token answers 200 as well.
@@ -73,11 +74,29 @@ public struct OAuthClient: Sendable {
         } catch {
             throw OAuthError(kind: .transport(OAuthError.HTTPFailure(rawValue: error.kind.rawValue) ?? .other), message: Self.describe(error, url: request.url))
         }
-        return try Self.read(response, allowEmpty: allowEmpty)
+        return try Self.read(response, allowEmpty: allowEmpty, provider: Self.providerName(request.url))
+    }
+
+    /// `exchange`, then `reader` on its JSON: a reader's complaint about the answer (a missing
+    /// field, an absurd number) names the provider and says the answer was malformed.
+    func answer<T>(
+        _ request: HTTPRequest, options: HTTPOptions, reading reader: (JSONValue) throws(OAuthError) -> T
+    ) async throws(OAuthError) -> T {
+        let json = try await exchange(request, options: options)
+        do {
+            return try reader(json)
+        } catch {
+            throw error.malformed(from: Self.providerName(request.url))
+        }
+    }
+
+    /// The provider as messages name it: the host of the endpoint.
+    static func providerName(_ url: String) -> String {
+        URLParts(url)?.host ?? "the provider"
     }
 
     static func describe(_ error: HTTPError, url: String) -> String {
-        let host = URLParts(url)?.host ?? "the provider"
+        let host = providerName(url)
         switch error.kind {
         case .resolve: return "cannot resolve the host name \(host): \(error.message)"
         case .connect: return "cannot connect to \(host): \(error.message)"
@@ -99,25 +118,32 @@ public struct OAuthClient: Sendable {
     }
 
     /// Turns an HTTP answer into a JSON object or an `OAuthError`.
-    public static func read(_ response: HTTPResponse, allowEmpty: Bool = false) throws(OAuthError) -> JSONValue {
-        let retryAfter = response.header("Retry-After").flatMap { Double($0.trimmed) }
+    public static func read(_ response: HTTPResponse, allowEmpty: Bool = false, provider: String = "the provider") throws(OAuthError) -> JSONValue {
+        let header = response.header("Retry-After")
+        let retryAfter = OAuthError.retryAfter(header: header)
+        // A hint that cannot be read is ignored (the backoff applies) and said so.
+        let ignored = header != nil && retryAfter == nil ? "; its Retry-After is not a number of seconds and was ignored" : ""
         let status = response.status
         let isSuccess = (200..<300).contains(status)
         if response.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             if isSuccess && allowEmpty { return .object([]) }
             if isSuccess { throw .invalidResponse("the provider's answer was empty (HTTP \(status))", status: status) }
-            throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status) with an empty body", retryAfter: retryAfter, httpStatus: status)
+            throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status) with an empty body\(ignored)", retryAfter: retryAfter, httpStatus: status)
         }
         let json: JSONValue
         do {
             json = try JSONValue.parse(response.body)
         } catch {
             let html = response.contentType.contains("html") || response.body.prefix(64).contains(UInt8(ascii: "<"))
-            let what = html ? "an HTML page" : "text that is not JSON (\(error.reason) at byte \(error.offset))"
-            if !isSuccess {
-                throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status) with \(what) instead of JSON", retryAfter: retryAfter, httpStatus: status)
+            if html && !isSuccess {
+                throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status) with an HTML page instead of JSON\(ignored)", retryAfter: retryAfter, httpStatus: status)
             }
-            throw .invalidResponse("the provider answered with \(what) instead of JSON", status: status)
+            if html { throw .invalidResponse("the provider answered with an HTML page instead of JSON", status: status) }
+            // Broken JSON (cut off, leading zeros, 1e400, a member twice): whatever its status
+            // says, the answer cannot be trusted to mean one thing. Retried, like any unreadable answer.
+            var failure = OAuthError.invalidResponse("\(provider) sent a malformed answer (HTTP \(status)): text that is not JSON (\(error.reason) at byte \(error.offset))", status: status)
+            failure.retryAfter = retryAfter
+            throw failure
         }
         if let code = json["error"]?.stringValue, !isSuccess || json["access_token"] == nil {
             let description = json["error_description"]?.stringValue.map(Self.printable)
@@ -126,7 +152,7 @@ public struct OAuthClient: Sendable {
             throw OAuthError(kind: .provider(code: code), message: ProviderErrors.explain(code: code, errorCodes: codes), providerDescription: description, errorCodes: codes, retryAfter: retryAfter, httpStatus: status)
         }
         guard isSuccess else {
-            throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status)", retryAfter: retryAfter, httpStatus: status)
+            throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status)\(ignored)", retryAfter: retryAfter, httpStatus: status)
         }
         return json
     }

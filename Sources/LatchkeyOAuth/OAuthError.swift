@@ -27,6 +27,8 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public var providerDescription: String?
     /// Microsoft's `error_codes`, or the AADSTS number found in the description.
     public var errorCodes: [Int]
+    /// The provider's `Retry-After`, as read by `retryAfter(header:)`: whole seconds from 0 to
+    /// `TokenMachine.maximumRetryAfter`, never NaN or infinite.
     public var retryAfter: Double?
     public var httpStatus: Int?
 
@@ -42,6 +44,24 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func invalidResponse(_ message: String, status: Int? = nil) -> OAuthError {
         OAuthError(kind: .invalidResponse, message: message, httpStatus: status)
+    }
+
+    /// A `Retry-After` value as delay-seconds (RFC 9110 §10.2.3: ASCII digits only), read as at
+    /// most `TokenMachine.maximumRetryAfter` (one hour). Anything else — an HTTP-date, `inf`,
+    /// `nan`, `1e19`, `-1`, other scripts' digits — is no hint: nil, and the backoff applies.
+    public static func retryAfter(header: String?) -> Double? {
+        guard let header else { return nil }
+        let maximum = Int(TokenMachine.maximumRetryAfter)
+        return CheckedNumber.decimal(header.trimmed, clampedTo: maximum).map(Double.init)
+    }
+
+    /// This error, when it is about an answer that cannot be read, as a malformed answer of
+    /// `provider` (a host name), so the person knows whom to blame.
+    public func malformed(from provider: String) -> OAuthError {
+        guard kind == .invalidResponse, !message.contains("malformed answer") else { return self }
+        var copy = self
+        copy.message = "\(provider) sent a malformed answer: \(message)"
+        return copy
     }
 
     public var code: String? {

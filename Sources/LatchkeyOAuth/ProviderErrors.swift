@@ -1,3 +1,5 @@
+import LatchkeyCore
+
 /// Provider error codes in plain words: the generic OAuth errors (RFC 6749 §5.2, RFC 8628
 /// §3.5, OIDC) and Microsoft's AADSTS codes. Used by every error message.
 public enum ProviderErrors {
@@ -104,7 +106,7 @@ public enum ProviderErrors {
     /// The first `AADSTSnnnnn` number in a text.
     public static func aadstsCode(in text: String) -> Int? {
         guard let range = text.firstRange(of: "AADSTS") else { return nil }
-        let digits = text[range.upperBound...].prefix { $0.isNumber }
-        return Int(digits)
+        let digits = text.utf8[range.upperBound...].prefix { (0x30...0x39).contains($0) }
+        return CheckedNumber.decimal(Substring(digits), maximum: 99_999_999)
     }
 }

@@ -27,13 +27,18 @@ public struct DeviceAuthorization: Sendable, Equatable {
         self.userCode = userCode
         self.verificationURI = uri
         self.verificationURIComplete = (json["verification_uri_complete"] ?? json["verification_url_complete"])?.stringValue
-        guard let expires = json["expires_in"]?.doubleValue, expires > 0 else {
+        guard let expires = json["expires_in"]?.doubleValue else {
             throw OAuthError.invalidResponse("the device authorization answer has no valid expires_in")
         }
-        self.expiresIn = min(expires, 3600)
+        do {
+            // A code that lives over an hour is read as one: the person finishes well before.
+            self.expiresIn = min(try CheckedNumber.seconds(expires, field: "the device authorization answer's expires_in", in: 1...TokenResponse.plausibleSeconds), 3600)
+        } catch {
+            throw OAuthError.invalidResponse(error.description)
+        }
         // RFC 8628 §3.2: 5 seconds when absent; a zero or absurd interval is not trusted.
         let interval = json["interval"]?.doubleValue ?? 5
-        self.interval = interval >= 1 && interval <= 60 ? interval : 5
+        self.interval = (1...60).contains(interval) ? interval : 5
         self.message = json["message"]?.stringValue
     }
 }
@@ -51,6 +56,9 @@ public struct TokenResponse: Sendable, Equatable {
     public static let maximumLifetime: Double = 365 * 86_400
     /// Assumed when the provider sends no `expires_in` (it is only RECOMMENDED).
     public static let assumedLifetime: Double = 3600
+    /// The widest number of seconds a provider's answer may carry: 2^53, the largest whole
+    /// number a JSON number holds exactly. Beyond it the answer is malformed, not generous.
+    public static let plausibleSeconds = Double(1 << 53)
 
     public init(accessToken: Secret<String>, tokenType: String = "Bearer", expiresIn: Double, refreshToken: Secret<String>? = nil, scope: [String]? = nil) {
         self.accessToken = accessToken
@@ -71,11 +79,17 @@ public struct TokenResponse: Sendable, Equatable {
         }
         var lifetime = Self.assumedLifetime
         if let raw = json["expires_in"], raw != .null {
-            guard let seconds = raw.doubleValue, seconds.isFinite else {
+            guard let number = raw.doubleValue else {
                 throw OAuthError.invalidResponse("the token answer's expires_in is not a number")
             }
+            let seconds: Double
+            do {
+                seconds = try CheckedNumber.seconds(number, field: "the token answer's expires_in", in: -Self.plausibleSeconds...Self.plausibleSeconds)
+            } catch {
+                throw OAuthError.invalidResponse(error.description)
+            }
             guard seconds > 0 else {
-                throw OAuthError.invalidResponse("the token answer's expires_in is \(Int(seconds)): the token would be expired at once")
+                throw OAuthError.invalidResponse("the token answer's expires_in is \(CheckedNumber.describe(seconds)): the token would be expired at once")
             }
             lifetime = min(seconds, Self.maximumLifetime)
         }

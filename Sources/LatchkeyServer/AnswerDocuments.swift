@@ -19,6 +19,6 @@ enum AnswerDocuments {
     }
 
     static func token(_ token: AccessToken, now: Timestamp) -> JSONValue {
-        .object(tokenMembers(token) + [("expires_in", .number(Double(max(0, Int(token.remaining(at: now))))))])
+        .object(tokenMembers(token) + [("expires_in", .number(Double(Int(clamping: token.remaining(at: now), to: 0...Int.max) ?? 0)))])
     }
 }

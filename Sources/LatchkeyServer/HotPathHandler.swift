@@ -188,7 +188,7 @@ final class HotPathHandler: ChannelDuplexHandler {
                 finish(context: context, entry.header, close: false)
             }
         case .token:
-            let expiresIn = String(max(0, Int(entry.token.remaining(at: now))))
+            let expiresIn = String(Int(clamping: entry.token.remaining(at: now), to: 0...Int.max) ?? 0)
             let length = entry.tokenBodyPrefix.readableBytes + expiresIn.utf8.count + 2
             var out = context.channel.allocator.buffer(capacity: length + 160)
             out.writeString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\nCache-Control: no-store\r\n")

@@ -47,7 +47,7 @@ public struct Router: Sendable {
             let token = try await broker.token(account: s[2], scopes: request.queryValues("scope").flatMap { $0.split(separator: " ").map(String.init) }, minValid: try minValid(request), client: request.client)
             return .ok(AnswerDocuments.token(token, now: WallClock.now()))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "header":
-            let auth = try await broker.authorization(account: s[2], url: request.queryValue("url"), minValid: try minValid(request), client: request.client)
+            let auth = try await broker.authorization(account: s[2], url: try targetURL(request), minValid: try minValid(request), client: request.client)
             return .ok(AnswerDocuments.header(value: auth.value.reveal(), expiresAt: auth.expiresAt))
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "login":
             let events = try await broker.login(account: s[2], method: request.queryValue("method"), client: request.client)
@@ -91,9 +91,22 @@ public struct Router: Sendable {
         s == ["v1", "health"] || s == ["v1", "accounts"] || s == ["metrics"] || (s.count == 4 && s[1] == "logins") || (s.count >= 3 && s[0] == "v1" && s[1] == "accounts")
     }
 
+    /// `url=`: the service a header is for, read by the one URL reader (LatchkeyCore's
+    /// `URLParts`); one it cannot read is the caller's mistake, answered 400 with the reason.
+    private func targetURL(_ request: APIRequest) throws(LatchkeyError) -> String? {
+        guard let raw = request.queryValue("url") else { return nil }
+        do throws(URLProblem) {
+            let parts = try URLParts(parsing: raw)
+            guard parts.scheme == "https" || parts.scheme == "http" else { throw URLProblem("its scheme is not http or https") }
+        } catch {
+            throw LatchkeyError(.badRequest, "The url is not usable: \(error.reason).", hint: "Pass an http(s) URL such as url=https://mail.example.com/EWS/Exchange.asmx.")
+        }
+        return raw
+    }
+
     private func minValid(_ request: APIRequest) throws(LatchkeyError) -> Double? {
         guard let raw = request.queryValue("min_valid") else { return nil }
-        guard let seconds = Double(raw), seconds >= 0, seconds <= 86_400 else {
+        guard let seconds = CheckedNumber.number(raw), seconds >= 0, seconds <= 86_400 else {
             throw LatchkeyError(.badRequest, "min_valid must be a number of seconds from 0 to 86400.", hint: "For example min_valid=120.")
         }
         return seconds

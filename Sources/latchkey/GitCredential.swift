@@ -62,7 +62,7 @@ struct GitCredential: ParsableCommand {
         guard let token = answer["access_token"]?.stringValue else {
             fail(LatchkeyError(.internalError, "The daemon's answer has no access_token."))
         }
-        let expiry = answer["expires_at"]?.doubleValue.map { Int($0) }
+        let expiry = answer["expires_at"]?.doubleValue.flatMap { Int(clamping: $0) }
 
         // git 2.46+ announces `capability[]=authtype` and then takes a ready Authorization
         // scheme and credential; older versions only know username and password (Basic).

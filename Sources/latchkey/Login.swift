@@ -65,7 +65,7 @@ struct Login: ParsableCommand {
                 return true
             }, onTick: {
                 if terminal, let deadline {
-                    let left = max(0, Int(deadline - monotonicNow()))
+                    let left = Int(clamping: deadline - monotonicNow(), to: 0...Int.max) ?? 0
                     printError("\r\u{1B}[KWaiting for you to finish signing in… \(left / 60):\(left % 60 < 10 ? "0" : "")\(left % 60) left (Ctrl-C cancels)", terminator: "")
                 }
                 return true

@@ -155,7 +155,7 @@ struct URLAuthority: Equatable {
         guard !hostPart.isEmpty else { return nil }
         host = String(hostPart)
         if let portPart, !portPart.isEmpty {
-            guard let port = Int(String(portPart)), (1...65535).contains(port) else { return nil }
+            guard let port = CheckedNumber.decimal(portPart, maximum: 65535), port >= 1 else { return nil }
             self.port = port
         } else {
             port = nil

@@ -17,6 +17,13 @@ import Testing
         #expect(HTTPTrace.redactBody(Array("<html>password=hunter2</html>".utf8)).contains("not shown"))
     }
 
+    /// JSON the reader refuses (issue 14: a member twice, a leading zero) is never read as a form.
+    @Test(arguments: [#"{"access_token":"t0k=","access_token":"b"}"#, #" {"access_token":"t0k=","expires_in":0360}"#, #"[{"access_token":"t0k="#])
+    func refusedJSONIsNotShown(_ body: String) {
+        let shown = HTTPTrace.redactBody(Array(body.utf8))
+        #expect(!shown.contains("t0k") && shown.contains("not shown"))
+    }
+
     @Test func aRecordedExchangeReachesTheSinkRedacted() {
         let seen = Box()
         HTTPTrace.setSink { seen.append($0) }

@@ -412,6 +412,10 @@ def create_app(issuer):
             # An answer that is valid JSON but says something absurd (expires_in -5, a
             # missing access_token, a token that is not a JWT…).
             return json_response(fault["body"], status or 200, retry)
+        if mode == "raw":
+            # Bytes no JSON library writes: leading zeros, 1e400, a member given twice.
+            return Response(fault["text"].encode(), status=status or 200,
+                            mimetype="application/json", headers=retry)
         if mode == "huge":
             # Two MiB of otherwise valid JSON: a client must cut it off at its cap.
             return json_response({"access_token": "x" * (2 << 20), "token_type": "Bearer",
@@ -898,6 +902,9 @@ def create_app(issuer):
         if mode == "rotate_then_fail" and endpoint != "token":
             return bad_request("rotate_then_fail applies to the token endpoint only")
         fault = {"mode": mode}
+        if isinstance(body.get("retry_after"), str):
+            # Sent as it is: a header a hostile provider writes (inf, nan, 1e19, -1).
+            fault["retry_after"] = body.pop("retry_after")
         for key in ("count", "status", "retry_after", "seconds"):
             if body.get(key) is not None:
                 value = body[key]
@@ -909,6 +916,10 @@ def create_app(issuer):
                 if not isinstance(body[key], str):
                     return bad_request(f"{key} must be a string")
                 fault[key] = body[key]
+        if mode == "raw":
+            if not isinstance(body.get("text"), str):
+                return bad_request("mode raw needs a text: the exact bytes to answer with")
+            fault["text"] = body["text"]
         if mode == "json":
             if "body" not in body:
                 return bad_request("mode json needs a body: the exact JSON value to answer with")

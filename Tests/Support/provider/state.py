@@ -42,7 +42,8 @@ COUNTER_NAMES = (
 )
 
 FAULT_ENDPOINTS = ("token", "device_authorization", "discovery", "resource")
-FAULT_MODES = ("status", "hang", "bad_json", "html", "empty", "drop", "rotate_then_fail", "json", "huge")
+FAULT_MODES = ("status", "hang", "bad_json", "html", "empty", "drop", "rotate_then_fail", "json", "huge",
+               "raw")
 
 
 class User:

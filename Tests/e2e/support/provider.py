@@ -109,9 +109,10 @@ class Provider:
 
     def fault(self, endpoint, mode, **options):
         """endpoint: token | device_authorization | discovery | resource; mode: status, hang,
-        bad_json, html, empty, drop, rotate_then_fail, json (answer with `body`), huge (2 MiB)
-        or none; options: count, status, retry_after, error, error_codes, error_description,
-        seconds, www_authenticate, body."""
+        bad_json, html, empty, drop, rotate_then_fail, json (answer with `body`), huge (2 MiB),
+        raw (answer with the exact `text`) or none; options: count, status, retry_after (a
+        number, or a string sent as it is), error, error_codes, error_description, seconds,
+        www_authenticate, body, text."""
         return self._control("POST", "/_test/fault",
                              {"endpoint": endpoint, "mode": mode, **options})
 
