@@ -459,7 +459,8 @@ public actor Broker {
         let now = clock()
         if let last = accounts[name]?.notifiedAt, now - last < 600 { return }
         accounts[name]?.notifiedAt = now
-        notifier.notify(summary: "Latchkey: sign in to '\(name)' again", body: "\(why) Run: latchkey login \(name)")
+        let notifier = self.notifier
+        work.start { await notifier.notify(summary: "Latchkey: sign in to '\(name)' again", body: "\(why) Run: latchkey login \(name)") }
         logger.info("notified: sign-in needed", metadata: ["account": "\(name)"])
     }
 
