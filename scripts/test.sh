@@ -20,13 +20,23 @@ env_file=$(bash scripts/testenv/up.sh)
 trap 'bash scripts/testenv/down.sh' EXIT
 set -a; source "$env_file"; set +a
 export LATCHKEY_INTEGRATION=1 LATCHKEY_BIN="$REPO/.build/debug" LATCHKEY_STATIC_BIN="$REPO/.build/static/release"
+# SwiftNIO's strict mode: work scheduled on an event loop that has already shut down (a task
+# nobody owns outliving the server) crashes instead of printing a warning. The e2e daemons
+# inherit it from this environment.
+export SWIFTNIO_STRICT=1
 status=0
 echo "== swift test"
 swift test --skip-build 2>&1 | tee "$LATCHKEY_TESTENV/swift-test.log" | grep -vE '^(Test Case|◇|✔ Test [^r])' || true
 grep -qE '✔ Test run with [0-9]+ tests? .*passed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
 grep -qE 'Executed [0-9]+ tests?, with 0 failures' "$LATCHKEY_TESTENV/swift-test.log" || ! grep -q 'Executed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
 echo "== end-to-end tests"
-"$REPO/.testenv/venv/bin/pytest" -q -p no:cacheprovider Tests/e2e || status=1
+# Every test's daemon log lands under --basetemp, for the check below.
+"$REPO/.testenv/venv/bin/pytest" -q -p no:cacheprovider --basetemp="$LATCHKEY_TESTENV/pytest" Tests/e2e || status=1
+echo "== no work left on a stopped event loop"
+if grep -rl --include='*.log' 'Cannot schedule tasks' "$LATCHKEY_TESTENV/swift-test.log" "$LATCHKEY_TESTENV/pytest"; then
+    echo "SwiftNIO reported work scheduled on an event loop that had shut down (files above)"
+    status=1
+fi
 if [ $status -ne 0 ]; then
     # CI shows the end of the output: repeat what failed there.
     echo "== failures (repeated from above)"

@@ -46,7 +46,7 @@ extension Broker {
         guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
         let relay = PromptRelay { [weak self] banner, prompts in
             guard let self else { return }
-            Task { await self.showBasicQuestion(sessionID: sessionID, banner: banner, prompts: prompts) }
+            self.work.start { await self.showBasicQuestion(sessionID: sessionID, banner: banner, prompts: prompts) }
         }
         session.relay = relay
         do throws(LatchkeyError) {

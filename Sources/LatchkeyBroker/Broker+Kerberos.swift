@@ -76,13 +76,18 @@ extension Broker {
     /// middle of that would see no credentials.
     @discardableResult
     func refreshTicket(_ name: String, reason: String, needed: Double) async -> Bool {
-        if let running = accounts[name]?.renewal { return await running.value }
         guard accounts[name] != nil else { return false }
-        let task = Task { await self.refreshTicketNow(name, reason: reason, needed: needed) }
-        accounts[name]?.renewal = task
-        let renewed = await task.value
-        accounts[name]?.renewal = nil
-        return renewed
+        if renewals[name] == nil {
+            guard work.start({ await self.renewTicket(name, reason: reason, needed: needed) }) else { return false }
+            renewals[name] = []
+        }
+        return await withCheckedContinuation { renewals[name, default: []].append($0) }
+    }
+
+    /// The job of `refreshTicket`: renews, then answers every caller that joined.
+    private func renewTicket(_ name: String, reason: String, needed: Double) async {
+        let renewed = await refreshTicketNow(name, reason: reason, needed: needed)
+        for waiter in renewals.removeValue(forKey: name) ?? [] { waiter.resume(returning: renewed) }
     }
 
     private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {

@@ -14,7 +14,7 @@ extension Broker {
         }
         let relay = PromptRelay { [weak self] banner, prompts in
             guard let self else { return }
-            Task { await self.showQuestion(name, sessionID: sessionID, banner: banner, prompts: prompts) }
+            self.work.start { await self.showQuestion(name, sessionID: sessionID, banner: banner, prompts: prompts) }
         }
         session.relay = relay
         let prompter = RelayPrompter(relay: relay)

@@ -23,17 +23,23 @@ extension Broker {
             accounts[name]!.machine.signInStarted()
             sessions[session.id] = session
             let id = session.id
+            let job: BackgroundWork.Job
             if account.config.method == .auto {
-                session.task = Task { await self.runAutoLogin(name, sessionID: id, browser: method == "browser") }
+                job = { await self.runAutoLogin(name, sessionID: id, browser: method == "browser") }
             } else if account.config.method == .kerberos {
-                session.task = Task { await self.runKerberosLogin(name, sessionID: id) }
+                job = { await self.runKerberosLogin(name, sessionID: id) }
             } else if account.config.method == .basic {
-                session.task = Task { await self.runBasicLogin(name, sessionID: id) }
+                job = { await self.runBasicLogin(name, sessionID: id) }
             } else if browser {
-                session.task = Task { await self.runBrowserLogin(name, sessionID: id) }
+                job = { await self.runBrowserLogin(name, sessionID: id) }
             } else {
-                session.task = Task { await self.runDeviceLogin(name, sessionID: id) }
+                job = { await self.runDeviceLogin(name, sessionID: id) }
             }
+            guard let running = work.startCancellable(job) else {
+                endLogin(name, session, .error(Self.stopping))
+                throw Self.stopping
+            }
+            session.job = running
             let flow = account.config.method == .oauth ? (browser ? "browser" : "device") : account.config.method.rawValue
             logger.info("sign-in started", metadata: ["account": "\(name)", "flow": "\(flow)"])
         }
@@ -45,7 +51,7 @@ extension Broker {
         let sessionID = session.id
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
-            Task { await self.unsubscribe(name, sessionID: sessionID, subscriber: id) }
+            self.work.start { await self.unsubscribe(name, sessionID: sessionID, subscriber: id) }
         }
         return stream
     }

@@ -26,9 +26,9 @@ extension Broker {
             guard let due = account.machine.refreshDue(refreshBefore: settings.refreshBefore, minValid: minValid, jitter: account.jitter),
                 due <= now, accounts[name]!.machine.startProactiveRefresh(now: now)
             else { continue }
+            guard startRefresh(name, trigger: "proactive") else { break }
             started += 1
             metrics.refreshesProactive += 1
-            Task { await self.runRefresh(name, trigger: "proactive") }
         }
         return started
     }

@@ -34,8 +34,6 @@ public actor Broker {
         /// Changes at every sign-in and sign-out: a refresh or sign-in that started under an
         /// older generation stores nothing when it finishes (a logout must stay a logout).
         var generation = 0
-        /// A running Kerberos renewal or re-acquisition, which other callers join.
-        var renewal: Task<Bool, Never>?
         /// Tokens for scope sets other than the account's own (`--scope`), each with its own
         /// life and single flight; they share the account's refresh token. Kept in memory only.
         var scoped: [String: ScopedSlot] = [:]
@@ -76,7 +74,8 @@ public actor Broker {
         let id: String
         /// The account it signs in (its `allowed_clients` also guard the answers).
         let account: String
-        var task: Task<Void, Never>?
+        /// Stops the sign-in's job (BackgroundWork).
+        var job: JobCancel?
         var subscribers: [Int: AsyncStream<LoginEvent>.Continuation] = [:]
         var nextSubscriber = 0
         var lastPrompt: LoginEvent?
@@ -90,7 +89,7 @@ public actor Broker {
         /// Stops the sign-in, waking a question that is waiting for the person.
         func cancel() {
             relay?.cancel()
-            task?.cancel()
+            job?.cancel()
         }
     }
 
@@ -112,6 +111,10 @@ public actor Broker {
     var lastGeneration = 0
     /// The server's table of answers served without a hop to this actor (nil: none).
     let publisher: (any TokenPublisher)?
+    /// Every job the broker starts runs here; the daemon runs it and drains it at shutdown.
+    public nonisolated let work = BackgroundWork()
+    /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
+    var renewals: [String: [CheckedContinuation<Bool, Never>]] = [:]
 
     public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
                 notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
@@ -275,7 +278,7 @@ public actor Broker {
         }
         if let retry = accounts[name]?.nextWriteRetry, clock() >= retry {
             accounts[name]?.nextWriteRetry = nil
-            Task { await self.flushPendingWrites(name) }
+            work.start { await self.flushPendingWrites(name) }
         }
         let wanted = minValid ?? account.config.minValid ?? settings.minValid
         guard let current = accounts[name] else { throw .unknownAccount(name) }  // removed by a reload meanwhile
@@ -295,7 +298,7 @@ public actor Broker {
             throw key == nil ? error : Self.scoped(error, key)
         case .startRefresh:
             metrics.refreshesOnRequest += 1
-            Task { await self.runRefresh(name, trigger: "request", scopeKey: key) }
+            guard startRefresh(name, trigger: "request", scopeKey: key) else { throw Self.stopping }
         case .joinRefresh:
             break
         }
@@ -393,6 +396,24 @@ public actor Broker {
         finishRefresh(name, key, outcome.map { Self.scoped($0, key) })
     }
 
+    /// Starts `runRefresh` as a job of `work`; false (the refresh marked failed, nobody waiting
+    /// yet) when the daemon is stopping.
+    func startRefresh(_ name: String, trigger: String, scopeKey key: String? = nil) -> Bool {
+        if work.start({ await self.runRefresh(name, trigger: trigger, scopeKey: key) }) { return true }
+        finishRefresh(name, key, withMachine(name, key) { $0.refreshFailed(.transient(message: Self.stopping.message, retryAfter: 1), now: clock()) })
+        return false
+    }
+
+    /// The answer to a request that would need new work while the daemon stops.
+    public static let stopping = LatchkeyError(.providerUnavailable, "The Latchkey daemon is stopping.", hint: "Try again in a moment.", retryAfter: 1)
+
+    /// Shutdown: cancels every sign-in (waking a question that waits for the person), then
+    /// takes no more jobs; what runs (a refresh) finishes, and `work.run()` returns after it.
+    public func stop() {
+        for session in sessions.values { session.cancel() }
+        work.close()
+    }
+
     /// A refresh that finished after a sign-out, a new sign-in or a reload: it changes nothing.
     private func abandonRefresh(_ name: String, _ key: String?) {
         finishRefresh(name, key, .failWaiters(.signinRequired(name, "'\(name)' was signed out while its token was being refreshed.")))
@@ -438,7 +459,8 @@ public actor Broker {
         let now = clock()
         if let last = accounts[name]?.notifiedAt, now - last < 600 { return }
         accounts[name]?.notifiedAt = now
-        notifier.notify(summary: "Latchkey: sign in to '\(name)' again", body: "\(why) Run: latchkey login \(name)")
+        let notifier = self.notifier
+        work.start { await notifier.notify(summary: "Latchkey: sign in to '\(name)' again", body: "\(why) Run: latchkey login \(name)") }
         logger.info("notified: sign-in needed", metadata: ["account": "\(name)"])
     }
 

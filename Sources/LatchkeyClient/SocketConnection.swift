@@ -7,7 +7,9 @@ import LatchkeyCore
 public struct ClientError: Error, Sendable, CustomStringConvertible {
     /// `untrusted`: the socket's folders or the process on it are not the user's own
     /// (SocketTrust); the command exits 77 and never falls back to starting a daemon.
-    public enum Kind: Sendable { case unreachable, protocolError, untrusted }
+    /// `timedOut`: the daemon took the request but sent nothing for `receiveTimeout` seconds
+    /// (a hung daemon); the command exits 75.
+    public enum Kind: Sendable { case unreachable, protocolError, untrusted, timedOut }
     public var kind: Kind
     public var message: String
     public var description: String { message }
@@ -19,6 +21,19 @@ public final class SocketConnection {
     public let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
+
+    /// Seconds a read waits for the daemon (SO_RCVTIMEO): a little over the provider timeout
+    /// (30 s by default), which bounds every wait of the daemon on a provider. `LATCHKEY_TIMEOUT`
+    /// (whole seconds, 1 to 3600) sets it, for a larger `provider_timeout`.
+    public static let receiveTimeout: Int = {
+        guard let raw = getenv("LATCHKEY_TIMEOUT"), let seconds = Int(String(cString: raw)), (1...3600).contains(seconds) else { return 35 }
+        return seconds
+    }()
+
+    /// What a read that timed out throws.
+    public static var timedOut: ClientError {
+        ClientError(kind: .timedOut, message: "the Latchkey daemon took the request but did not answer within \(receiveTimeout) s")
+    }
 
     /// Connects to the daemon at `path` after checking the folders on the way, and checks that
     /// the process answering runs as this user; nothing is sent before both checks pass.
@@ -59,6 +74,9 @@ public final class SocketConnection {
             close(descriptor)
             throw ClientError(kind: .untrusted, message: problem)
         }
+        // A hung daemon must not hang every tool that asks it: reads give up (EAGAIN).
+        var limit = timeval(tv_sec: Self.receiveTimeout, tv_usec: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         fd = descriptor
     }
 
@@ -101,6 +119,7 @@ public final class SocketConnection {
             let n = recv(fd, &chunk, chunk.count, 0)
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { throw Self.timedOut }
                 throw ClientError(kind: .protocolError, message: "cannot read from the daemon: \(Self.errorText())")
             }
             if n == 0 { return false }

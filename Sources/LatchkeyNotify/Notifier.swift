@@ -7,29 +7,38 @@ import Dispatch
 import LatchkeyCore
 
 /// Tells the person that a sign-in is needed. Messages name the account and what to run;
-/// they never carry a secret.
+/// they never carry a secret. `notify` returns when the notification is done (its caller
+/// owns it: the broker runs it as a job that shutdown drains), and is bounded.
 public protocol Notifier: Sendable {
-    func notify(summary: String, body: String)
+    func notify(summary: String, body: String) async
 }
 
 /// A desktop notification through org.freedesktop.Notifications on the session bus.
 public struct DesktopNotifier: Notifier {
     public init() {}
 
-    public func notify(summary: String, body: String) {
-        DispatchQueue.global().async {
-            var error: UnsafeMutablePointer<GError>?
-            guard let bus = g_bus_get_sync(G_BUS_TYPE_SESSION, nil, &error) else {
-                if let error { g_error_free(error) }
-                return
+    public func notify(summary: String, body: String) async {
+        // A blocking D-Bus call (at most 5 s), off the cooperative pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                Self.send(summary: summary, body: body)
+                done.resume()
             }
-            defer { g_object_unref(UnsafeMutableRawPointer(bus)) }
-            let reply = g_dbus_connection_call_sync(
-                bus, "org.freedesktop.Notifications", "/org/freedesktop/Notifications", "org.freedesktop.Notifications",
-                "Notify", lk_notify_parameters("Latchkey", summary, body, -1), nil, G_DBUS_CALL_FLAGS_NONE, 5000, nil, &error)
-            if let reply { g_variant_unref(reply) }
-            if let error { g_error_free(error) }
         }
+    }
+
+    private static func send(summary: String, body: String) {
+        var error: UnsafeMutablePointer<GError>?
+        guard let bus = g_bus_get_sync(G_BUS_TYPE_SESSION, nil, &error) else {
+            if let error { g_error_free(error) }
+            return
+        }
+        defer { g_object_unref(UnsafeMutableRawPointer(bus)) }
+        let reply = g_dbus_connection_call_sync(
+            bus, "org.freedesktop.Notifications", "/org/freedesktop/Notifications", "org.freedesktop.Notifications",
+            "Notify", lk_notify_parameters("Latchkey", summary, body, -1), nil, G_DBUS_CALL_FLAGS_NONE, 5000, nil, &error)
+        if let reply { g_variant_unref(reply) }
+        if let error { g_error_free(error) }
     }
 }
 
@@ -42,7 +51,10 @@ public struct CommandNotifier: Notifier {
         self.argv = argv
     }
 
-    public func notify(summary: String, body: String) {
+    /// How long the command may run before the daemon stops waiting for it (it is not killed).
+    static let waitLimit: Duration = .seconds(30)
+
+    public func notify(summary: String, body: String) async {
         guard let program = argv.first else { return }
         let arguments = argv + [summary, body]
         var actions = posix_spawn_file_actions_t()
@@ -56,10 +68,12 @@ public struct CommandNotifier: Notifier {
         defer { for p in cArguments { free(p) } }
         var pid: pid_t = 0
         guard posix_spawnp(&pid, program, &actions, nil, &cArguments, environ) == 0 else { return }
-        let child = pid
-        DispatchQueue.global().async {
-            var status: Int32 = 0
-            waitpid(child, &status, 0)  // reap it
+        // Reaped here, without a thread blocked in waitpid: checked every 50 ms, up to the limit.
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.waitLimit
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 }
@@ -67,5 +81,5 @@ public struct CommandNotifier: Notifier {
 /// No notification (notify = "none").
 public struct SilentNotifier: Notifier {
     public init() {}
-    public func notify(summary: String, body: String) {}
+    public func notify(summary: String, body: String) async {}
 }

@@ -1,3 +1,4 @@
+import LatchkeyBroker
 import LatchkeyCore
 
 /// A request to the socket API, decoded from HTTP/1.1.
@@ -50,10 +51,10 @@ public struct APIRequest: Sendable {
     }
 }
 
-/// An answer: a JSON document, or a stream of JSON lines (the login stream).
+/// An answer: a JSON document, or a stream of events sent as JSON lines (the login stream).
 public enum APIResponse: Sendable {
     case json(status: Int, JSONValue, headers: [(String, String)])
-    case stream(AsyncStream<JSONValue>)
+    case stream(AsyncStream<LoginEvent>)
     /// Plain text (Prometheus metrics).
     case text(String)
 

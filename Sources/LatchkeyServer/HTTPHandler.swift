@@ -1,10 +1,13 @@
+import LatchkeyBroker
 import LatchkeyCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 
 /// One connection's HTTP/1.1 exchanges: collects a request (with a body cap), hands it to the
-/// router off the event loop, writes the answer back (keep-alive, or a chunked stream).
+/// router as a job of the server's `work` (a child of the server's `run`, never an unowned
+/// task), writes the answer back on the event loop (keep-alive, or a chunked stream).
 final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -15,12 +18,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let maximumHeadBytes = 80 * 1024
 
     private let router: Router
+    private let work: BackgroundWork
     private let logger: Logger
     private let client: ClientIdentity?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var refused = false
-    private var streamTask: Task<Void, Never>?
+    /// The request being answered off the event loop; cancelled when the client goes away.
+    private var running: JobCancel?
     private var idleTimer: Scheduled<Void>?
     /// A connection waiting longer than this for a whole request — head AND body — is
     /// closed: slow clients (slowloris, or a complete head with a body that dribbles in)
@@ -29,9 +34,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// complete and handed to the router (a login stream may then run for minutes).
     private let idleTimeout: TimeAmount
 
-    init(router: Router, logger: Logger, client: ClientIdentity?, idleTimeout: TimeAmount = .seconds(15)) {
+    init(router: Router, work: BackgroundWork, logger: Logger, client: ClientIdentity?, idleTimeout: TimeAmount = .seconds(15)) {
         self.idleTimeout = idleTimeout
         self.router = router
+        self.work = work
         self.logger = logger
         self.client = client
     }
@@ -86,20 +92,77 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let router = self.router
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
-            let promise = loop.makePromise(of: APIResponse.self)
-            promise.completeWithTask { await router.handle(request) }
-            promise.futureResult.whenSuccess { response in
-                let (handler, context) = bound.value
-                handler.write(context: context, response, keepAlive: keepAlive)
+            let job: BackgroundWork.Job = {
+                let response = await router.handle(request)
+                if case .stream(let events) = response {
+                    await Self.stream(events, keepAlive: keepAlive, bound: bound, loop: loop)
+                } else {
+                    loop.execute {
+                        let (handler, context) = bound.value
+                        handler.running = nil
+                        handler.write(context: context, response, keepAlive: keepAlive)
+                    }
+                }
             }
+            // The server stops taking requests at shutdown: say so, and close.
+            guard let running = work.startCancellable(job) else {
+                return write(context: context, .error(Broker.stopping), keepAlive: false)
+            }
+            self.running = running
+        }
+    }
+
+    /// Sends the login stream's events as chunked JSON lines until its final event. At the
+    /// daemon's shutdown the stream stops (the sign-in is then cancelled) and its last line
+    /// says why, so the client is not left with a stream cut short.
+    private static func stream(
+        _ events: AsyncStream<LoginEvent>, keepAlive: Bool, bound: NIOLoopBound<(HTTPHandler, ChannelHandlerContext)>,
+        loop: any EventLoop
+    ) async {
+        loop.execute {
+            let (handler, context) = bound.value
+            // The client may have gone while the broker answered: nothing to stream to.
+            guard context.channel.isActive else { return }
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/x-ndjson")
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            headers.add(name: "Cache-Control", value: "no-store")
+            let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
+            context.writeAndFlush(handler.wrapOutboundOut(.head(head)), promise: nil)
+        }
+        @Sendable func send(_ event: LoginEvent) {
+            let line = event.json.encoded + "\n"
+            loop.execute {
+                let (handler, context) = bound.value
+                guard context.channel.isActive else { return }
+                var buffer = context.channel.allocator.buffer(capacity: line.utf8.count)
+                buffer.writeString(line)
+                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            }
+        }
+        let ended = await cancelWhenGracefulShutdown { () async -> Bool in
+            for await event in events {
+                send(event)
+                if event.isFinal { return true }
+            }
+            return false
+        }
+        if !ended { send(.error(Broker.stopping)) }
+        loop.execute {
+            let (handler, context) = bound.value
+            handler.running = nil
+            guard context.channel.isActive else { return }
+            let done = context.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
+            if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+            handler.startIdleTimer(context: context)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         stopIdleTimer()
-        // The client went away: a login stream it watched must learn that (Ctrl-C cancels).
-        streamTask?.cancel()
-        streamTask = nil
+        // The client went away: its request is cancelled (Ctrl-C ends the sign-in it watched).
+        running?.cancel()
+        running = nil
         context.fireChannelInactive()
     }
 
@@ -135,35 +198,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
             // Keep-alive: the wait for the next head; close: a client that never reads the answer.
             startIdleTimer(context: context)
-        case .stream(let events):
-            // The client may have gone while the broker answered: nothing to stream to.
-            guard context.channel.isActive else { return }
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/x-ndjson")
-            headers.add(name: "Transfer-Encoding", value: "chunked")
-            headers.add(name: "Cache-Control", value: "no-store")
-            let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
-            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
-            let loop = context.eventLoop
-            let bound = NIOLoopBound((self, context), eventLoop: loop)
-            streamTask = Task {
-                for await event in events {
-                    let line = event.encoded + "\n"
-                    loop.execute {
-                        let (handler, context) = bound.value
-                        var buffer = context.channel.allocator.buffer(capacity: line.utf8.count)
-                        buffer.writeString(line)
-                        context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-                    }
-                }
-                loop.execute {
-                    let (handler, context) = bound.value
-                    handler.streamTask = nil
-                    let done = context.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
-                    if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
-                    handler.startIdleTimer(context: context)
-                }
-            }
+        case .stream:
+            // Streams are written by `stream(_:keepAlive:bound:loop:)`, never here.
+            write(context: context, .error(LatchkeyError(.internalError, "A login stream cannot be answered here.")), keepAlive: false)
         }
     }
 

@@ -51,13 +51,7 @@ public struct Router: Sendable {
             return .ok(AnswerDocuments.header(value: auth.value.reveal(), expiresAt: auth.expiresAt))
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "login":
             let events = try await broker.login(account: s[2], method: request.queryValue("method"), client: request.client)
-            return .stream(AsyncStream { continuation in
-                let task = Task {
-                    for await event in events { continuation.yield(event.json) }
-                    continuation.finish()
-                }
-                continuation.onTermination = { _ in task.cancel() }
-            })
+            return .stream(events)
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "challenge":
             guard let body = try? JSONValue.parse(request.body), let value = body["www_authenticate"]?.stringValue else {
                 throw LatchkeyError(.badRequest, "The body must be {\"www_authenticate\": \"…\"}.")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatchkeyBroker
 import LatchkeyClient
 import LatchkeyCore
 import Logging
@@ -12,6 +13,12 @@ import ServiceLifecycle
 
 /// The daemon's Unix socket: `$XDG_RUNTIME_DIR/latchkey/latchkey.sock`, folder 0700, socket
 /// 0600 (umask 077 is set at start-up, so there is no window with wider modes).
+///
+/// The server owns its connections' work: every request that leaves the event loop is a job of
+/// one `BackgroundWork` whose task group is a child of `run`, and `run` returns only after it
+/// has drained. Graceful shutdown stops accepting, answers new requests on open connections
+/// 503, ends login streams, lets requests in flight finish within `Limits.drainTimeout`
+/// (then cancels them), and closes every connection still open.
 public struct SocketServer: Service {
     let path: String
     let router: Router
@@ -29,10 +36,14 @@ public struct SocketServer: Service {
     public struct Limits: Sendable {
         public var idleTimeout: TimeAmount
         public var maximumConnections: Int
+        /// At shutdown, how long requests in flight may take to finish (a wait on a refresh is
+        /// bounded by the provider timeout; the daemon gives that and a little more).
+        public var drainTimeout: TimeAmount
 
-        public init(idleTimeout: TimeAmount = .seconds(15), maximumConnections: Int = 1024) {
+        public init(idleTimeout: TimeAmount = .seconds(15), maximumConnections: Int = 1024, drainTimeout: TimeAmount = .seconds(35)) {
             self.idleTimeout = idleTimeout
             self.maximumConnections = maximumConnections
+            self.drainTimeout = drainTimeout
         }
     }
 
@@ -109,7 +120,8 @@ public struct SocketServer: Service {
         let router = self.router
         let logger = self.logger
         let hot = self.hot
-        let connections = ConnectionCount(maximum: limits.maximumConnections)
+        let work = BackgroundWork()
+        let connections = OpenConnections(maximum: limits.maximumConnections)
         let idleTimeout = limits.idleTimeout
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Self.backlog)
@@ -117,17 +129,17 @@ public struct SocketServer: Service {
             .childChannelInitializer { channel in
                 // At most `maximumConnections` at once: beyond, a new connection is closed at
                 // once (each costs a descriptor; slow clients are timed out by HTTPHandler).
-                guard connections.open() else {
-                    connections.close()
+                guard connections.add(channel) else {
                     logger.warning("connection refused: too many open connections", metadata: ["limit": "\(connections.maximum)"])
                     return channel.close()
                 }
-                channel.closeFuture.whenComplete { _ in connections.close() }
+                channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                 return PeerCredentials.read(channel).flatMapThrowing { client in
                     let sync = channel.pipeline.syncOperations
                     let http: [ChannelHandler] = [
                         HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
-                        HTTPServerPipelineHandler(), HTTPHandler(router: router, logger: logger, client: client, idleTimeout: idleTimeout),
+                        HTTPServerPipelineHandler(),
+                        HTTPHandler(router: router, work: work, logger: logger, client: client, idleTimeout: idleTimeout),
                     ]
                     guard let hot else { return try sync.addHandlers(http) }
                     // The cached routes first; anything else hands the connection to NIO's pipeline.
@@ -150,11 +162,33 @@ public struct SocketServer: Service {
             logger.info("listening", metadata: ["socket": "\(path)"])
         }
         onReady()
-        try await withGracefulShutdownHandler {
-            try await channel.closeFuture.get()
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
+        let drainTimeout = limits.drainTimeout
+        await withTaskGroup(of: Bool.self) { children in
+            children.addTask {
+                await work.run()
+                return true
+            }
+            // Accepting until graceful shutdown (or cancellation) closes the listening socket.
+            await withTaskCancellationHandler {
+                await withGracefulShutdownHandler {
+                    try? await channel.closeFuture.get()
+                } onGracefulShutdown: {
+                    channel.close(promise: nil)
+                }
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+            work.close()
+            children.addTask {
+                try? await Task.sleep(for: .nanoseconds(drainTimeout.nanoseconds))
+                return false
+            }
+            if await children.next() == false {
+                logger.warning("requests still running at shutdown: cancelling them", metadata: ["waited_s": "\(drainTimeout.nanoseconds / 1_000_000_000)"])
+            }
+            children.cancelAll()
         }
+        await connections.closeAll()
         // A socket systemd owns stays; our own is removed.
         if inheritedSocket == nil { unlink(path) }
         logger.info("socket closed", metadata: ["socket": "\(path)"])
@@ -226,14 +260,30 @@ struct UnixAddress {
     }
 }
 
-/// Open connections, against a ceiling.
-final class ConnectionCount: Sendable {
+/// Open connections, against a ceiling; closed together at the end of a shutdown.
+final class OpenConnections: Sendable {
     let maximum: Int
-    private let count = Atomic<Int>(0)
+    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     init(maximum: Int) { self.maximum = maximum }
 
-    /// Counts one more; false when that goes over the ceiling (the caller then closes it).
-    func open() -> Bool { count.add(1, ordering: .relaxed).newValue <= maximum }
-    func close() { count.subtract(1, ordering: .relaxed) }
+    /// Counts one more; false when that would go over the ceiling (the caller then closes it).
+    func add(_ channel: any Channel) -> Bool {
+        open.withLock { open in
+            guard open.count < maximum else { return false }
+            open[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Closes every connection still open (answers already written go out first: the close is
+    /// queued on the event loop behind them).
+    func closeAll() async {
+        let channels = open.withLock { Array($0.values) }
+        for channel in channels { try? await channel.close() }
+    }
 }

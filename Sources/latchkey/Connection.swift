@@ -10,15 +10,27 @@ extension ClientOptions {
 
     var socketPath: String { socket ?? paths.socket }
 
-    /// A client for the daemon, starting one first when none answers (unless --no-autostart).
-    func client() throws -> DaemonClient {
+    /// Runs `body` (one request, or a login stream) against the daemon. The request is sent
+    /// first; only when nothing listens on the socket is a daemon started (unless
+    /// --no-autostart) and `body` run once more — nothing was sent the first time.
+    func withDaemon<T>(_ body: (DaemonClient) throws(ClientError) -> T) -> T {
         let client = DaemonClient(socketPath: socketPath)
         do {
-            _ = try client.request("GET", "/v1/health")
-            return client
+            return try body(client)
+        } catch where error.kind == .unreachable {
+            startDaemon()
         } catch {
-            if error.kind == .untrusted { refuseSocket(error) }
+            daemonUnanswered(error)
         }
+        do {
+            return try body(client)
+        } catch {
+            daemonUnanswered(error)
+        }
+    }
+
+    /// Starts the daemon in the background; exits 69 when it cannot (or must not) be.
+    private func startDaemon() {
         if noAutostart {
             fail(LatchkeyError(.internalError, "No Latchkey daemon answers on \(socketPath).", hint: "Start it with `latchkey serve` or `systemctl --user start latchkey`."), exit: ExitStatus.unreachable)
         }
@@ -28,24 +40,33 @@ extension ClientOptions {
             if error.kind == .untrusted { refuseSocket(error) }
             fail(LatchkeyError(.internalError, "The Latchkey daemon is not running and could not be started: \(error.message).", hint: "Run `latchkey serve` in a terminal to see why."), exit: ExitStatus.unreachable)
         }
-        return client
     }
 
-    /// One request; a failure to reach the daemon exits 69, an error envelope exits with its code.
+    /// One request; a failure to reach the daemon exits 69 (75 when it hangs), an error
+    /// envelope exits with its code.
     func call(_ method: String, _ target: String, body: JSONValue? = nil) throws -> JSONValue {
-        let client = try client()
-        let response: DaemonResponse
-        do {
-            response = try client.request(method, target, body: body.map { Array($0.encoded.utf8) } ?? [])
-        } catch {
-            if error.kind == .untrusted { refuseSocket(error) }
-            fail(LatchkeyError(.internalError, "Cannot talk to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
-        }
+        let bytes = body.map { Array($0.encoded.utf8) } ?? []
+        let response = withDaemon { client throws(ClientError) in try client.request(method, target, body: bytes) }
         if let error = response.error { fail(error) }
         guard let json = response.json else {
             fail(LatchkeyError(.internalError, "The daemon's answer is not JSON."), exit: ExitStatus.temporaryFailure)
         }
         return json
+    }
+}
+
+/// The daemon could not be asked: a socket that is not the user's own exits 77, a daemon that
+/// took the request and never answered 75 (retrying later can help), anything else 69.
+func daemonUnanswered(_ error: ClientError) -> Never {
+    switch error.kind {
+    case .untrusted:
+        refuseSocket(error)
+    case .timedOut:
+        fail(
+            LatchkeyError(.internalError, "No answer from the Latchkey daemon: \(error.message).", hint: "It may be hung: see its log (journalctl --user -u latchkey), or restart it (systemctl --user restart latchkey)."),
+            exit: ExitStatus.temporaryFailure)
+    case .unreachable, .protocolError:
+        fail(LatchkeyError(.internalError, "Cannot talk to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
     }
 }
 

@@ -5,7 +5,7 @@ import LatchkeyClient
 import LatchkeyCore
 
 /// `latchkey token NAME` and `latchkey header NAME` exactly as sync tools run them: one
-/// request on plain system calls, no argument parser, no JSON tree, few String operations (each
+/// request on plain system calls (a receive timeout, exit 75 when a hung daemon lets it expire), no argument parser, no JSON tree, few String operations (each
 /// process pays for every page of code it touches: docs/performance.md). Other arguments, or no
 /// daemon to ask, fall through to the full command line (which starts one). An answer the
 /// daemon gave is never asked for twice: an error is reported as the full command line
@@ -68,6 +68,9 @@ enum FastPath {
                 while received < capacity {
                     let n = recv(connection.fd, buffer.baseAddress! + received, capacity - received, 0)
                     if n < 0 && errno == EINTR { continue }
+                    // SO_RCVTIMEO (SocketConnection) expired: the daemon is hung; asking again
+                    // on the full path would only wait as long once more.
+                    if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { daemonUnanswered(SocketConnection.timedOut) }
                     if n <= 0 { break }
                     received += n
                 }

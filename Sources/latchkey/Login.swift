@@ -24,15 +24,13 @@ struct Login: ParsableCommand {
     }
 
     func run() throws {
-        let client = try options.client()
         let terminal = isatty(2) != 0
         var deadline: Double?
         var outcome: LatchkeyError?
         var finished = false
-        let response: DaemonResponse?
-        do {
-            let target = "/v1/accounts/\(account)/login" + (method.map { "?method=" + $0 } ?? "")
-            response = try client.stream("POST", target, onEvent: { event in
+        let target = "/v1/accounts/\(account)/login" + (method.map { "?method=" + $0 } ?? "")
+        let response: DaemonResponse? = options.withDaemon { client throws(ClientError) in
+            try client.stream("POST", target, onEvent: { event in
                 let name = event["event"]?.stringValue
                 switch name == "prompt" && event["kind"]?.stringValue == "question" ? "question" : name {
                 case "prompt":
@@ -70,9 +68,6 @@ struct Login: ParsableCommand {
                 }
                 return true
             })
-        } catch {
-            if error.kind == .untrusted { refuseSocket(error) }
-            fail(LatchkeyError(.internalError, "Lost the connection to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
         }
         if let response, let error = response.error { fail(error) }
         if let outcome { fail(outcome) }

@@ -80,13 +80,19 @@ struct Serve: AsyncParsableCommand {
             notifier: notifier, publisher: hot, logger: logger)
         await broker.restore()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // A request waiting on a refresh waits for at most a discovery and a token call.
+        let drain = Int64(2 * configuration.broker.providerTimeout + 5)
+        let limits = SocketServer.Limits(maximumConnections: Hygiene.connectionCap(), drainTimeout: .seconds(drain))
         let server = SocketServer(
             path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group,
-            inheritedSocket: inherited, limits: SocketServer.Limits(maximumConnections: Hygiene.connectionCap()), hot: hot, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
+            inheritedSocket: inherited, limits: limits, hot: hot, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
+        // Shut down in reverse order: no more reloads or proactive refreshes, then the server
+        // drains its requests, then the broker cancels sign-ins and lets a refresh in flight
+        // finish and store its rotated refresh token. A clean stop exits 0.
         let services = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: server), .init(service: RefreshScheduler(broker: broker)),
+                    .init(service: BrokerService(broker: broker)), .init(service: server), .init(service: RefreshScheduler(broker: broker)),
                     .init(service: ConfigurationReloader(broker: broker, path: configPath, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

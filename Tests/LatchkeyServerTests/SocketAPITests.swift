@@ -46,7 +46,7 @@ import Testing
         try SocketServer.prepare(path: path)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group, limits: limits, hot: hot)
-        let services = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+        let services = ServiceGroup(configuration: .init(services: [.init(service: BrokerService(broker: broker)), .init(service: server)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await services.run() }
             let client = DaemonClient(socketPath: path)
