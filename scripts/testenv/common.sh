@@ -44,7 +44,8 @@ pid_alive() {
 # The process of a PID file is alive (exists and is not a zombie).
 alive() {
     local pid
-    pid=$(cat "$1" 2>/dev/null) || return 1
+    # Postfix pads its PID file with spaces.
+    pid=$(tr -d ' \n' < "$1" 2>/dev/null) || return 1
     [ -n "$pid" ] && pid_alive "$pid"
 }
 
@@ -52,11 +53,22 @@ alive() {
 stop_pidfile() {
     local pidfile=$1 pid
     [ -f "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
+    pid=$(tr -d ' \n' < "$pidfile")
     if [ -n "$pid" ] && pid_alive "$pid"; then
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done
         pid_alive "$pid" && kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
+}
+
+# A value the run's env file exports (e.g. LATCHKEY_TEST_PROVIDER_URL from provider.sh), or "".
+env_value() {
+    # shellcheck disable=SC1091
+    (source "$LATCHKEY_TESTENV/env.sh" && printf '%s' "${!1:-}")
+}
+
+# Whether this machine has the IPv6 loopback (some containers have none).
+have_ipv6_loopback() {
+    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null
 }
