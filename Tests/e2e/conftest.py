@@ -99,6 +99,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter):
     if not _real_clients:
         return
+    from support.mailenv import REFRESHES
     from support.recipes import not_tested
     passed = sorted(n for n, s in _real_clients.items() if s == "passed")
     failed = sorted(n for n, s in _real_clients.items() if s == "failed")
@@ -107,3 +108,6 @@ def pytest_terminal_summary(terminalreporter):
         f"real clients: {len(passed) + len(failed)} run ({len(passed)} passed: {', '.join(passed)}"
         + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else "")
         + f"), {len(skipped)} recipes not tested")
+    if REFRESHES:
+        terminalreporter.write_line("provider refreshes across a token expiry: "
+                                    + ", ".join(f"{n} {c}" for n, c in sorted(REFRESHES.items())))

@@ -10,17 +10,19 @@ between: the second run must authenticate too, after a refresh at the provider.
 At the end pytest prints `real clients: N run, M not tested` (conftest.py).
 """
 
+import re
 from pathlib import Path
 
 import pytest
 
 from conftest import require_env
 from support.latchkey import Latchkey
-from support.mailenv import USER, MailSession, Tmux, unique
+from support.mailenv import REFRESHES, USER, MailSession, Tmux, unique
 from support.provider import Person, Provider
 from support.recipes import localize, recipe, recipe_line
 from test_latchkey_device_flow import assert_no_secrets
 
+MATRIX_DOC = Path(__file__).resolve().parents[2] / "docs" / "mail-clients.md"
 RUN_LIFETIME = 4  # seconds: access tokens expire between a client's two runs
 
 
@@ -49,16 +51,17 @@ def mail(tmp_path_factory, bin_dir):
     provider.reset()
 
 
-def across_expiry(mail, run):
+def across_expiry(mail, client, run):
     """Runs `run` (one client run that asserts its own success), waits until every token
-    issued has expired, runs it again, and returns the provider's refreshes in between."""
+    issued has expired, runs it again, and returns the provider's refreshes in between
+    (also shown in the summary line)."""
     run(1)
     mail.wait_past_expiry()
     before = mail.refreshes()
     run(2)
     refreshed = mail.refreshes() - before
-    print(f"refreshes across the expiry: {refreshed}")
-    assert refreshed >= 1
+    REFRESHES[client] = refreshed
+    assert refreshed >= 1, f"{client} authenticated after the expiry without a refresh?"
     return refreshed
 
 
@@ -72,7 +75,7 @@ def test_msmtp_sends_and_the_mail_is_read_back_over_imap(mail):
         assert done.returncode == 0, done.stderr
         assert mail.wait_for_subject(subject), f"{subject!r} was sent but never reached the INBOX"
 
-    across_expiry(mail, send)
+    across_expiry(mail, "msmtp", send)
 
 
 @pytest.mark.real_client("mbsync")
@@ -88,7 +91,7 @@ def test_mbsync_syncs_the_mailbox(mail):
         assert done.returncode == 0, done.stdout + done.stderr
         assert subject in read_maildir(mail.home / "Mail" / "work" / "INBOX")
 
-    across_expiry(mail, sync)
+    across_expiry(mail, "mbsync", sync)
 
 
 @pytest.mark.real_client("offlineimap")
@@ -104,7 +107,7 @@ def test_offlineimap_syncs_the_mailbox(mail):
         assert "ERROR" not in done.stdout + done.stderr, done.stdout + done.stderr
         assert subject in read_maildir(mail.home / "Mail" / "offlineimap" / "INBOX")
 
-    across_expiry(mail, sync)
+    across_expiry(mail, "offlineimap", sync)
 
 
 @pytest.mark.real_client("git")
@@ -127,7 +130,7 @@ def test_git_clone_and_push_through_the_credential_helper(mail):
         head = mail.run(["git", "-C", str(work), "rev-parse", "HEAD"]).stdout.strip()
         assert check.returncode == 0 and check.stdout.split()[0] == head
 
-    across_expiry(mail, clone_and_push)
+    across_expiry(mail, "git", clone_and_push)
 
 
 @pytest.mark.real_client("curl")
@@ -143,7 +146,7 @@ def test_curl_with_latchkey_header(mail):
         assert '"ok": true' in done.stdout.replace('"ok":true', '"ok": true')
         assert mail.provider.counters()["service_ok"] == before + 1
 
-    across_expiry(mail, fetch)
+    across_expiry(mail, "curl", fetch)
 
 
 def read_maildir(folder):
@@ -172,7 +175,7 @@ def test_neomutt_reads_the_mailbox_and_sends(mail):
         assert done.returncode == 0, done.stdout + done.stderr
         assert mail.wait_for_subject(sent), f"{sent!r} was sent but never reached the INBOX"
 
-    across_expiry(mail, read_and_send)
+    across_expiry(mail, "neomutt", read_and_send)
 
 
 def neomutt_index(mail, subject):
@@ -205,7 +208,7 @@ def test_aerc_reads_the_mailbox_and_sends(mail):
         assert outcome == "sent", screen
         assert mail.wait_for_subject(sent), f"{sent!r} was sent but never reached the INBOX"
 
-    across_expiry(mail, read_and_send)
+    across_expiry(mail, "aerc", read_and_send)
 
 
 def write_aerc(mail, text):
@@ -226,7 +229,102 @@ def aerc_send(mail, subject):
         screen = terminal.wait_for("Send this email?")
         assert "Send this email?" in screen, screen
         terminal.keys("y")
-        screen = terminal.wait_for("Message sent", "rror", "failed")
+        screen = terminal.wait_for("Message sent", "send::", "rror", "failed")
     finally:
         terminal.stop()
     return ("sent" if "Message sent" in screen else "refused"), screen
+
+
+# ----------------------------------------------------------------- which server takes which client
+
+MECHANISM_SPELLING = {  # how each recipe names the SMTP mechanism: (as printed, other)
+    "msmtp": ("auth xoauth2", "auth oauthbearer"),
+    "neomutt": ('set smtp_authenticators = "xoauth2"', 'set smtp_authenticators = "oauthbearer"'),
+    "aerc": ("smtp+xoauth2://", "smtp+oauthbearer://"),
+}
+
+
+def send_with(mail, client, mechanism, server):
+    """Sends one mail with `client`'s recipe, its SMTP mechanism set to `mechanism`, through
+    `server`'s submission port: ("sent" | "refused", what the client said)."""
+    printed, other = MECHANISM_SPELLING[client]
+    text = localize(recipe(client), host=mail.host, imap_port=mail.imaps,
+                    submission_port=mail.submission[server], ca=mail.ca)
+    if mechanism == "oauthbearer":
+        assert printed in text
+        text = text.replace(printed, other)
+    subject = unique(f"{client} {mechanism} via {server}")
+    if client == "msmtp":
+        mail.write(".msmtprc", text)
+        done = mail.run(["msmtp", USER], input=f"To: {USER}\nSubject: {subject}\n\nmatrix\n")
+        outcome, said = ("sent" if done.returncode == 0 else "refused"), done.stderr
+    elif client == "neomutt":
+        mail.write(".neomuttrc", text)
+        done = mail.run(["neomutt", "-s", subject, USER], input="matrix\n")
+        outcome, said = ("sent" if done.returncode == 0 else "refused"), done.stdout + done.stderr
+    else:
+        write_aerc(mail, text)
+        outcome, said = aerc_send(mail, subject)
+    if outcome == "sent":
+        assert mail.wait_for_subject(subject), f"{subject!r} was sent but never reached the INBOX"
+    return outcome, said
+
+
+def documented_matrix():
+    """The rows of docs/mail-clients.md's table: (client, mechanism, server, expected), where
+    expected is "sent" or the text the client must show when refused."""
+    rows = []
+    for line in MATRIX_DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[1] not in ("XOAUTH2", "OAUTHBEARER"):
+            continue
+        client = cells[0].split()[0]
+        for server, cell in zip(("dovecot", "postfix"), cells[2:]):
+            expected = "sent" if cell == "sent" else re.fullmatch(r"refused: `(.+)`", cell).group(1)
+            rows.append((client, cells[1].lower(), server, expected))
+    return rows
+
+
+@pytest.mark.real_client("msmtp")
+@pytest.mark.real_client("neomutt")
+@pytest.mark.real_client("aerc")
+def test_senders_against_both_submission_servers_as_documented(mail):
+    rows = documented_matrix()
+    assert len(rows) == 12, "docs/mail-clients.md: 3 clients x 2 mechanisms x 2 servers"
+    seen = []
+    for client, mechanism, server, expected in rows:
+        outcome, said = send_with(mail, client, mechanism, server)
+        print(f"{client} {mechanism} via {server}: {outcome}")
+        if expected == "sent":
+            ok = outcome == "sent"
+        else:
+            ok = outcome == "refused" and expected in said
+        seen.append((client, mechanism, server, expected, outcome, ok, said.strip()[-200:]))
+    wrong = [row for row in seen if not row[5]]
+    assert not wrong, "not as docs/mail-clients.md says:\n" + "\n".join(map(str, wrong))
+
+
+def test_signed_out_clients_show_latchkeys_message(mail):
+    """Last (it signs the session out): what msmtp, mbsync and neomutt show the person when
+    Latchkey needs a sign-in. Each passes the command's standard error through, so the
+    person sees Latchkey's own message with its remedy, then the client's."""
+    done = mail.latchkey.run("logout", "work")
+    assert done.returncode == 0, done.stderr
+    token = mail.latchkey.run("token", "work")
+    assert token.returncode == 77 and "latchkey login work" in token.stderr, token.stderr
+
+    mail.write(".msmtprc", mail.localized_msmtp("postfix"))
+    mail.write(".mbsyncrc", localize(recipe("mbsync"), host=mail.host, imap_port=mail.imaps, ca=mail.ca))
+    (mail.home / "Mail" / "work").mkdir(parents=True, exist_ok=True)
+    mail.write(".neomuttrc", localize(recipe("neomutt"), host=mail.host, imap_port=mail.imaps,
+                                      submission_port=mail.submission["postfix"], ca=mail.ca))
+    shown = {
+        "msmtp": mail.run(["msmtp", USER], input=f"To: {USER}\nSubject: signed out\n\nx\n"),
+        "mbsync": mail.run(["mbsync", "work"]),
+        "neomutt": mail.run(["neomutt", "-s", "signed out", USER], input="x\n"),
+    }
+    for client, done in shown.items():
+        text = done.stdout + done.stderr
+        print(f"--- {client} (exit {done.returncode}):\n{text}")
+        assert done.returncode != 0, f"{client} did not fail:\n{text}"
+        assert token.stderr.strip().splitlines()[0] in text, f"{client} hid Latchkey's message:\n{text}"

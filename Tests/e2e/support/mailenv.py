@@ -18,6 +18,7 @@ from pathlib import Path
 from .provider import jwt_claims
 
 USER = "alice@contoso.example"
+REFRESHES = {}  # client -> provider refreshes across its run after an expiry (for the summary)
 
 
 class MailSession:
