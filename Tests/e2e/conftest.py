@@ -107,7 +107,7 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"real clients: {len(passed) + len(failed)} run ({len(passed)} passed: {', '.join(passed)}"
         + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else "")
-        + f"), {len(skipped)} recipes not tested")
+        + f"); recipes not tested: {len(skipped)}")
     if REFRESHES:
         terminalreporter.write_line("provider refreshes across a token expiry: "
                                     + ", ".join(f"{n} {c}" for n, c in sorted(REFRESHES.items())))

@@ -10,7 +10,11 @@ between: the second run must authenticate too, after a refresh at the provider.
 At the end pytest prints `real clients: N run, M not tested` (conftest.py).
 """
 
+import base64
+import imaplib
 import re
+import smtplib
+import ssl
 from pathlib import Path
 
 import pytest
@@ -302,6 +306,24 @@ def test_senders_against_both_submission_servers_as_documented(mail):
         seen.append((client, mechanism, server, expected, outcome, ok, said.strip()[-200:]))
     wrong = [row for row in seen if not row[5]]
     assert not wrong, "not as docs/mail-clients.md says:\n" + "\n".join(map(str, wrong))
+
+
+@pytest.mark.real_client("latchkey sasl")
+def test_sasl_recipe_authenticates_at_imap_and_submission(mail):
+    """The README's `latchkey sasl` line gives a response Dovecot's IMAP (AUTHENTICATE
+    OAUTHBEARER) and Postfix's submission (AUTH OAUTHBEARER, initial response) take."""
+    done = mail.run(["bash", "-c", recipe_line("latchkey sasl work")])
+    assert done.returncode == 0, done.stderr
+    response = done.stdout.strip()
+    context = ssl.create_default_context(cafile=mail.ca)
+    with imaplib.IMAP4_SSL(mail.host, mail.imaps, ssl_context=context, timeout=30) as imap:
+        status, _ = imap.authenticate("OAUTHBEARER", lambda _: base64.b64decode(response))
+        assert status == "OK"
+    with smtplib.SMTP(mail.host, mail.submission["postfix"], timeout=30) as smtp:
+        smtp.starttls(context=context)
+        smtp.ehlo()
+        code, said = smtp.docmd("AUTH", f"OAUTHBEARER {response}")
+        assert code == 235, said
 
 
 def test_signed_out_clients_show_latchkeys_message(mail):

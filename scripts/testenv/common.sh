@@ -45,7 +45,7 @@ pid_alive() {
 alive() {
     local pid
     # Postfix pads its PID file with spaces.
-    pid=$(tr -d ' \n' < "$1" 2>/dev/null) || return 1
+    pid=$(tr -d ' \n' 2>/dev/null < "$1") || return 1
     [ -n "$pid" ] && pid_alive "$pid"
 }
 
