@@ -72,3 +72,22 @@ env_value() {
 have_ipv6_loopback() {
     python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null
 }
+
+# Checks and starts a standalone Apache httpd (apache.sh, git.sh), then waits until the command
+# after the first four arguments succeeds and the PID file is written:
+#   apache_start CONF LOGDIR PIDFILE NAME READY-COMMAND...
+# Environment assignments before the call reach httpd (`K=V apache_start …`).
+apache_start() {
+    local conf=$1 logs=$2 pidfile=$3 name=$4
+    shift 4
+    apache2 -t -f "$conf" > "$logs/configtest.log" 2>&1 \
+        || die "the configuration of $name is invalid; read $logs/configtest.log"
+    # -k start daemonizes; the PidFile holds the parent's PID.
+    apache2 -f "$conf" -k start < /dev/null >> "$logs/startup.log" 2>&1 \
+        || die "$name did not start; read $logs/startup.log and $logs/error.log"
+    if ! wait_for 10 "$@"; then
+        stop_pidfile "$pidfile"
+        die "$name does not answer; read $logs/error.log"
+    fi
+    wait_for 5 test -s "$pidfile" || die "$name wrote no PID file; read $logs/error.log"
+}

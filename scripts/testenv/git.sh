@@ -140,15 +140,7 @@ start)
     [ -f "$G/ports" ] || write_config
     # shellcheck disable=SC1091
     source "$G/ports"
-    apache2 -t -f "$CONF" > "$G/logs/configtest.log" 2>&1 \
-        || die "the git server's Apache configuration is invalid; read $G/logs/configtest.log"
-    apache2 -f "$CONF" -k start < /dev/null >> "$G/logs/startup.log" 2>&1 \
-        || die "apache2 (git) did not start; read $G/logs/startup.log and $ERRLOG"
-    if ! wait_for 10 answers "$HTTP_PORT"; then
-        stop_pidfile "$PIDFILE"
-        die "the git server does not answer on 127.0.0.1:$HTTP_PORT; read $ERRLOG"
-    fi
-    wait_for 5 test -s "$PIDFILE" || die "the git server wrote no PID file; read $ERRLOG"
+    apache_start "$CONF" "$G/logs" "$PIDFILE" "the git server (127.0.0.1:$HTTP_PORT)" answers "$HTTP_PORT"
     log "git smart HTTP on https://localhost:$HTTPS_PORT/git/project.git and http port $HTTP_PORT ($G)"
     ;;
 stop)
