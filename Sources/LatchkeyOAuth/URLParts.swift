@@ -1,3 +1,5 @@
+import LatchkeyCore
+
 /// The parts of an http(s) URL that Latchkey needs: scheme, host, port. Enough to name a
 /// host in messages and to check "https, or plain http only to loopback".
 public struct URLParts: Sendable, Equatable {
@@ -30,11 +32,6 @@ public struct URLParts: Sendable, Equatable {
     }
 
     /// `localhost`, `::1` or an IPv4 address in 127.0.0.0/8 — exactly, so that names such as
-    /// `127.0.0.1.example.com` do not count.
-    public var isLoopback: Bool {
-        if host == "localhost" || host == "::1" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4, octets[0] == "127" else { return false }
-        return octets.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) && Int(part)! <= 255 }
-    }
+    /// `127.0.0.1.example.com` do not count (`Loopback.isLoopback(host:)`).
+    public var isLoopback: Bool { Loopback.isLoopback(host: host) }
 }

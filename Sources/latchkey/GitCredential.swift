@@ -127,9 +127,8 @@ struct GitCredential: ParsableCommand {
 }
 
 extension URLAuthority {
-    /// This machine: `localhost`, 127.0.0.1 or ::1 (an IPv6 host is kept without brackets),
-    /// where a token may go over plain http.
-    var isLoopback: Bool { ["localhost", "127.0.0.1", "::1"].contains(host.lowercased()) }
+    /// This machine, where a token may go over plain http (`Loopback.isLoopback(host:)`).
+    var isLoopback: Bool { Loopback.isLoopback(host: host) }
 
     /// Whether a git request for `asked` is for this host: same name, ignoring case, and the
     /// same port when both name one (`host=example.com:8443` matches `example.com`).

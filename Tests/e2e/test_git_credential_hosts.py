@@ -58,12 +58,15 @@ def test_plain_http_to_ipv6_loopback_is_served_like_127_0_0_1(latchkey, provider
         assert done.returncode == 0, f"git over http://{host}: {done.stderr}"
         assert done.stdout.strip().endswith("HEAD")
 
+    # All of 127.0.0.0/8 is loopback (SECURITY.md), written exactly as a dotted quad.
+    done = latchkey.run("git-credential", "--account", "work", "get", input="protocol=http\nhost=127.8.9.10:8080\n\n")
+    assert done.returncode == 0 and f"username={EMAIL}" in done.stdout.splitlines(), done.stderr
+
     # Not loopback: no token over plain http, and git is told why.
-    done = latchkey.run("git-credential", "get", input="protocol=http\nhost=[::2]:8080\n\n")
-    assert done.returncode == 0 and done.stdout == ""
-    assert "use https" in done.stderr
-    done = latchkey.run("git-credential", "get", input="protocol=http\nhost=[::1x]:8080\n\n")
-    assert done.stdout == ""
+    for host in ("[::2]:8080", "[::1x]:8080", "127.0.0.1.example.com", "127.\u0663.0.1", "127.0.0.256", "127.0.1"):
+        done = latchkey.run("git-credential", "--account", "work", "get", input=f"protocol=http\nhost={host}\n\n")
+        assert done.returncode == 0 and done.stdout == "", host
+        assert "use https" in done.stderr, (host, done.stderr)
     assert_no_secrets(latchkey, provider)
 
 
