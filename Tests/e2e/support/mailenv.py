@@ -5,10 +5,8 @@ The clients run with HOME set to the daemon's folder, so a recipe goes where the
 (~/.msmtprc, ~/.mbsyncrc, …), and with the built `latchkey` first on PATH, as installed.
 """
 
-import base64
 import imaplib
 import os
-import shutil
 import ssl
 import subprocess
 import time
@@ -16,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from .provider import jwt_claims
+from .recipes import localize, recipe
 
 USER = "alice@contoso.example"
 REFRESHES = {}  # client -> provider refreshes across its run after an expiry (for the summary)
@@ -101,7 +100,6 @@ class MailSession:
         assert self.wait_for_subject(subject), f"{subject} never reached the INBOX"
 
     def localized_msmtp(self, server):
-        from .recipes import localize, recipe
         return localize(recipe("msmtp"), host=self.host, submission_port=self.submission[server], ca=self.ca)
 
     # --------------------------------------------------------------- tokens across an expiry
@@ -121,10 +119,6 @@ class MailSession:
 
 def unique(label):
     return f"{label} {uuid.uuid4().hex[:12]}"
-
-
-def have(program):
-    return shutil.which(program) is not None
 
 
 class Tmux:
@@ -164,7 +158,3 @@ class Tmux:
         subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True, timeout=10)
         if os.path.exists(self.socket):
             os.unlink(self.socket)
-
-
-def xoauth2(user, token):
-    return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
