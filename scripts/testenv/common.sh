@@ -76,14 +76,16 @@ have_ipv6_loopback() {
 # Checks and starts a standalone Apache httpd (apache.sh, git.sh), then waits until the command
 # after the first four arguments succeeds and the PID file is written:
 #   apache_start CONF LOGDIR PIDFILE NAME READY-COMMAND...
-# Environment assignments before the call reach httpd (`K=V apache_start …`).
+# Environment assignments before the call reach httpd (`K=V apache_start …`); with
+# APACHE_USER set, httpd is started as that user (no root parent; ports above 1024 only).
 apache_start() {
-    local conf=$1 logs=$2 pidfile=$3 name=$4
+    local conf=$1 logs=$2 pidfile=$3 name=$4 as=()
     shift 4
-    apache2 -t -f "$conf" > "$logs/configtest.log" 2>&1 \
+    [ -n "${APACHE_USER:-}" ] && as=(runuser -u "$APACHE_USER" --)
+    "${as[@]}" apache2 -t -f "$conf" > "$logs/configtest.log" 2>&1 \
         || die "the configuration of $name is invalid; read $logs/configtest.log"
     # -k start daemonizes; the PidFile holds the parent's PID.
-    apache2 -f "$conf" -k start < /dev/null >> "$logs/startup.log" 2>&1 \
+    "${as[@]}" apache2 -f "$conf" -k start < /dev/null >> "$logs/startup.log" 2>&1 \
         || die "$name did not start; read $logs/startup.log and $logs/error.log"
     if ! wait_for 10 "$@"; then
         stop_pidfile "$pidfile"

@@ -8,7 +8,7 @@
 #   git.sh start    write the config and a bare repository project.git (once per run folder)
 #   git.sh stop     stop httpd (by the PID in its PidFile)
 #
-# Needs provider.sh start and ca.sh. The workers and the CGI run as www-data.
+# Needs provider.sh start and ca.sh. httpd and the CGI run as www-data, started unprivileged.
 # Exports: LATCHKEY_TEST_GIT_HTTPS=https://localhost:PORT (CA: $LATCHKEY_TESTENV/ca/ca.pem),
 #          LATCHKEY_TEST_GIT_HTTP_PORT, LATCHKEY_TEST_GIT_HTTPS_PORT, LATCHKEY_TEST_GIT_REPO
 #          (the path on the server: /git/project.git), LATCHKEY_TEST_GIT_V6 (yes or no).
@@ -33,8 +33,11 @@ write_config() {
     [ -n "$provider" ] || die "LATCHKEY_TEST_PROVIDER_URL is not in $LATCHKEY_TESTENV/env.sh; run provider.sh start first"
     [ -f "$LATCHKEY_TESTENV/ca/server.pem" ] || bash "$(dirname "$0")/ca.sh"
     have_ipv6_loopback && v6=yes
-    mkdir -p "$G"/{run,logs,cgi,repos}
+    mkdir -p "$G"/{run,logs,cgi,repos,ssl}
     chmod 755 "$G" "$G/cgi" "$G/repos"
+    # httpd runs as www-data from the start (no root parent): its own copy of the key.
+    install -m 600 -o www-data -g www-data "$LATCHKEY_TESTENV/ca/server.pem" "$LATCHKEY_TESTENV/ca/server.key" "$G/ssl/"
+    chown www-data:www-data "$G/run" "$G/logs"
     install -m 755 "$(dirname "$0")/git_auth.py" "$G/cgi/git_auth.py"
 
     # A bare repository with one commit, owned by the CGI's user so that pushes land.
@@ -81,8 +84,6 @@ ServerName localhost
 DefaultRuntimeDir "$G/run"
 PidFile "$PIDFILE"
 Mutex file:$G/run default
-User www-data
-Group www-data
 ErrorLog "$ERRLOG"
 LogLevel warn
 LogFormat "%h \"%r\" %>s %b" lk
@@ -122,8 +123,8 @@ SSLSessionCache "shmcb:$G/run/ssl_scache(512000)"
 
 <VirtualHost $hosts_https>
     SSLEngine on
-    SSLCertificateFile "$LATCHKEY_TESTENV/ca/server.pem"
-    SSLCertificateKeyFile "$LATCHKEY_TESTENV/ca/server.key"
+    SSLCertificateFile "$G/ssl/server.pem"
+    SSLCertificateKeyFile "$G/ssl/server.key"
     Include "$G/locations.conf"
 </VirtualHost>
 CONF
@@ -140,7 +141,7 @@ start)
     [ -f "$G/ports" ] || write_config
     # shellcheck disable=SC1091
     source "$G/ports"
-    apache_start "$CONF" "$G/logs" "$PIDFILE" "the git server (127.0.0.1:$HTTP_PORT)" answers "$HTTP_PORT"
+    APACHE_USER=www-data apache_start "$CONF" "$G/logs" "$PIDFILE" "the git server (127.0.0.1:$HTTP_PORT)" answers "$HTTP_PORT"
     log "git smart HTTP on https://localhost:$HTTPS_PORT/git/project.git and http port $HTTP_PORT ($G)"
     ;;
 stop)
