@@ -88,12 +88,7 @@ public struct URLParts: Sendable, Equatable {
 
     /// `localhost`, `::1` or an IPv4 address in 127.0.0.0/8 — exactly, so that names such as
     /// `127.0.0.1.example.com` do not count.
-    public var isLoopback: Bool {
-        if host == "localhost" || host == "::1" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4, octets[0] == "127" else { return false }
-        return octets.allSatisfy { $0.utf8.count <= 3 && CheckedNumber.decimal($0, maximum: 255) != nil }
-    }
+    public var isLoopback: Bool { Loopback.isLoopback(host: host) }
 
     // MARK: Hosts
 

@@ -45,8 +45,8 @@ struct GitCredential: ParsableCommand {
         // A bearer token goes only over https (or plain http to this machine): git sends the
         // credential on whatever protocol the remote uses.
         let scheme = request["protocol"]?.lowercased() ?? ""
-        let hostOnly = (request["host"] ?? "").split(separator: ":").first.map(String.init)?.lowercased() ?? ""
-        guard scheme == "https" || (scheme == "http" && (hostOnly == "localhost" || hostOnly == "127.0.0.1" || hostOnly == "[::1]")) else {
+        let asked = request["host"].flatMap(URLAuthority.init(hostAndPort:))
+        guard scheme == "https" || (scheme == "http" && asked?.isLoopback == true) else {
             if !scheme.isEmpty { printError("latchkey: not handing a token to a \(scheme):// remote; use https.") }
             return
         }
@@ -55,8 +55,21 @@ struct GitCredential: ParsableCommand {
         if let account {
             name = account
         } else {
-            guard let host = request["host"], let found = try accountServing(host: host) else { return }
-            (name, details) = found
+            guard let host = request["host"], let asked else { return }
+            switch try accountServing(asked) {
+            case .account(let found, let foundDetails):
+                (name, details) = (found, foundDetails)
+            case .otherHostsOnly:
+                return  // another helper's host: git asks it next
+            case .noGitHosts:
+                // Nothing could ever be served: say what to set, or git only says
+                // "could not read Username".
+                let shown = SASLResponse.isPlain(host) && !host.contains("\"") ? host : "HOST"
+                printError(
+                    "latchkey: no account names the git host \(shown); add git_hosts = [\"\(shown)\"] (or a url on "
+                        + "that host) to the account in config.toml, or pass --account.")
+                return
+            }
         }
         let answer = try options.call("GET", "/v1/accounts/\(name)/token")
         guard let token = answer["access_token"]?.stringValue else {
@@ -84,12 +97,21 @@ struct GitCredential: ParsableCommand {
         printOut(lines.joined(separator: "\n"))
     }
 
-    /// The first account whose `url` host or one of whose `git_hosts` is `host` (git's
+    /// Which account serves a git host.
+    private enum Serving {
+        case account(String, JSONValue)
+        /// Some account names git hosts, none this one.
+        case otherHostsOnly
+        /// No account names any git host or url.
+        case noGitHosts
+    }
+
+    /// The first account whose `url` host or one of whose `git_hosts` is `asked` (git's
     /// `host=`, which carries the port when the URL has one). Host names compare without
     /// regard to case; ports only when both sides name one.
-    private func accountServing(host: String) throws -> (String, JSONValue)? {
-        guard let asked = URLAuthority(hostAndPort: host) else { return nil }
+    private func accountServing(_ asked: URLAuthority) throws -> Serving {
         let list = try options.call("GET", "/v1/accounts")
+        var anyHosts = false
         for entry in list["accounts"]?.arrayValue ?? [] {
             guard let name = entry["name"]?.stringValue else { continue }
             let details = try options.call("GET", "/v1/accounts/\(name)")
@@ -97,13 +119,17 @@ struct GitCredential: ParsableCommand {
                 $0.stringValue.flatMap(URLAuthority.init(hostAndPort:))
             }
             if let url = details["url"]?.stringValue.flatMap(URLAuthority.init(url:)) { served.append(url) }
-            if served.contains(where: { $0.serves(asked) }) { return (name, details) }
+            anyHosts = anyHosts || !served.isEmpty
+            if served.contains(where: { $0.serves(asked) }) { return .account(name, details) }
         }
-        return nil
+        return anyHosts ? .otherHostsOnly : .noGitHosts
     }
 }
 
 extension URLAuthority {
+    /// This machine, where a token may go over plain http (`Loopback.isLoopback(host:)`).
+    var isLoopback: Bool { Loopback.isLoopback(host: host) }
+
     /// Whether a git request for `asked` is for this host: same name, ignoring case, and the
     /// same port when both name one (`host=example.com:8443` matches `example.com`).
     func serves(_ asked: URLAuthority) -> Bool {

@@ -65,3 +65,49 @@ def latchkey(tmp_path, bin_dir):
     instance = Latchkey(tmp_path, bin_dir)
     yield instance
     instance.stop()
+
+
+# ----------------------------------------------------------------- real clients, counted
+#
+# A test that runs a real mail or git client carries @pytest.mark.real_client("name"); the
+# summary line counts them, with the recipes README.md marks "not tested" (support/recipes.py).
+
+_real_clients = {}  # client name -> "passed" or "failed"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_client(name): the test runs this real client's README recipe")
+
+
+def pytest_runtest_logreport(report):
+    marks = getattr(report, "real_clients", ())
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        for name in marks:
+            if report.outcome == "passed":
+                _real_clients.setdefault(name, "passed")
+            else:
+                _real_clients[name] = "failed"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    names = [mark.args[0] for mark in item.iter_markers("real_client") if mark.args]
+    outcome.get_result().real_clients = names
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _real_clients:
+        return
+    from support.mailenv import REFRESHES
+    from support.recipes import not_tested
+    passed = sorted(n for n, s in _real_clients.items() if s == "passed")
+    failed = sorted(n for n, s in _real_clients.items() if s == "failed")
+    skipped = not_tested()
+    terminalreporter.write_line(
+        f"real clients: {len(passed) + len(failed)} run ({len(passed)} passed: {', '.join(passed)}"
+        + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else "")
+        + f"); recipes not tested: {len(skipped)}")
+    if REFRESHES:
+        terminalreporter.write_line("provider refreshes across a token expiry: "
+                                    + ", ".join(f"{n} {c}" for n, c in sorted(REFRESHES.items())))

@@ -195,19 +195,10 @@ start)
     [ -f "$CONF" ] || write_config
     # shellcheck disable=SC1091
     source "$A/ports"
-    apache2 -t -f "$CONF" > "$A/logs/configtest.log" 2>&1 \
-        || die "Apache configuration is invalid; read $A/logs/configtest.log"
     # The httpd process's own environment (not SetEnv): the test realm, its keytab, and a
-    # private replay cache. -k start daemonizes; the PidFile holds the parent's PID.
-    env KRB5_CONFIG="$K/krb5.conf" KRB5_KTNAME="FILE:$K/http.keytab" \
-        KRB5RCACHEDIR="$A/rcache" \
-        apache2 -f "$CONF" -k start < /dev/null >> "$A/logs/startup.log" 2>&1 \
-        || die "apache2 did not start; read $A/logs/startup.log and $ERRLOG"
-    if ! wait_for 10 answers "$HTTP_PORT"; then
-        stop_pidfile "$PIDFILE"
-        die "Apache does not answer on 127.0.0.1:$HTTP_PORT; read $ERRLOG"
-    fi
-    wait_for 5 test -s "$PIDFILE" || die "Apache wrote no PID file; read $ERRLOG"
+    # private replay cache.
+    KRB5_CONFIG="$K/krb5.conf" KRB5_KTNAME="FILE:$K/http.keytab" KRB5RCACHEDIR="$A/rcache" \
+        apache_start "$CONF" "$A/logs" "$PIDFILE" "Apache (127.0.0.1:$HTTP_PORT)" answers "$HTTP_PORT"
     log "Apache on http://127.0.0.1:$HTTP_PORT and https://localhost:$HTTPS_PORT ($A)"
     ;;
 stop)

@@ -44,7 +44,8 @@ pid_alive() {
 # The process of a PID file is alive (exists and is not a zombie).
 alive() {
     local pid
-    pid=$(cat "$1" 2>/dev/null) || return 1
+    # Postfix pads its PID file with spaces.
+    pid=$(tr -d ' \n' 2>/dev/null < "$1") || return 1
     [ -n "$pid" ] && pid_alive "$pid"
 }
 
@@ -52,11 +53,43 @@ alive() {
 stop_pidfile() {
     local pidfile=$1 pid
     [ -f "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
+    pid=$(tr -d ' \n' < "$pidfile")
     if [ -n "$pid" ] && pid_alive "$pid"; then
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done
         pid_alive "$pid" && kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
+}
+
+# A value the run's env file exports (e.g. LATCHKEY_TEST_PROVIDER_URL from provider.sh), or "".
+env_value() {
+    # shellcheck disable=SC1091
+    (source "$LATCHKEY_TESTENV/env.sh" && printf '%s' "${!1:-}")
+}
+
+# Whether this machine has the IPv6 loopback (some containers have none).
+have_ipv6_loopback() {
+    python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null
+}
+
+# Checks and starts a standalone Apache httpd (apache.sh, git.sh), then waits until the command
+# after the first four arguments succeeds and the PID file is written:
+#   apache_start CONF LOGDIR PIDFILE NAME READY-COMMAND...
+# Environment assignments before the call reach httpd (`K=V apache_start …`); with
+# APACHE_USER set, httpd is started as that user (no root parent; ports above 1024 only).
+apache_start() {
+    local conf=$1 logs=$2 pidfile=$3 name=$4 as=()
+    shift 4
+    [ -n "${APACHE_USER:-}" ] && as=(runuser -u "$APACHE_USER" --)
+    "${as[@]}" apache2 -t -f "$conf" > "$logs/configtest.log" 2>&1 \
+        || die "the configuration of $name is invalid; read $logs/configtest.log"
+    # -k start daemonizes; the PidFile holds the parent's PID.
+    "${as[@]}" apache2 -f "$conf" -k start < /dev/null >> "$logs/startup.log" 2>&1 \
+        || die "$name did not start; read $logs/startup.log and $logs/error.log"
+    if ! wait_for 10 "$@"; then
+        stop_pidfile "$pidfile"
+        die "$name does not answer; read $logs/error.log"
+    fi
+    wait_for 5 test -s "$pidfile" || die "$name wrote no PID file; read $logs/error.log"
 }
