@@ -32,7 +32,7 @@ public final class SocketConnection {
 
     /// What a read that timed out throws.
     public static var timedOut: ClientError {
-        ClientError(kind: .timedOut, message: "the Latchkey daemon took the request but did not answer within \(receiveTimeout) s")
+        ClientError(kind: .timedOut, message: "it took the request but did not answer within \(receiveTimeout) s")
     }
 
     /// Connects to the daemon at `path` after checking the folders on the way, and checks that

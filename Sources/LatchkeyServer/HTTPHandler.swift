@@ -147,7 +147,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             return false
         }
-        if !ended { send(.error(Broker.stopping)) }
+        if !ended, !Task.isCancelled {
+            // Cut short by the daemon's shutdown (a client that went away cancelled this task).
+            send(.error(Task.isShuttingDownGracefully ? Broker.stopping : LatchkeyError(.internalError, "The sign-in ended without a result.")))
+        }
         loop.execute {
             let (handler, context) = bound.value
             handler.running = nil
