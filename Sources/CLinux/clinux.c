@@ -1,5 +1,10 @@
+#define _GNU_SOURCE  // accept4
 #include "clinux.h"
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 int lk_set_nondumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
 int lk_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+int lk_accept_cloexec_nonblock(int fd, struct sockaddr *address, socklen_t *length) {
+    return accept4(fd, address, length, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}

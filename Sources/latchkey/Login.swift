@@ -100,7 +100,8 @@ struct Login: ParsableCommand {
     }
 
     private func showBrowserPrompt(_ event: JSONValue) {
-        let url = event["authorization_url"]?.stringValue ?? "?"
+        // The listener's start page: it holds no `state` (argv is readable by every user).
+        let url = event["start_url"]?.stringValue ?? "?"
         let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
         let graphical = environment("DISPLAY") != nil || environment("WAYLAND_DISPLAY") != nil
         let opened = !noBrowser && graphical && Browser.open(url)

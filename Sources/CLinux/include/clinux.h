@@ -2,9 +2,13 @@
 #ifndef LATCHKEY_CLINUX_H
 #define LATCHKEY_CLINUX_H
 #include <sys/types.h>
+#include <sys/socket.h>
 
 /// Marks the process not dumpable: no core dumps, no ptrace by other processes of the user.
 int lk_set_nondumpable(void);
 /// Whether the process is dumpable (1) or not (0); -1 on error.
 int lk_get_dumpable(void);
+/// accept4 with SOCK_CLOEXEC | SOCK_NONBLOCK: the new descriptor is never inherited by a child
+/// (no window between accept and fcntl) and never blocks.
+int lk_accept_cloexec_nonblock(int fd, struct sockaddr *address, socklen_t *length);
 #endif
