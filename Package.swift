@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "LatchkeyCore"),
         .target(name: "LatchkeyHTTP", dependencies: ["LatchkeyCore", "CCurl"]),
         .target(name: "LatchkeyCrypto", dependencies: ["LatchkeyCore", "COpenSSL"]),
-        .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto"]),
+        .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto", "CLinux"]),
         .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
         .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth"]),
         .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO", "CLinux"]),

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Broker {
     /// `allowed_clients`: when set, only those programs may use the account — get its token or
@@ -15,22 +16,29 @@ extension Broker {
         if let client, let pin = client.pin {
             guard pin.isCurrent else {
                 metrics.refused += 1
-                logger.warning("client refused: it changed its program since it connected", metadata: [
-                    "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
-                ])
+                logger.warning(
+                    "client refused: it changed its program since it connected",
+                    metadata: [
+                        "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
+                    ])
                 throw LatchkeyError(
-                    .forbidden, "\(client) has changed its program since it connected (or has ended), so it may not use the credentials of '\(name)'.",
+                    .forbidden,
+                    "\(client) has changed its program since it connected (or has ended), so it may not use the credentials of '\(name)'.",
                     hint: "Connect again from the program that asks for the credentials.")
             }
             if Self.isSameFile(device: pin.device, inode: pin.inode, asAnyOf: config.allowedClients) { return }
         }
         metrics.refused += 1
-        logger.warning("client refused: not in allowed_clients", metadata: [
-            "account": "\(name)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")",
-        ])
+        logger.warning(
+            "client refused: not in allowed_clients",
+            metadata: [
+                "account": "\(name)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")",
+            ])
         throw LatchkeyError(
             .forbidden, "\(client?.executable ?? "This program") may not use the credentials of '\(name)'.",
-            hint: "Add its path to allowed_clients in [accounts.\(name)] if it should, then reload the daemon (systemctl --user reload latchkey).")
+            hint:
+                "Add its path to allowed_clients in [accounts.\(name)] if it should, then reload the daemon (systemctl --user reload latchkey)."
+        )
     }
 
     /// `allowed_clients` of the account a running sign-in belongs to (its answers are the

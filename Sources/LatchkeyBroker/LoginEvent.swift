@@ -4,8 +4,8 @@ import LatchkeyCore
 public enum LoginEvent: Sendable, Equatable {
     /// A device code for the person: where to go and what to enter.
     case devicePrompt(DevicePrompt)
-    /// A page to open in a browser (authorization code + PKCE); the browser comes back to
-    /// the daemon's loopback listener at `redirectURI`.
+    /// A page to open in a browser (authorization code + PKCE): the loopback listener's start
+    /// page, which sends the browser on to the provider; it comes back to `redirectURI`.
     case browserPrompt(BrowserPrompt)
     /// Questions for the person (a Kerberos password, an expired-password change, an OTP):
     /// answered with `POST /v1/logins/{loginID}/answer`. A banner is shown before them.
@@ -24,7 +24,9 @@ public enum LoginEvent: Sendable, Equatable {
     }
 
     public struct BrowserPrompt: Sendable, Equatable {
-        public var authorizationURL: String
+        /// The loopback listener's one-time start page, which redirects to the provider (the
+        /// authorization URL with `state` and the PKCE challenge never leaves the daemon).
+        public var startURL: String
         public var redirectURI: String
         public var expiresIn: Int
     }
@@ -61,7 +63,7 @@ public enum LoginEvent: Sendable, Equatable {
             return .object(members)
         case .browserPrompt(let p):
             return .object([
-                ("event", "prompt"), ("kind", "browser"), ("authorization_url", .string(p.authorizationURL)),
+                ("event", "prompt"), ("kind", "browser"), ("start_url", .string(p.startURL)),
                 ("redirect_uri", .string(p.redirectURI)), ("expires_in", .number(Double(p.expiresIn))),
             ])
         case .question(let q):

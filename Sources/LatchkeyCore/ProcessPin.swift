@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process as it was when it connected: its start time (field 22 of `/proc/PID/stat`, which

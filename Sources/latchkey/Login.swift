@@ -96,7 +96,8 @@ struct Login: ParsableCommand {
     }
 
     private func showBrowserPrompt(_ event: JSONValue) {
-        let raw = event["authorization_url"]?.stringValue ?? "?"
+        // The listener's start page: it holds no `state` (argv is readable by every user).
+        let raw = event["start_url"]?.stringValue ?? "?"
         let url = TerminalText.visible(raw) + (TerminalText.isOpenable(raw) ? "" : "   (not an https address: do not trust it)")
         let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
         let graphical = environment("DISPLAY") != nil || environment("WAYLAND_DISPLAY") != nil

@@ -1,8 +1,8 @@
 """Issue 7, browser sign-in: authorization code + PKCE S256 with a loopback redirect (RFC 8252).
 
-The test plays the browser: it follows the authorization URL that `latchkey login --method
-browser --no-browser` prints, fills in password and TOTP on the provider's page, and follows
-the redirect to the daemon's listener on 127.0.0.1. A wrong `state` is refused by the listener
+The test plays the browser: it opens the start page that `latchkey login --method browser
+--no-browser` prints, follows its redirect to the authorization URL, fills in password and TOTP
+on the provider's page, and follows the redirect to the daemon's listener on 127.0.0.1. A wrong `state` is refused by the listener
 and a code without its PKCE verifier by the provider."""
 
 import re
@@ -32,11 +32,21 @@ def start_login(latchkey, *args):
         if not line:
             break
         shown.append(line)
-        match = re.search(r"^\s+(https://\S+/authorize\?\S+)$", line)
+        match = re.search(r"^\s+(http://127\.0\.0\.1:\d+/start/\S+)$", line)
         if match:
-            return process, match.group(1), shown
+            return process, open_start_page(match.group(1)), shown
     process.kill()
     raise AssertionError("no authorization URL shown:\n" + "".join(shown))
+
+
+def open_start_page(start_url):
+    """What the browser does first: the listener's start page redirects to the provider's
+    authorization URL (issue 15: `state` is never in the link the client prints or opens)."""
+    page = requests.get(start_url, allow_redirects=False, timeout=10)
+    assert page.status_code == 302, page.text
+    location = page.headers["Location"]
+    assert re.match(r"https://\S+/authorize\?\S+$", location), location
+    return location
 
 
 def finish(latchkey, process, shown):
