@@ -106,10 +106,27 @@ public enum SocketTrust {
         }
     }
 
-    /// `uid 1001 (name)`, or `uid 1001` when it has no name.
+    /// `uid 1001 (name)`, or `uid 1001` when /etc/passwd has no name for it. Read directly, not
+    /// through getpwuid: the shipped client is a static executable, which cannot load NSS modules.
     public static func userName(_ uid: UInt32) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }
-        return "uid \(uid) (\(String(cString: name)))"
+        let fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "uid \(uid)" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while bytes.count < 4 << 20 {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        // name:password:uid:gid:…
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: ":"), maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count == 4, String(decoding: fields[2], as: UTF8.self) == String(uid), !fields[0].isEmpty else { continue }
+            return "uid \(uid) (\(TerminalText.visible(String(decoding: fields[0], as: UTF8.self))))"
+        }
+        return "uid \(uid)"
     }
 
     public static func parent(of path: String) -> String {

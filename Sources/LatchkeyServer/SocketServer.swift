@@ -125,13 +125,16 @@ public struct SocketServer: Service {
                 channel.closeFuture.whenComplete { _ in connections.close() }
                 return PeerCredentials.read(channel).flatMapThrowing { client in
                     let sync = channel.pipeline.syncOperations
+                    let handler = HTTPHandler(router: router, logger: logger, client: client, idleTimeout: idleTimeout)
                     let http: [ChannelHandler] = [
                         HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
-                        HTTPServerPipelineHandler(), HTTPHandler(router: router, logger: logger, client: client, idleTimeout: idleTimeout),
+                        HTTPServerPipelineHandler(), handler,
                     ]
                     guard let hot else { return try sync.addHandlers(http) }
                     // The cached routes first; anything else hands the connection to NIO's pipeline.
-                    let first = HotPathHandler(hot: hot, client: client, ownUID: router.ownUID, logger: logger, idleTimeout: idleTimeout) { context in
+                    let first = HotPathHandler(hot: hot, client: client, ownUID: router.ownUID, logger: logger, idleTimeout: idleTimeout) { context, since in
+                        // One limit for the whole request, however the two paths shared the wait.
+                        handler.waitingSince = since
                         try context.pipeline.syncOperations.addHandlers(http, position: .after(context.handler))
                     }
                     try sync.addHandler(first)
