@@ -95,11 +95,10 @@ public enum SocketTrust {
         "Latchkey talks only to a daemon of your own. Set XDG_RUNTIME_DIR to a private folder of yours "
         + "(systemd sets /run/user/UID), or remove the folder named above if it is not yours."
 
-    /// Makes the missing folders of the absolute `folder`, each 0700; never changes an existing
-    /// one (whether it may be used is `problem`'s to say).
+    /// Makes the missing folders of `folder`, each 0700; never changes an existing one
+    /// (whether it may be used is `problem`'s to say).
     public static func makeFolders(_ folder: String) {
-        guard folder.hasPrefix("/") else { return }
-        var prefix = ""
+        var prefix = folder.hasPrefix("/") ? "" : "."
         for part in folder.split(separator: "/") {
             prefix += "/" + part
             _ = mkdir(prefix, 0o700)

@@ -60,7 +60,7 @@ public struct SocketServer: Service {
         if let problem = SocketTrust.problem(path: path, uid: getuid()) {
             throw LatchkeyError(.configuration, problem + " Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
         }
-        try makePrivate(folder)
+        if path.contains("/") { try makePrivate(folder) }  // a bare name: the working folder is not ours to chmod
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if SocketProbe.isLive(path) {
