@@ -83,7 +83,8 @@ public struct SocketServer: Service {
         let bound = withUnsafePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, chmod(path, 0o600) == 0, listen(fd, Self.backlog) == 0 else {
+        // 0600 without following a link (the folder is private already; this holds even if not).
+        guard bound == 0, fchmodat(AT_FDCWD, path, 0o600, AT_SYMLINK_NOFOLLOW) == 0, listen(fd, Self.backlog) == 0 else {
             let text = String(cString: strerror(errno))
             close(fd)
             throw LatchkeyError(.configuration, "Cannot listen on \(path): \(text).")
