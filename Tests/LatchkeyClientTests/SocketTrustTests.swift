@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The folder rules of SocketTrust on real folders (the tests run as root or as a user; the
 /// other user's case needs a second account: Tests/e2e/test_local_attacks.py).
