@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Who may stand between the person and their daemon. The client and the daemon apply the
@@ -27,7 +27,10 @@ public enum SocketTrust {
     public static func folderProblem(_ folder: String, reaching: String, uid: UInt32, ownLast: Bool) -> String? {
         var sawLink = !folder.hasPrefix("/")
         if folder.hasPrefix("/") {
-            if let problem = componentProblem(folder, reaching: reaching, uid: uid, ownLast: ownLast, sawLink: &sawLink) { return problem }
+            if let problem = componentProblem(folder, reaching: reaching, uid: uid, ownLast: ownLast, sawLink: &sawLink)
+            {
+                return problem
+            }
         }
         // Links on the way: the folders they lead to are judged too (a few more system calls,
         // paid only then: the thin client's start-up is measured in microseconds).
@@ -36,17 +39,24 @@ public enum SocketTrust {
         guard realpath(folder, &resolved) != nil else { return nil }
         let real = String(cString: resolved)
         var again = false
-        return real == folder ? nil : componentProblem(real, reaching: reaching, uid: uid, ownLast: ownLast, sawLink: &again)
+        return real == folder
+            ? nil : componentProblem(real, reaching: reaching, uid: uid, ownLast: ownLast, sawLink: &again)
     }
 
-    static func componentProblem(_ folder: String, reaching: String, uid: UInt32, ownLast: Bool, sawLink: inout Bool) -> String? {
+    static func componentProblem(_ folder: String, reaching: String, uid: UInt32, ownLast: Bool, sawLink: inout Bool)
+        -> String?
+    {
         var prefixes = ["/"]
-        for part in folder.split(separator: "/") { prefixes.append((prefixes.count == 1 ? "" : prefixes[prefixes.count - 1]) + "/" + part) }
+        for part in folder.split(separator: "/") {
+            prefixes.append((prefixes.count == 1 ? "" : prefixes[prefixes.count - 1]) + "/" + part)
+        }
         for (index, prefix) in prefixes.enumerated() {
             var info = stat()
             guard lstat(prefix, &info) == 0 else {
                 if errno == ENOENT { return nil }
-                return "The folder \(prefix) on the way to \(reaching) cannot be read (\(String(cString: strerror(errno))))."
+                return
+                    "The folder \(prefix) on the way to \(reaching) cannot be read "
+                    + "(\(String(cString: strerror(errno))))."
             }
             let type = info.st_mode & S_IFMT
             let last = index == prefixes.count - 1
@@ -60,9 +70,13 @@ public enum SocketTrust {
             let owner = info.st_uid
             let writableByOthers = info.st_mode & 0o022 != 0
             if last && ownLast && owner != uid {
-                return "The folder \(prefix) that holds \(reaching) belongs to \(userName(owner)), not to you (\(userName(uid)))."
+                return
+                    "The folder \(prefix) that holds \(reaching) belongs to \(userName(owner)), "
+                    + "not to you (\(userName(uid)))."
             } else if owner != uid && owner != 0 {
-                return "The folder \(prefix) on the way to \(reaching) belongs to \(userName(owner)), not to you (\(userName(uid))) or root."
+                return
+                    "The folder \(prefix) on the way to \(reaching) belongs to \(userName(owner)), "
+                    + "not to you (\(userName(uid))) or root."
             } else if writableByOthers && (last || info.st_mode & S_ISVTX == 0) {
                 return "Others can write to the folder \(prefix) on the way to \(reaching) (fix: chmod go-w \(prefix))."
             }
@@ -76,7 +90,9 @@ public enum SocketTrust {
             return "Cannot tell who answers on the Latchkey socket \(path) (\(String(cString: strerror(errno))))."
         }
         guard peer.uid == uid else {
-            return "The Latchkey socket \(path) is served by \(userName(peer.uid)) (process \(peer.pid)), not by you (\(userName(uid)))."
+            return
+                "The Latchkey socket \(path) is served by \(userName(peer.uid)) (process \(peer.pid)), "
+                + "not by you (\(userName(uid)))."
         }
         return nil
     }
@@ -95,21 +111,38 @@ public enum SocketTrust {
         "Latchkey talks only to a daemon of your own. Set XDG_RUNTIME_DIR to a private folder of yours "
         + "(systemd sets /run/user/UID), or remove the folder named above if it is not yours."
 
-    /// Makes the missing folders of the absolute `folder`, each 0700; never changes an existing
-    /// one (whether it may be used is `problem`'s to say).
+    /// Makes the missing folders of `folder`, each 0700; never changes an existing one
+    /// (whether it may be used is `problem`'s to say).
     public static func makeFolders(_ folder: String) {
-        guard folder.hasPrefix("/") else { return }
-        var prefix = ""
+        var prefix = folder.hasPrefix("/") ? "" : "."
         for part in folder.split(separator: "/") {
             prefix += "/" + part
             _ = mkdir(prefix, 0o700)
         }
     }
 
-    /// `uid 1001 (name)`, or `uid 1001` when it has no name.
+    /// `uid 1001 (name)`, or `uid 1001` when /etc/passwd has no name for it. Read directly, not
+    /// through getpwuid: the shipped client is a static executable, which cannot load NSS modules.
     public static func userName(_ uid: UInt32) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }
-        return "uid \(uid) (\(String(cString: name)))"
+        let fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "uid \(uid)" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while bytes.count < 4 << 20 {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        // name:password:uid:gid:…
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: ":"), maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count == 4, String(decoding: fields[2], as: UTF8.self) == String(uid), !fields[0].isEmpty
+            else { continue }
+            return "uid \(uid) (\(TerminalText.visible(String(decoding: fields[0], as: UTF8.self))))"
+        }
+        return "uid \(uid)"
     }
 
     public static func parent(of path: String) -> String {

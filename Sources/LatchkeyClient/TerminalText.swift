@@ -34,7 +34,9 @@ public enum TerminalText {
     /// `http` to this machine's loopback (the browser sign-in's own listener), with no
     /// space or control character anywhere in it.
     public static func isOpenable(_ url: String) -> Bool {
-        guard !url.unicodeScalars.contains(where: { $0.value <= 0x20 || (0x7F..<0xA0).contains($0.value) }) else { return false }
+        guard !url.unicodeScalars.contains(where: { $0.value <= 0x20 || (0x7F..<0xA0).contains($0.value) }) else {
+            return false
+        }
         let lower = url.lowercased()
         if lower.hasPrefix("https://") { return lower.count > 8 }
         guard lower.hasPrefix("http://") else { return false }

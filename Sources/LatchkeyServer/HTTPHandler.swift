@@ -33,6 +33,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// connection opens or the last answer was written, and stops only when the request is
     /// complete and handed to the router (a login stream may then run for minutes).
     private let idleTimeout: TimeAmount
+    /// When the wait for the first request began: the hot path (HotPathHandler) may have waited
+    /// for this request's head before it handed the connection over, and that time counts.
+    var waitingSince = NIODeadline.now()
 
     init(router: Router, work: BackgroundWork, logger: Logger, client: ClientIdentity?, idleTimeout: TimeAmount = .seconds(15)) {
         self.idleTimeout = idleTimeout
@@ -43,20 +46,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { startIdleTimer(context: context) }
+        if context.channel.isActive { startIdleTimer(context: context, from: waitingSince) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        startIdleTimer(context: context)
+        startIdleTimer(context: context, from: waitingSince)
         context.fireChannelActive()
     }
 
     /// (Re)starts the wait for the next whole request.
-    private func startIdleTimer(context: ChannelHandlerContext) {
+    private func startIdleTimer(context: ChannelHandlerContext, from start: NIODeadline = .now()) {
         idleTimer?.cancel()
         let channel = context.channel
         let logger = self.logger
-        idleTimer = context.eventLoop.scheduleTask(in: idleTimeout) {
+        idleTimer = context.eventLoop.scheduleTask(deadline: start + idleTimeout) {
             logger.debug("closing a connection that sent no complete request in time")
             channel.close(promise: nil)
         }

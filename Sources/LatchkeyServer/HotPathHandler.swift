@@ -36,7 +36,8 @@ final class HotPathHandler: ChannelDuplexHandler {
     private let ownUID: UInt32
     private let logger: Logger
     private let idleTimeout: TimeAmount
-    private let install: (ChannelHandlerContext) throws -> Void
+    /// Adds NIO's pipeline after this handler; it is told since when the request is awaited.
+    private let install: (ChannelHandlerContext, NIODeadline) throws -> Void
     private var delegated = false
     private var pending: ByteBuffer?
     /// Requests are waiting in `pending` until the channel is writable again.
@@ -52,7 +53,7 @@ final class HotPathHandler: ChannelDuplexHandler {
     private var handOuts: [String: Int] = [:]
 
     init(hot: HotAnswers, client: ClientIdentity?, ownUID: UInt32, logger: Logger, idleTimeout: TimeAmount,
-         install: @escaping (ChannelHandlerContext) throws -> Void) {
+         install: @escaping (ChannelHandlerContext, NIODeadline) throws -> Void) {
         self.hot = hot
         self.client = client
         self.ownUID = ownUID
@@ -236,7 +237,7 @@ final class HotPathHandler: ChannelDuplexHandler {
         idleTimer = nil
         flushAnswers(context: context)
         do {
-            try install(context)
+            try install(context, waitingSince)
         } catch {
             logger.debug("could not set up the HTTP pipeline", metadata: ["error": "\(error)"])
             context.close(promise: nil)

@@ -71,7 +71,7 @@ public struct SocketServer: Service {
         if let problem = SocketTrust.problem(path: path, uid: getuid()) {
             throw LatchkeyError(.configuration, problem + " Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
         }
-        try makePrivate(folder)
+        if path.contains("/") { try makePrivate(folder) }  // a bare name: the working folder is not ours to chmod
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if SocketProbe.isLive(path) {
@@ -94,7 +94,8 @@ public struct SocketServer: Service {
         let bound = withUnsafePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, chmod(path, 0o600) == 0, listen(fd, Self.backlog) == 0 else {
+        // 0600 without following a link (the folder is private already; this holds even if not).
+        guard bound == 0, fchmodat(AT_FDCWD, path, 0o600, AT_SYMLINK_NOFOLLOW) == 0, listen(fd, Self.backlog) == 0 else {
             let text = String(cString: strerror(errno))
             close(fd)
             throw LatchkeyError(.configuration, "Cannot listen on \(path): \(text).")
@@ -136,14 +137,16 @@ public struct SocketServer: Service {
                 channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                 return PeerCredentials.read(channel).flatMapThrowing { client in
                     let sync = channel.pipeline.syncOperations
+                    let handler = HTTPHandler(router: router, work: work, logger: logger, client: client, idleTimeout: idleTimeout)
                     let http: [ChannelHandler] = [
                         HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
-                        HTTPServerPipelineHandler(),
-                        HTTPHandler(router: router, work: work, logger: logger, client: client, idleTimeout: idleTimeout),
+                        HTTPServerPipelineHandler(), handler,
                     ]
                     guard let hot else { return try sync.addHandlers(http) }
                     // The cached routes first; anything else hands the connection to NIO's pipeline.
-                    let first = HotPathHandler(hot: hot, client: client, ownUID: router.ownUID, logger: logger, idleTimeout: idleTimeout) { context in
+                    let first = HotPathHandler(hot: hot, client: client, ownUID: router.ownUID, logger: logger, idleTimeout: idleTimeout) { context, since in
+                        // One limit for the whole request, however the two paths shared the wait.
+                        handler.waitingSince = since
                         try context.pipeline.syncOperations.addHandlers(http, position: .after(context.handler))
                     }
                     try sync.addHandler(first)

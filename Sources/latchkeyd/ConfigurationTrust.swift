@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Whoever can change the configuration file can send the refresh token to a server of their
 /// choosing (`token_endpoint`, `ca_file`) and run a program as the person (`notify_command`).
@@ -20,13 +21,16 @@ enum ConfigurationTrust {
         if info.st_uid != uid && info.st_uid != 0 {
             throw LatchkeyError(
                 .configuration,
-                "The configuration file \(path) belongs to \(SocketTrust.userName(info.st_uid)), not to you, so Latchkey will not read it (fix: chown \(uid) \(path), after checking its content).",
+                "The configuration file \(path) belongs to \(SocketTrust.userName(info.st_uid)), not to you, "
+                    + "so Latchkey will not read it (fix: chown \(uid) \(path), after checking its content).",
                 hint: hint)
         }
         if info.st_mode & 0o022 != 0 {
+            let mode = String(info.st_mode & 0o777, radix: 8)
             throw LatchkeyError(
                 .configuration,
-                "The configuration file \(path) can be changed by others (mode \(String(info.st_mode & 0o777, radix: 8))), so Latchkey will not read it (fix: chmod go-w \(path), after checking its content).",
+                "The configuration file \(path) can be changed by others (mode \(mode)), "
+                    + "so Latchkey will not read it (fix: chmod go-w \(path), after checking its content).",
                 hint: hint)
         }
         // The folders above the file as named and, when it is a link, above the file it names.
@@ -36,7 +40,9 @@ enum ConfigurationTrust {
             folders.append(SocketTrust.parent(of: String(cString: resolved)))
         }
         for folder in folders {
-            if let problem = SocketTrust.folderProblem(folder, reaching: "the configuration file \(path)", uid: uid, ownLast: false) {
+            if let problem = SocketTrust.folderProblem(
+                folder, reaching: "the configuration file \(path)", uid: uid, ownLast: false)
+            {
                 throw LatchkeyError(.configuration, problem + " Latchkey will not read the configuration.", hint: hint)
             }
         }

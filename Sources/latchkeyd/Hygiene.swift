@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CLinux
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Process hygiene for a holder of secrets: no core dumps, not ptrace-attachable by other
 /// processes of the user, files and sockets created private (umask 077), no memory dump by
@@ -29,14 +30,18 @@ enum Hygiene {
         setenv("SWIFT_BACKTRACE", backtraceOff, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Still here: the exec failed (no /proc); go on, and say so.
-        printError("latchkeyd: could not turn the Swift backtracer off (\(String(cString: strerror(errno)))); set SWIFT_BACKTRACE=enable=no.")
+        printError(
+            "latchkeyd: could not turn the Swift backtracer off (\(String(cString: strerror(errno)))); "
+                + "set SWIFT_BACKTRACE=enable=no."
+        )
     }
 
     /// The soft limit of open files goes up to the hard limit: each connection costs a
     /// descriptor, and the usual soft limit (1,024) is below what a burst of clients needs.
     static func raiseOpenFileLimit() {
         var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max
+        else { return }
         limit.rlim_cur = limit.rlim_max
         _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     }

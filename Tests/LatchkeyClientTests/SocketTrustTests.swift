@@ -1,18 +1,30 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The folder rules of SocketTrust on real folders (the tests run as root or as a user; the
 /// other user's case needs a second account: Tests/e2e/test_local_attacks.py).
-@Suite struct SocketTrustTests {
+@Suite final class SocketTrustTests {
     let root: String
 
     init() throws {
         var template = Array("/tmp/latchkey-trust-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         root = try #require(made.map { String(cString: $0) })
+    }
+
+    deinit {
+        // Each test's own folder goes with it (`rm -rf`, which does not follow the links made here).
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("rm"), strdup("-rf"), strdup(root), nil]
+        defer { argv.forEach { free($0) } }
+        if posix_spawnp(&pid, "rm", nil, nil, &argv, environ) == 0 {
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
     }
 
     @Test func aPrivateFolderIsTrusted() {

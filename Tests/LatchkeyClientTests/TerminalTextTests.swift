@@ -23,7 +23,8 @@ import Testing
     @Test(arguments: [
         ("https://login.example.com/device", true), ("HTTPS://x.example/", true),
         ("http://127.0.0.1:8123/start", true), ("http://[::1]:8123/", true), ("http://localhost:1/cb", true),
-        ("http://example.com/", false), ("http://127.0.0.1.evil.example/", false), ("http://127.0.0.1@evil.example/", false),
+        ("http://example.com/", false), ("http://127.0.0.1.evil.example/", false),
+        ("http://127.0.0.1@evil.example/", false),
         ("javascript:alert(1)", false), ("file:///etc/passwd", false), ("https://", false),
         ("https://a.example/\u{1B}[8m", false), ("https://a.example/ b", false), ("-https://x/", false),
     ])

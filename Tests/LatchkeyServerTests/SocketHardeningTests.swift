@@ -40,6 +40,26 @@ import Testing
         }
     }
 
+    /// The limit is for the whole request: a complete head whose body dribbles in is closed
+    /// too, whether it came through the cached path's reader or straight to NIO's decoder.
+    @Test func aCompleteHeadWithASlowBodyIsClosedToo() async throws {
+        try await SocketAPITests.withServer(limits: .init(idleTimeout: .seconds(1))) { client, path in
+            let heads = [
+                "POST /v1/accounts/work/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+                "GET /v1/accounts/work/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+            ]
+            let slow = (0..<20).map { _ in RawConnection(path) }
+            for (index, connection) in slow.enumerated() { connection.send(Array(heads[index % 2].utf8)) }
+            for _ in 0..<4 {
+                usleep(400_000)
+                for connection in slow { connection.send([0x20]) }
+                let health = try client.request("GET", "/v1/health")
+                #expect(health.status == 200)
+            }
+            #expect(slow.allSatisfy { $0.readToEnd(timeout: 2).isEmpty && $0.closedByPeer })
+        }
+    }
+
     @Test func connectionsOverTheLimitAreClosedUntilOthersGo() async throws {
         try await SocketAPITests.withServer(limits: .init(idleTimeout: .seconds(1), maximumConnections: 20)) { client, path in
             let held = (0..<20).map { _ in RawConnection(path) }

@@ -1,5 +1,6 @@
 """A second local user for the attacks of issue 15: created with `useradd` for one test and
-removed after it; programs run as that user with `runuser -u USER --`."""
+removed after it; programs run as that user with `setpriv` (which executes the program in
+place, unlike `runuser`, so stopping the process stops the program)."""
 
 import os
 import pwd
@@ -19,7 +20,8 @@ class Attacker:
 
     def popen(self, argv, **kwargs):
         """Runs argv as the attacker."""
-        process = subprocess.Popen(["runuser", "-u", self.name, "--", *argv], **kwargs)
+        process = subprocess.Popen(["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--", *argv],
+                                   **kwargs)
         self.processes.append(process)
         return process
 
@@ -36,7 +38,7 @@ class Attacker:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        subprocess.run(["userdel", self.name], check=False)
+        subprocess.run(["userdel", self.name], check=True)
 
 
 def require_root():
