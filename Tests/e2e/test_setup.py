@@ -343,3 +343,22 @@ def test_the_tenantid_template_is_trusted_only_from_a_microsoft_host(latchkey, p
         f"{authority}/v2.0" in done.stderr, done.stderr
     assert "oauth: offered, but OIDC discovery at " + authority + " failed" in done.stderr
     assert "provider = \"microsoft\"" not in done.stdout
+
+
+def test_exchange_on_premises_offers_no_oauth_and_ntlm_is_named(latchkey, provider):
+    """Exchange on premises (Negotiate, NTLM, Basic): no Bearer, so no OAuth; NTLM is named as
+    not supported; the choice falls to Kerberos or Basic."""
+    done = entra_setup(latchkey, provider, "onprem")
+    assert done.returncode == 0, done.stderr
+    assert "oauth: not offered by the service" in done.stderr
+    assert "ntlm: offered, but Latchkey does not support NTLM" in done.stderr
+    assert section(done.stdout, "contoso")["method"] in ('"kerberos"', '"basic"')
+
+
+@pytest.mark.parametrize("entry", ["login.microsoftonline.com:443:127.0.0.1", "a:b:c:d", "h:443:x y:1",
+                                   "h:443:127.0.0.1:1:extra", "h:443:[::1:1"])
+def test_a_malformed_connect_to_is_refused(latchkey, provider, entry):
+    done = latchkey.run("setup", "alice@contoso.example", "--url", provider.url + "/entra/common/EWS/Exchange.asmx",
+                        "--dry-run", "--connect-to", entry)
+    assert done.returncode == 64, done.stderr
+    assert f"--connect-to: '{entry}' is not HOST:PORT:HOST2:PORT2." in done.stderr
