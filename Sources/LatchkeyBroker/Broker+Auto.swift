@@ -41,6 +41,12 @@ extension Broker {
         case .oauth:
             config.provider = report.provider ?? .oidc
             if let tenant = report.tenant { config.tenant = tenant }
+            // A national cloud's endpoints: the microsoft preset names the global cloud's.
+            if config.provider == .microsoft, let found = report.metadata, found != .microsoft(tenant: config.tenant) {
+                config.tokenEndpoint = config.tokenEndpoint ?? found.tokenEndpoint
+                config.authorizationEndpoint = config.authorizationEndpoint ?? found.authorizationEndpoint
+                config.deviceAuthorizationEndpoint = config.deviceAuthorizationEndpoint ?? found.deviceAuthorizationEndpoint
+            }
             if config.issuer == nil { config.issuer = report.issuer }
             if config.scopes.isEmpty {
                 config.scopes = AccountSection(

@@ -3,8 +3,9 @@
 ///
 /// Invariants:
 /// - at most one refresh is in flight (single flight): later requests join it;
-/// - a refresh's result is handed to every waiter as it is, so a provider whose tokens live
-///   shorter than `min_valid` causes one refresh per request at most, never a loop;
+/// - a refresh's result is handed to every waiter as it is, and a token in the first half of
+///   its life is served even with less than `min_valid` left, so a provider whose tokens live
+///   shorter than `min_valid` causes one refresh per half lifetime, never one per request;
 /// - transient failures back off and keep serving a token that has not expired;
 ///   permanent ones need the person (`signin_required`).
 public struct TokenMachine: Sendable {
@@ -44,6 +45,8 @@ public struct TokenMachine: Sendable {
     public let account: String
     public private(set) var token: AccessToken?
     public private(set) var hasRefreshToken = false
+    /// The token came from a refresh (not a sign-in or the store): as fresh as the provider gives.
+    public private(set) var tokenIsFromRefresh = false
     public private(set) var refreshInFlight = false
     public private(set) var signInInFlight = false
     public private(set) var permanentFailure: String?
@@ -76,7 +79,7 @@ public struct TokenMachine: Sendable {
     public var servableToken: AccessToken? { permanentFailure == nil ? token : nil }
 
     public mutating func request(minValid: Double, now: Timestamp) -> RequestAction {
-        if let token, token.remaining(at: now) >= minValid, permanentFailure == nil {
+        if let token, permanentFailure == nil, mayServe(token, minValid: minValid, now: now) {
             return .serve(token)
         }
         if refreshInFlight { return .joinRefresh }
@@ -100,6 +103,19 @@ public struct TokenMachine: Sendable {
         return .startRefresh
     }
 
+    /// SPEC.md §6: a token is handed out while it has `minValid` left. When a refresh has
+    /// just shown that the provider's tokens live too short for that, the token it gave (the
+    /// freshest the provider gives) is handed out as it is during the first half of its life:
+    /// a refresh then could at best double what is left. So short tokens are refreshed at most
+    /// once per half of their lifetime, never on every request. A token from a sign-in or the
+    /// store may still be refreshed once. An expired token is never handed out.
+    public func mayServe(_ token: AccessToken, minValid: Double, now: Timestamp) -> Bool {
+        let remaining = token.remaining(at: now)
+        guard remaining > 0 else { return false }
+        if remaining >= minValid { return true }
+        return tokenIsFromRefresh && now - token.issuedAt < 0.5 * token.lifetime
+    }
+
     /// A proactive refresh, started by the scheduler when `refreshDue` has passed: true when
     /// this call started it (no refresh in flight, a refresh token, no backoff pending).
     public mutating func startProactiveRefresh(now: Timestamp) -> Bool {
@@ -115,6 +131,7 @@ public struct TokenMachine: Sendable {
     public mutating func refreshSucceeded(_ newToken: AccessToken, now: Timestamp) -> RefreshOutcome {
         refreshInFlight = false
         token = newToken
+        tokenIsFromRefresh = true
         hasRefreshToken = true
         permanentFailure = nil
         lastError = nil
@@ -168,6 +185,7 @@ public struct TokenMachine: Sendable {
     /// A sign-in produced tokens (the refresh token, if any, is already stored).
     public mutating func signedIn(_ newToken: AccessToken, hasRefreshToken: Bool) {
         token = newToken
+        tokenIsFromRefresh = false
         self.hasRefreshToken = hasRefreshToken
         signInInFlight = false
         permanentFailure = nil
@@ -176,14 +194,16 @@ public struct TokenMachine: Sendable {
         consecutiveFailures = 0
     }
 
-    /// Tokens restored from the store at start-up.
+    /// Tokens restored from the store at start-up (the same token again keeps its origin).
     public mutating func restored(_ storedToken: AccessToken?, hasRefreshToken: Bool) {
+        if storedToken != token { tokenIsFromRefresh = false }
         token = storedToken
         self.hasRefreshToken = hasRefreshToken
     }
 
     public mutating func signedOut() {
         token = nil
+        tokenIsFromRefresh = false
         hasRefreshToken = false
         refreshInFlight = false
         signInInFlight = false
@@ -196,6 +216,7 @@ public struct TokenMachine: Sendable {
     /// The cached access token may no longer be used (a claims challenge, a rejected token).
     public mutating func dropAccessToken() {
         token = nil
+        tokenIsFromRefresh = false
     }
 
     // MARK: Proactive refresh

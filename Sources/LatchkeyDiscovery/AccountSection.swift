@@ -1,4 +1,5 @@
 import LatchkeyCore
+import LatchkeyOAuth
 
 /// The `[accounts.NAME]` section that `latchkey setup` adds to the config: the settings a
 /// discovery found, preceded by comments saying what was asked, what the service offered and
@@ -20,12 +21,12 @@ public struct AccountSection: Sendable {
         self.username = username
     }
 
-    /// Scopes for the service, when none are given: Exchange's own for Microsoft, else OIDC's.
+    /// Scopes for the service, when none are given: for Microsoft, Exchange Online's for the
+    /// protocol found (ActiveSync, EWS, or IMAP and SMTP); else OIDC's.
     public var effectiveScopes: [String] {
         if let scopes, !scopes.isEmpty { return scopes }
         if report.provider == .microsoft {
-            let service = report.autodiscover?.service == .ews ? "EWS.AccessAsUser.All" : "EAS.AccessAsUser.All"
-            return ["https://outlook.office.com/\(service)", "offline_access"]
+            return (report.exchangeProtocol ?? .activeSync).scopes
         }
         return ["openid", "offline_access"]
     }
@@ -42,7 +43,14 @@ public struct AccountSection: Sendable {
         case .oauth:
             lines.append("provider = \(Self.quoted(report.provider?.rawValue ?? "oidc"))")
             if report.provider == .microsoft {
-                lines.append("tenant = \(Self.quoted(report.tenant ?? "organizations"))")
+                let tenant = report.tenant ?? "organizations"
+                lines.append("tenant = \(Self.quoted(tenant))")
+                // A national cloud: its endpoints, as the preset names the global cloud's.
+                if let metadata = report.metadata, metadata != ProviderMetadata.microsoft(tenant: tenant) {
+                    if let e = metadata.authorizationEndpoint { lines.append("authorization_endpoint = \(Self.quoted(e))") }
+                    lines.append("token_endpoint = \(Self.quoted(metadata.tokenEndpoint))")
+                    if let e = metadata.deviceAuthorizationEndpoint { lines.append("device_authorization_endpoint = \(Self.quoted(e))") }
+                }
             } else if let issuer = report.issuer {
                 lines.append("issuer = \(Self.quoted(issuer))")
             }

@@ -12,10 +12,12 @@ public struct DiscoveryRequest: Sendable {
     public var clientID: String?
     /// This machine's default Kerberos realm; nil when Kerberos is not configured here.
     public var kerberosRealm: String?
+    /// The Exchange protocol the account is for, when the person says (else: what was found).
+    public var exchangeProtocol: ExchangeProtocol?
 
     public init(
         email: String?, url: String?, autodiscoverHost: String? = nil, preference: [AuthMethod] = MethodChoice.defaultPreference,
-        clientID: String? = nil, kerberosRealm: String? = nil
+        clientID: String? = nil, kerberosRealm: String? = nil, exchangeProtocol: ExchangeProtocol? = nil
     ) {
         self.email = email
         self.url = url
@@ -23,6 +25,7 @@ public struct DiscoveryRequest: Sendable {
         self.preference = preference
         self.clientID = clientID
         self.kerberosRealm = kerberosRealm
+        self.exchangeProtocol = exchangeProtocol
     }
 }
 
@@ -40,6 +43,11 @@ public struct DiscoveryReport: Sendable {
     public var provider: AccountConfig.Provider?
     public var tenant: String?
     public var metadata: ProviderMetadata?
+    /// How the OAuth provider was found (or why not), one line each.
+    public var oauthNotes: [String] = []
+    /// Microsoft: the Exchange protocol whose scopes the account gets, and why that one.
+    public var exchangeProtocol: ExchangeProtocol?
+    public var exchangeProtocolReason: String?
     /// Kerberos: the realm of the principal to use.
     public var realm: String?
 
@@ -52,11 +60,17 @@ public struct DiscoveryReport: Sendable {
         }
         lines.append("The service \(serviceURL) answered \(probeStatus) with \(challenges.count) challenge(s):")
         lines += challenges.map { "  " + $0.headerValue }
+        lines += oauthNotes
         if let issuer, choice.method == .oauth {
             lines.append("OAuth issuer \(issuer)" + (metadata.map { ": token endpoint \($0.tokenEndpoint)" } ?? ""))
         }
         lines.append("Method \(choice.method.rawValue), the first usable one in the preference order:")
         lines += choice.reasons.map { "  " + $0 }
+        if choice.method == .oauth, provider == .microsoft, let exchangeProtocol {
+            lines.append(
+                "Scopes for \(exchangeProtocol.name) on Exchange Online (\(exchangeProtocolReason ?? "asked for")): "
+                    + exchangeProtocol.scopes.joined(separator: " "))
+        }
         // Every line holds text from the network: no line break or escape may survive in it.
         return lines.map(Self.printable)
     }
@@ -96,35 +110,15 @@ public struct Discovery: Sendable {
         let (status, challenges) = try await probe(serviceURL)
         let offered = challenges.map(\.offeredMethod)
 
-        // OAuth: the issuer from the challenge, then its metadata.
-        var issuer: String?
-        var provider: AccountConfig.Provider?
-        var tenant: String?
-        var metadata: ProviderMetadata?
-        var oauthProblem: String?
+        // OAuth: the provider from the challenge, then its metadata.
+        var finding = OAuthFinding()
         if request.preference.contains(.oauth), let offer = offered.first(where: { $0.method == .oauth }),
             case .oauth(let authorizationURI, let derived) = offer
         {
-            if let derived {
-                issuer = derived
-                if let microsoft = MicrosoftIssuer(derived) {
-                    provider = .microsoft
-                    tenant = microsoft.tenant
-                    metadata = ProviderMetadata.microsoft(tenant: microsoft.tenant)
-                } else {
-                    provider = .oidc
-                    do {
-                        metadata = try await OAuthClient(http: http).discover(issuer: derived, options: options)
-                    } catch {
-                        oauthProblem = "OIDC discovery at \(derived) failed: \(error.description)"
-                    }
-                }
-            } else {
-                oauthProblem = authorizationURI == nil
-                    ? "its Bearer challenge names no authorization_uri, so the provider is unknown"
-                    : "no issuer can be derived from authorization_uri \(authorizationURI!)"
-            }
+            finding = await findProvider(authorizationURI: authorizationURI, derivedIssuer: derived, email: autodiscovered?.email ?? request.email)
         }
+        let oauthProblem = finding.problem
+        let metadata = finding.metadata
 
         let choice = try MethodChoice.choose(offered: offered, preference: request.preference) { method, offer in
             switch method {
@@ -144,10 +138,20 @@ public struct Discovery: Sendable {
                 return "not a method"
             }
         }
-        return DiscoveryReport(
+        var report = DiscoveryReport(
             email: autodiscovered?.email ?? request.email, serviceURL: serviceURL, autodiscover: autodiscovered,
-            probeStatus: status, challenges: challenges, choice: choice, issuer: issuer, provider: provider,
-            tenant: tenant, metadata: metadata, realm: choice.method == .kerberos ? request.kerberosRealm : nil)
+            probeStatus: status, challenges: challenges, choice: choice, issuer: finding.issuer, provider: finding.provider,
+            tenant: finding.tenant, metadata: metadata, oauthNotes: finding.notes,
+            realm: choice.method == .kerberos ? request.kerberosRealm : nil)
+        if finding.provider == .microsoft {
+            if let asked = request.exchangeProtocol {
+                (report.exchangeProtocol, report.exchangeProtocolReason) = (asked, "--protocol \(asked.rawValue)")
+            } else {
+                (report.exchangeProtocol, report.exchangeProtocolReason) = ExchangeProtocol.found(
+                    serviceURL: serviceURL, autodiscover: autodiscovered)
+            }
+        }
+        return report
     }
 
     /// Why Basic cannot be used with a service URL: plain http to another machine, where the
@@ -179,17 +183,5 @@ public struct Discovery: Sendable {
                 hint: "Set the method in the account's config yourself.")
         }
         return (response.status, challenges)
-    }
-}
-
-/// `https://login.microsoftonline.com/{tenant}/v2.0` and its sovereign-cloud siblings.
-struct MicrosoftIssuer {
-    var tenant: String
-
-    init?(_ issuer: String) {
-        guard let parts = URLParts(issuer), OAuthIssuer.microsoftHosts.contains(parts.host) else { return nil }
-        let path = issuer.split(separator: "/").dropFirst(2)
-        guard let tenant = path.first, !tenant.isEmpty else { return nil }
-        self.tenant = String(tenant)
     }
 }

@@ -38,12 +38,6 @@ extension AuthChallenge {
 
 /// Derives an OpenID issuer from an authorization endpoint, for OIDC discovery.
 enum OAuthIssuer {
-    /// Microsoft identity platform hosts, where the issuer is `https://{host}/{tenant}/v2.0`.
-    static let microsoftHosts: Set<String> = [
-        "login.microsoftonline.com", "login.windows.net", "login.microsoftonline.us",
-        "login.partner.microsoftonline.cn", "login.chinacloudapi.cn",
-    ]
-
     /// Endpoint paths, longest first, whose removal leaves the issuer (Keycloak, generic OAuth servers).
     static let authorizationSuffixes = [
         "/protocol/openid-connect/auth", "/oauth2/authorize", "/authorize",
@@ -64,7 +58,7 @@ enum OAuthIssuer {
         guard !authority.isEmpty else { return nil }
         let origin = scheme + "://" + authority
 
-        if microsoftHosts.contains(authority.lowercased()) {
+        if MicrosoftAuthority.isMicrosoftHost(String(authority)) {
             guard let tenant = path.split(separator: "/").first, !tenant.isEmpty else { return nil }
             return origin + "/" + tenant + "/v2.0"
         }

@@ -33,6 +33,9 @@ public struct HTTPOptions: Sendable, Equatable {
     /// Larger answers are cut off with `responseTooLarge`: a provider cannot make us buffer without end.
     public var maximumResponseBytes: Int = 1 << 20
     public var followRedirects = false
+    /// curl's `--connect-to` entries, `HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT`: connect there
+    /// instead, still verifying the certificate for HOST (the name in the URL).
+    public var connectTo: [String] = []
 
     public init(caFile: String? = nil, connectTimeout: Double = 10, totalTimeout: Double = 30, maximumResponseBytes: Int = 1 << 20) {
         self.caFile = caFile

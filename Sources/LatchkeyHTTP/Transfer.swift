@@ -27,6 +27,8 @@ final class Transfer {
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
+        var connectToList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(connectToList) }
 
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
             var setup = CURLE_OK
@@ -42,6 +44,8 @@ final class Transfer {
             set(CURLOPT_SSL_VERIFYPEER, 1)
             set(CURLOPT_SSL_VERIFYHOST, 2)
             if let caFile = options.caFile { set(CURLOPT_CAINFO, caFile) }
+            for entry in options.connectTo { connectToList = curl_slist_append(connectToList, entry) }
+            if let connectToList, setup == CURLE_OK { setup = lk_curl_setopt_slist(handle, CURLOPT_CONNECT_TO, connectToList) }
             set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
             set(CURLOPT_TIMEOUT_MS, Self.milliseconds(options.totalTimeout))
             set(CURLOPT_FOLLOWLOCATION, options.followRedirects ? 1 : 0)

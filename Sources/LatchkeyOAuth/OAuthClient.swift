@@ -16,15 +16,20 @@ public struct OAuthClient: Sendable {
         var lastError: OAuthError?
         for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
             do {
-                return try await answer(HTTPRequest(url: base + path, headers: [("Accept", "application/json")]), options: options) {
-                    (json) throws(OAuthError) in try ProviderMetadata(discoveryDocument: json)
-                }
+                return try await metadata(at: base + path, options: options)
             } catch {
                 lastError = error
                 if error.isTransient, case .transport = error.kind { throw error }
             }
         }
         throw lastError!
+    }
+
+    /// One discovery document, from exactly `url`; the caller checks its issuer.
+    public func metadata(at url: String, options: HTTPOptions) async throws(OAuthError) -> ProviderMetadata {
+        try await answer(HTTPRequest(url: url, headers: [("Accept", "application/json")]), options: options) {
+            (json) throws(OAuthError) in try ProviderMetadata(discoveryDocument: json)
+        }
     }
 
     public func startDeviceAuthorization(endpoint: String, clientID: String, scopes: [String], claims: String? = nil, options: HTTPOptions) async throws(OAuthError) -> DeviceAuthorization {

@@ -17,12 +17,15 @@ public struct ProviderMetadata: Sendable, Equatable {
         self.revocationEndpoint = revocationEndpoint
     }
 
+    /// The global cloud's Microsoft identity platform host.
+    public static let microsoftHost = "login.microsoftonline.com"
+
     /// Microsoft identity platform v2 endpoints for a tenant (`organizations`, `common`,
-    /// `consumers`, a domain or a tenant id).
-    public static func microsoft(tenant: String) -> ProviderMetadata {
-        let base = "https://login.microsoftonline.com/\(tenant)/oauth2/v2.0"
+    /// `consumers`, a domain or a tenant id), on the global cloud or a national cloud's `host`.
+    public static func microsoft(tenant: String, host: String = microsoftHost) -> ProviderMetadata {
+        let base = "https://\(host)/\(tenant)/oauth2/v2.0"
         return ProviderMetadata(
-            issuer: "https://login.microsoftonline.com/\(tenant)/v2.0",
+            issuer: "https://\(host)/\(tenant)/v2.0",
             authorizationEndpoint: base + "/authorize", tokenEndpoint: base + "/token",
             deviceAuthorizationEndpoint: base + "/devicecode", revocationEndpoint: nil)
     }

@@ -76,11 +76,13 @@ func refuseSocket(_ error: ClientError) -> Never {
     fail(LatchkeyError(.forbidden, "Refusing the Latchkey socket: \(error.message)", hint: SocketTrust.remedy), exit: ExitStatus.notPermitted)
 }
 
-/// Prints the error (message and hint) to standard error and exits with its status. Both
-/// may carry a provider's words: control characters are shown, not sent (TerminalText).
+/// Prints the error (message, then hint) to standard error as one plain line, the form that
+/// PassCmd-style tools (msmtp's passwordeval, mbsync's PassCmd) show as it is, and exits with
+/// its status. Both may carry a provider's words: control characters are shown, not sent
+/// (TerminalText), so the line stays one line.
 func fail(_ error: LatchkeyError, exit status: Int32? = nil) -> Never {
-    printError("latchkey: \(TerminalText.visible(error.message))")
-    if !error.hint.isEmpty { printError("  hint: \(TerminalText.visible(error.hint))") }
+    let hint = error.hint.isEmpty ? "" : " " + TerminalText.visible(error.hint)
+    printError("latchkey: \(TerminalText.visible(error.message))\(hint)")
     exit(status ?? error.code.exitStatus)
 }
 

@@ -24,6 +24,12 @@ struct Setup: AsyncParsableCommand {
     @Option(name: .customLong("scope"), help: "An OAuth scope (repeatable; default: the service's own).") var scopes: [String] = []
     @Option(help: "The user name for Basic (default: the address).") var username: String?
     @Option(help: "The preference order, comma-separated (default: oauth,kerberos,basic).") var prefer: String?
+    @Option(name: .customLong("protocol"), help: "Exchange Online: the scopes for activesync, ews or imap (IMAP and SMTP) (default: the protocol found).")
+    var exchangeProtocol: String?
+    @Option(
+        name: .customLong("connect-to"),
+        help: "HOST:PORT:HOST2:PORT2, as curl's: connect to HOST2:PORT2 for HOST:PORT, still verifying HOST's certificate (repeatable).")
+    var connectTo: [String] = []
     @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).") var config: String?
     @Option(help: "The daemon's socket, to have a running daemon read the new account.") var socket: String?
     @Flag(help: "Print the section instead of writing it.") var dryRun = false
@@ -64,10 +70,18 @@ struct Setup: AsyncParsableCommand {
                 hint: "Choose another name with --name, or remove [accounts.\(accountName)] first.")
         }
 
-        let options = HTTPOptions(caFile: caFile, connectTimeout: 10, totalTimeout: 20)
+        var options = HTTPOptions(caFile: caFile, connectTimeout: 10, totalTimeout: 20)
+        options.connectTo = try Self.connectToEntries(connectTo)
+        var asked: ExchangeProtocol?
+        if let exchangeProtocol {
+            guard let known = ExchangeProtocol(rawValue: exchangeProtocol.lowercased()) else {
+                throw LatchkeyError(.badRequest, "--protocol: '\(exchangeProtocol)' is not activesync, ews or imap.")
+            }
+            asked = known
+        }
         let request = DiscoveryRequest(
             email: email, url: url, autodiscoverHost: autodiscover, preference: preference, clientID: clientID,
-            kerberosRealm: preference.contains(.kerberos) ? Kerberos.defaultRealm() : nil)
+            kerberosRealm: preference.contains(.kerberos) ? Kerberos.defaultRealm() : nil, exchangeProtocol: asked)
         let report = try await Discovery(http: HTTPClient(), options: options).run(request)
         for line in report.explanation { printError(line) }
 
@@ -104,6 +118,31 @@ struct Setup: AsyncParsableCommand {
             order.append(method)
         }
         return order
+    }
+
+    /// `--connect-to HOST:PORT:HOST2:PORT2`: host names or addresses (IPv6 in brackets) and
+    /// ports of digits, so libcurl gets nothing else.
+    static func connectToEntries(_ entries: [String]) throws(LatchkeyError) -> [String] {
+        for entry in entries {
+            var rest = Substring(entry)
+            var valid = true
+            for index in 0..<4 {
+                let field: Substring
+                if index % 2 == 0, rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                    field = rest[...close]
+                } else {
+                    field = rest.prefix { $0 != ":" }
+                }
+                rest = rest.dropFirst(field.count)
+                let fine = index % 2 == 0
+                    ? !field.isEmpty && field.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-[]:".contains($0)) }
+                    : !field.isEmpty && field.count <= 5 && field.allSatisfy { $0.isASCII && $0.isNumber }
+                valid = valid && fine && (index == 3 ? rest.isEmpty : rest.hasPrefix(":"))
+                rest = rest.dropFirst()
+            }
+            guard valid else { throw LatchkeyError(.badRequest, "--connect-to: '\(entry)' is not HOST:PORT:HOST2:PORT2.") }
+        }
+        return entries
     }
 
     /// `alice@contoso.example` → `contoso`.

@@ -47,11 +47,76 @@ import Testing
 
     @Test func aFreshTokenShorterThanMinValidIsHandedOutAsItIs() {
         // The provider's tokens live 20 s; the client asks for 120 s. One refresh, no loop:
-        // the waiters get the refresh's result whatever min_valid said.
+        // the waiters get the refresh's result whatever min_valid said, and so do later requests.
         var machine = signedIn(lifetime: 20)
         #expect(machine.request(minValid: 120, now: t0 + 1) == .startRefresh)
         let fresh = token(issued: t0 + 1, lifetime: 20, "new")
         #expect(machine.refreshSucceeded(fresh, now: t0 + 1) == .serveWaiters(fresh))
+        #expect(machine.request(minValid: 120, now: t0 + 2) == .serve(fresh))
+    }
+
+    /// Plays `requests` requests `step` seconds apart against a provider whose tokens live
+    /// `lifetime` seconds (each refresh succeeds at once): how many refreshes they caused.
+    func refreshes(lifetime: Double, minValid: Double, step: Double, requests: Int) -> Int {
+        var machine = signedIn(lifetime: lifetime)
+        var count = 0
+        for i in 1...requests {
+            let now = t0 + Double(i) * step
+            switch machine.request(minValid: minValid, now: now) {
+            case .serve(let served):
+                #expect(!served.isExpired(at: now), "an expired token was handed out at +\(Double(i) * step) s")
+            case .startRefresh:
+                count += 1
+                let fresh = token(issued: now, lifetime: lifetime, "new\(count)")
+                #expect(machine.refreshSucceeded(fresh, now: now) == .serveWaiters(fresh))
+            case .joinRefresh, .fail:
+                Issue.record("nothing else is in flight at +\(Double(i) * step) s")
+            }
+        }
+        return count
+    }
+
+    @Test func tokensShorterThanMinValidAreRefreshedAtMostOncePerHalfTheirLife() {
+        // SPEC §6: 20 s tokens, min_valid 60 s. The sign-in's token is refreshed once; the
+        // refresh shows that 20 s is the freshest the provider gives, so its token is handed
+        // out as it is until half its life has passed.
+        var machine = signedIn(lifetime: 20)
+        #expect(machine.request(minValid: 60, now: t0 + 1) == .startRefresh)
+        let fresh = token(issued: t0 + 1, lifetime: 20, "new")
+        #expect(machine.refreshSucceeded(fresh, now: t0 + 1) == .serveWaiters(fresh))
+        for second in 2...10 { #expect(machine.request(minValid: 60, now: t0 + Double(second)) == .serve(fresh)) }
+        #expect(machine.request(minValid: 60, now: t0 + 11) == .startRefresh)
+        // Three requests in a row, one second apart: one refresh, not three.
+        #expect(refreshes(lifetime: 20, minValid: 60, step: 1, requests: 3) == 1)
+        // A request every second for ten minutes: one refresh per 10 s, never one per request.
+        #expect(refreshes(lifetime: 20, minValid: 60, step: 1, requests: 600) == 60)
+        // A request every 0.25 s for a minute, with 2 s tokens: one refresh per second.
+        #expect(refreshes(lifetime: 2, minValid: 60, step: 0.25, requests: 240) == 60)
+    }
+
+    @Test func aTokenBarelyLongerThanMinValidIsNotRefreshedOnEveryRequest() {
+        // 61 s tokens and min_valid 60: honouring min_valid to the letter would refresh on every
+        // request from the second second of each token's life. Half the life (30.5 s) is the bound.
+        #expect(refreshes(lifetime: 61, minValid: 60, step: 1, requests: 30) == 1)
+        #expect(refreshes(lifetime: 61, minValid: 60, step: 1, requests: 610) == 20)
+        // Long tokens still honour min_valid exactly: refreshed when 60 s are left.
+        #expect(refreshes(lifetime: 3600, minValid: 60, step: 1, requests: 3540) == 0)
+        #expect(refreshes(lifetime: 3600, minValid: 60, step: 1, requests: 3541) == 1)
+    }
+
+    @Test func aDroppedOrReplacedTokenLosesItsShortTokenAllowance() {
+        var machine = signedIn(lifetime: 20)
+        #expect(machine.request(minValid: 60, now: t0 + 1) == .startRefresh)
+        let fresh = token(issued: t0 + 1, lifetime: 20, "new")
+        _ = machine.refreshSucceeded(fresh, now: t0 + 1)
+        machine.restored(fresh, hasRefreshToken: true)  // the broker re-syncing a scoped machine
+        #expect(machine.request(minValid: 60, now: t0 + 2) == .serve(fresh))
+        machine.dropAccessToken()  // a client reported invalid_token
+        #expect(machine.request(minValid: 60, now: t0 + 3) == .startRefresh)
+        let again = token(issued: t0 + 3, lifetime: 20, "again")
+        _ = machine.refreshSucceeded(again, now: t0 + 3)
+        machine.signedIn(token(issued: t0 + 4, lifetime: 20, "signed"), hasRefreshToken: true)
+        #expect(machine.request(minValid: 60, now: t0 + 5) == .startRefresh)
     }
 
     @Test func transientFailureKeepsServingAValidTokenAndBacksOff() {

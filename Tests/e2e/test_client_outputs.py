@@ -176,3 +176,24 @@ def test_git_credential_never_hands_a_token_to_a_plain_http_remote(latchkey, pro
     assert named.stdout == ""
     secure = latchkey.run("git-credential", "get", input="protocol=https\nhost=git.contoso.example\n\n")
     assert "password=" in secure.stdout
+
+
+def test_a_signed_out_token_says_so_on_one_line_that_msmtp_shows(latchkey, provider, tmp_path):
+    """Issue 17: signed out, `latchkey token` exits 77 with one plain stderr line naming the
+    remedy, the form PassCmd-style tools pass on; msmtp (passwordeval) shows it, then its own."""
+    configure(latchkey, provider)
+    done = latchkey.run("token", "work")
+    assert done.returncode == 77 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines == ["latchkey: 'work' is not signed in. Run `latchkey login work`."], lines
+
+    rc = tmp_path / "msmtprc"
+    rc.write_text("account work\nhost 127.0.0.1\nport 9\ntls on\nauth xoauth2\nuser alice@contoso.example\n"
+                  "from alice@contoso.example\npasswordeval latchkey token work\n")
+    rc.chmod(0o600)
+    env = dict(latchkey.env, PATH=f"{latchkey.bin}:{latchkey.env.get('PATH', '/usr/bin:/bin')}")
+    sent = subprocess.run(["msmtp", "-C", str(rc), "-a", "work", "bob@example.org"], input="Subject: t\n\nx\n",
+                          capture_output=True, text=True, env=env, timeout=30)
+    assert sent.returncode != 0
+    assert sent.stderr.splitlines() == ["latchkey: 'work' is not signed in. Run `latchkey login work`.",
+                                        "msmtp: cannot read output of 'latchkey token work'"], sent.stderr

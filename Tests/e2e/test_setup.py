@@ -10,6 +10,7 @@ choice follows the preference order, and `method = "auto"` discovers at sign-in.
 import os
 import re
 import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -256,3 +257,108 @@ def test_method_auto_without_a_service_is_a_clear_error(latchkey, provider):
     done = latchkey.run("header", "auto")
     assert done.returncode == 78, done.stderr
     assert "Discovering how 'auto' signs in failed" in done.stderr
+
+
+# ---------------------------------------------------------------------- Exchange Online (issue 17)
+
+ENTRA_HOSTS = ("login.microsoftonline.com", "login.microsoftonline.us")
+TENANT_ID = "4f3c2b1a-0d9e-4c8b-a7f6-5e4d3c2b1a09"  # the test provider's tenant (state.TENANT_ID)
+
+
+def entra_setup(latchkey, provider, shape, *args, path="/Microsoft-Server-ActiveSync", connect=True):
+    """`setup` of an Exchange-Online-shaped service. The authority's host is a Microsoft host
+    reached through --connect-to: the provider serves it with the test CA's certificate for
+    that name, which only this --ca-file makes trusted."""
+    port = urlsplit(provider.url).port
+    mapped = [arg for host in ENTRA_HOSTS for arg in ("--connect-to", f"{host}:443:127.0.0.1:{port}")]
+    return latchkey.run("setup", "alice@contoso.example", "--url", f"{provider.url}/entra/{shape}{path}",
+                        "--client-id", PUBLIC_CLIENT, "--ca-file", provider.ca, "--dry-run",
+                        *(mapped if connect else []), *args)
+
+
+@pytest.mark.parametrize("shape, path, args, tenant, scopes, why", [
+    ("common", "/Microsoft-Server-ActiveSync", (), "contoso.example",
+     ["https://outlook.office.com/EAS.AccessAsUser.All", "offline_access"], "the service URL is ActiveSync's path"),
+    ("common", "/EWS/Exchange.asmx", (), "contoso.example",
+     ["https://outlook.office.com/EWS.AccessAsUser.All", "offline_access"], "the service URL is an EWS path"),
+    ("common", "/EWS/Exchange.asmx", ("--protocol", "imap"), "contoso.example",
+     ["https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send", "offline_access"],
+     "--protocol imap"),
+    ("tenant", "/Microsoft-Server-ActiveSync", (), TENANT_ID,
+     ["https://outlook.office.com/EAS.AccessAsUser.All", "offline_access"], "the service URL is ActiveSync's path"),
+])
+def test_setup_on_exchange_online_chooses_oauth_with_tenant_and_scopes(latchkey, provider, shape, path, args,
+                                                                        tenant, scopes, why):
+    """The Exchange Online challenge (Bearer with authorization_uri on login.microsoftonline.com,
+    plus Basic): the authority's v2.0 metadata (issuer the `{tenantid}` template, or the
+    tenant's id) makes OAuth usable; the tenant comes from the challenge, else the address's
+    domain; the scopes are the protocol's; each step is said and kept in the config."""
+    done = entra_setup(latchkey, provider, shape, *args, path=path)
+    assert done.returncode == 0, done.stderr
+    named = "common" if shape == "common" else TENANT_ID
+    authority = f"https://login.microsoftonline.com/{named}"
+    issuer = "https://login.microsoftonline.com/" + ("{tenantid}" if shape == "common" else TENANT_ID) + "/v2.0"
+    expected = [
+        f'authorization_uri="{authority}/oauth2/authorize"',
+        f"Microsoft identity platform (login.microsoftonline.com): the authority {authority} is the challenge's "
+        "authorization_uri without its /oauth2/ path",
+        f"v2.0 metadata at {authority}/v2.0/.well-known/openid-configuration: issuer {issuer} matches the authority",
+        "oauth: offered and usable: chosen",
+        "basic: offered and usable, after oauth in the preference order",
+        f"Scopes for {'IMAP and SMTP' if args else ('EWS' if 'EWS' in path else 'ActiveSync')} on Exchange Online "
+        f"({why}): " + " ".join(scopes),
+    ]
+    expected.append("Tenant contoso.example: the domain of alice@contoso.example (the challenge names only 'common')"
+                    if shape == "common" else f"Tenant {TENANT_ID}: named by the challenge's authorization_uri")
+    for line in expected:
+        assert line in done.stderr, f"missing: {line}\n{done.stderr}"
+    written = section(done.stdout, "contoso")
+    assert written["method"] == '"oauth"' and written["provider"] == '"microsoft"'
+    assert written["tenant"] == f'"{tenant}"'
+    assert written["scopes"] == "[" + ", ".join(f'"{s}"' for s in scopes) + "]"
+    assert "token_endpoint" not in written  # the global cloud: the preset's endpoints
+    assert f"#   Tenant {tenant}" in done.stdout and "#   Scopes for" in done.stdout  # the reasons are kept
+    counters = provider.counters()
+    assert counters["entra_metadata_v2"] == 1 and counters.get("entra_metadata_v1", 0) == 0
+
+
+def test_setup_on_a_national_cloud_writes_its_endpoints(latchkey, provider):
+    done = entra_setup(latchkey, provider, "us")
+    assert done.returncode == 0, done.stderr
+    assert "Microsoft identity platform (login.microsoftonline.us)" in done.stderr
+    written = section(done.stdout, "contoso")
+    assert written["provider"] == '"microsoft"' and written["tenant"] == '"contoso.example"'
+    base = "https://login.microsoftonline.us/contoso.example/oauth2/v2.0"
+    assert written["token_endpoint"] == f'"{base}/token"'
+    assert written["device_authorization_endpoint"] == f'"{base}/devicecode"'
+    assert written["authorization_endpoint"] == f'"{base}/authorize"'
+
+
+def test_the_tenantid_template_is_trusted_only_from_a_microsoft_host(latchkey, provider):
+    """The same Entra-shaped metadata under the provider's own address (not a Microsoft host):
+    its `{tenantid}` issuer is not its authority's, so OAuth is not usable and says why."""
+    done = entra_setup(latchkey, provider, "local", connect=False)
+    authority = provider.url + "/common"
+    assert f"{authority}/v2.0/.well-known/openid-configuration: its issuer {provider.url}/{{tenantid}}/v2.0 is not " \
+        f"{authority}/v2.0" in done.stderr, done.stderr
+    assert "oauth: offered, but OIDC discovery at " + authority + " failed" in done.stderr
+    assert "provider = \"microsoft\"" not in done.stdout
+
+
+def test_exchange_on_premises_offers_no_oauth_and_ntlm_is_named(latchkey, provider):
+    """Exchange on premises (Negotiate, NTLM, Basic): no Bearer, so no OAuth; NTLM is named as
+    not supported; the choice falls to Kerberos or Basic."""
+    done = entra_setup(latchkey, provider, "onprem")
+    assert done.returncode == 0, done.stderr
+    assert "oauth: not offered by the service" in done.stderr
+    assert "ntlm: offered, but Latchkey does not support NTLM" in done.stderr
+    assert section(done.stdout, "contoso")["method"] in ('"kerberos"', '"basic"')
+
+
+@pytest.mark.parametrize("entry", ["login.microsoftonline.com:443:127.0.0.1", "a:b:c:d", "h:443:x y:1",
+                                   "h:443:127.0.0.1:1:extra", "h:443:[::1:1"])
+def test_a_malformed_connect_to_is_refused(latchkey, provider, entry):
+    done = latchkey.run("setup", "alice@contoso.example", "--url", provider.url + "/entra/common/EWS/Exchange.asmx",
+                        "--dry-run", "--connect-to", entry)
+    assert done.returncode == 64, done.stderr
+    assert f"--connect-to: '{entry}' is not HOST:PORT:HOST2:PORT2." in done.stderr

@@ -90,6 +90,35 @@ def test_steady_requests_never_wait_on_the_provider(latchkey, provider, person):
     assert_no_secrets(latchkey, provider)
 
 
+def test_tokens_shorter_than_min_valid_are_refreshed_at_most_once_per_half_their_life(latchkey, provider, person):
+    """SPEC §6 (issue 17): the provider issues 20 s tokens, every client asks for 60 s. The
+    freshest token is handed out as it is and refreshed at most once per 10 s, never once per
+    `latchkey token` call (before: three calls in a row made three refreshes)."""
+    provider.configure(interval=1, access_token_lifetime=20)
+    latchkey.write_config('[broker]\nstore = "memory"\nmin_valid = "60s"\n' + account(latchkey, provider))
+    latchkey.start()
+    started = time.monotonic()
+    assert latchkey.login("work", person)[0] == 0
+    before = provider.counters()["token_refresh"]
+    tokens = []
+    for call in range(12):
+        done = latchkey.run("token", "work", "--min-valid", "60")
+        assert done.returncode == 0, done.stderr
+        tokens.append(done.stdout.strip())
+        assert provider.resource(tokens[-1]).status_code == 200, f"call {call} got an expired token"
+        if call >= 2:
+            time.sleep(1.5)  # three calls in a row, then one every 1.5 s
+    elapsed = time.monotonic() - started
+    refreshes = provider.counters()["token_refresh"] - before
+    print(f"12 `latchkey token` calls over {elapsed:.1f} s with 20 s tokens: {refreshes} refreshes, "
+          f"{len(set(tokens))} distinct tokens")
+    # At most one refresh per half lifetime (10 s) since the sign-in issued the first token.
+    assert refreshes <= 1 + int(elapsed // 10), (refreshes, elapsed)
+    assert refreshes >= 1, "the calls span more than half a token's life after the sign-in"
+    assert len(set(tokens)) <= refreshes + 1
+    assert_no_secrets(latchkey, provider)
+
+
 def wait_for(condition, timeout, step=0.2):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -20,7 +20,7 @@ provider_ready() {
 
 start() {
     bash "$REPO/scripts/testenv/venv.sh"
-    [ -f "$CA/server.pem" ] || bash "$REPO/scripts/testenv/ca.sh"
+    [ -f "$CA/server.pem" ] && [ -f "$CA/microsoft.pem" ] || bash "$REPO/scripts/testenv/ca.sh"
     stop_pidfile "$PIDFILE"
 
     local port=${PROVIDER_PORT:-$(free_port)} pid
@@ -30,6 +30,7 @@ start() {
     fi
     "$VENV/bin/python" -u "$REPO/Tests/Support/provider/provider.py" \
         --port "$port" --cert "$CA/server.pem" --key "$CA/server.key" --host 127.0.0.1 \
+        --microsoft-cert "$CA/microsoft.pem" --microsoft-key "$CA/microsoft.key" \
         </dev/null >>"$LOGFILE" 2>&1 &
     pid=$!
     echo "$pid" > "$PIDFILE"

@@ -25,6 +25,30 @@ V2_PROTOCOLS = {"activesync": "ActiveSync", "ews": "EWS"}
 BEARER_EXTRA = (', trusted_issuers="00000001-0000-0000-c000-000000000000@*", '
                 'token_types="app_asserting_user"')
 AS_PROTOCOL_VERSIONS = "14.0,14.1,16.0,16.1"
+
+# Exchange Online's challenges to a request without a token, as outlook.office365.com sends them.
+EXCHANGE_ONLINE_BEARER = ('Bearer client_id="00000002-0000-0ff1-ce00-000000000000", '
+                          'trusted_issuers="00000001-0000-0000-c000-000000000000@*", '
+                          'token_types="app_asserted_user_v1 service_asserted_app_v1", '
+                          'authorization_uri="{authority}/oauth2/authorize"')
+
+
+def online_challenges(shape, tenant_id, base):
+    """The WWW-Authenticate fields of Exchange Online: `common` (its exact challenge), `tenant`
+    (naming the tenant), `us` (Azure Government's host), `local` (the same shape with this
+    provider's own address as the authority: not a Microsoft host); or of Exchange on premises
+    (`onprem`: Negotiate and NTLM besides Basic)."""
+    if shape == "onprem":
+        return ["Negotiate", "NTLM", 'Basic realm="mail.contoso.example"']
+    authority = {
+        "common": "https://login.microsoftonline.com/common",
+        "tenant": f"https://login.microsoftonline.com/{tenant_id}",
+        "us": "https://login.microsoftonline.us/common",
+        "local": f"{base}/common",
+    }.get(shape)
+    if authority is None:
+        return []
+    return [EXCHANGE_ONLINE_BEARER.format(authority=authority), 'Basic Realm=""']
 AS_PROTOCOL_COMMANDS = "Sync,FolderSync,Ping"
 
 ADDRESS_NOT_FOUND = "The e-mail address cannot be found."

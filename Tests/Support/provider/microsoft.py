@@ -99,3 +99,54 @@ def token_body(data):
         out["expires_in"] = str(out["expires_in"])
         out["ext_expires_in"] = out["expires_in"]
     return out
+
+
+# The hosts whose certificate the provider serves from the test CA (SNI), for --connect-to.
+HOSTS = ("login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn")
+MULTI_TENANT = ("common", "organizations")
+
+
+def v2_metadata(base, tenant, tenant_id):
+    """An Entra authority's v2.0 OIDC metadata, as login.microsoftonline.com writes it: the
+    issuer of a multi-tenant authority is the `{tenantid}` template."""
+    named = "{tenantid}" if tenant.lower() in MULTI_TENANT else tenant_id
+    root = f"{base}/{tenant}"
+    return {
+        "token_endpoint": f"{root}/oauth2/v2.0/token",
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
+                                                  "client_secret_basic"],
+        "jwks_uri": f"{root}/discovery/v2.0/keys",
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": f"{base}/{named}/v2.0",
+        "request_uri_parameter_supported": False,
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+        "http_logout_supported": True,
+        "frontchannel_logout_supported": True,
+        "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "tid", "ver", "oid", "email"],
+        "kerberos_endpoint": f"{root}/kerberos",
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": base.split("//", 1)[-1].split(".", 1)[-1],
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }
+
+
+def v1_metadata(base, tenant, tenant_id):
+    """The plain (v1) metadata: issuer on sts.windows.net, endpoints without /v2.0."""
+    named = "{tenantid}" if tenant.lower() in MULTI_TENANT else tenant_id
+    root = f"{base}/{tenant}"
+    return {
+        "token_endpoint": f"{root}/oauth2/token",
+        "authorization_endpoint": f"{root}/oauth2/authorize",
+        "device_authorization_endpoint": f"{root}/oauth2/devicecode",
+        "issuer": f"https://sts.windows.net/{named}/",
+        "jwks_uri": f"{base}/common/discovery/keys",
+    }

@@ -820,6 +820,35 @@ def create_app(issuer):
     def activesync():
         return exchange_service("ActiveSync")
 
+    # ----------------------------------------------------------------- Entra ID / Exchange Online
+
+    @app.get("/<tenant>/v2.0/.well-known/openid-configuration")
+    def entra_v2_metadata(tenant):
+        """An Entra authority's v2.0 metadata, under the host the client asked for (reached via
+        --connect-to as login.microsoftonline.com): the `{tenantid}` issuer template for
+        `common` and `organizations`, the tenant's id otherwise."""
+        state.count("entra_metadata_v2")
+        return json_response(microsoft.v2_metadata("https://" + request.host, tenant, TENANT_ID))
+
+    @app.get("/<tenant>/.well-known/openid-configuration")
+    def entra_v1_metadata(tenant):
+        state.count("entra_metadata_v1")
+        return json_response(microsoft.v1_metadata("https://" + request.host, tenant, TENANT_ID))
+
+    @app.route("/entra/<shape>" + exchange.ACTIVESYNC_PATH, methods=["GET", "POST", "OPTIONS"])
+    @app.route("/entra/<shape>" + exchange.EWS_PATH, methods=["GET", "POST"])
+    def exchange_online(shape):
+        """Exchange Online's (or on premises Exchange's) answer to a request without a token:
+        the shapes are exchange.online_challenges'."""
+        challenges = exchange.online_challenges(shape, TENANT_ID, issuer)
+        if not challenges:
+            return json_response({"error": "not_found"}, 404)
+        state.count("exchange_online_probe")
+        resp = json_response({"ok": False, "error": "unauthorized"}, 401)
+        for challenge in challenges:
+            resp.headers.add("WWW-Authenticate", challenge)
+        return resp
+
     @app.route(exchange.EWS_PATH, methods=["GET", "POST"])
     def ews():
         return exchange_service("EWS")
@@ -983,10 +1012,20 @@ class TLSThreadedServer(ThreadedWSGIServer):
     """Werkzeug's threaded server, with the TLS handshake done in the connection's thread
     (not in the accept loop, where one stalled client would block every other)."""
 
-    def __init__(self, host, port, app, certfile, keyfile):
+    def __init__(self, host, port, app, certfile, keyfile, microsoft_cert=None, microsoft_key=None):
         super().__init__(host, port, app, handler=QuietRequestHandler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certfile, keyfile)
+        if microsoft_cert:
+            # A client that asks for a Microsoft host by name (SNI) gets the test CA's
+            # certificate for it: the Entra-shaped endpoints, reached via --connect-to.
+            entra = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            entra.load_cert_chain(microsoft_cert, microsoft_key)
+
+            def choose(sock, server_name, _context):
+                if server_name in microsoft.HOSTS:
+                    sock.context = entra
+            context.sni_callback = choose
         self.socket = context.wrap_socket(self.socket, server_side=True,
                                           do_handshake_on_connect=False)
         self.ssl_context = context
@@ -1007,11 +1046,14 @@ def main(argv=None):
     parser.add_argument("--cert", required=True, help="server certificate (PEM)")
     parser.add_argument("--key", required=True, help="server private key (PEM)")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--microsoft-cert", help="certificate for the Microsoft hosts (PEM)")
+    parser.add_argument("--microsoft-key", help="its private key (PEM)")
     args = parser.parse_args(argv)
 
     issuer = issuer_for(args.host, args.port)
     app = create_app(issuer)
-    server = TLSThreadedServer(args.host, args.port, app, args.cert, args.key)
+    server = TLSThreadedServer(args.host, args.port, app, args.cert, args.key, args.microsoft_cert,
+                               args.microsoft_key)
     log_line(f"latchkey test provider: issuer {issuer}, listening")
     try:
         server.serve_forever()

@@ -39,6 +39,9 @@ COUNTER_NAMES = (
     "autodiscover_pox",
     "service_ok",
     "service_denied",
+    "exchange_online_probe",
+    "entra_metadata_v2",
+    "entra_metadata_v1",
 )
 
 FAULT_ENDPOINTS = ("token", "device_authorization", "discovery", "resource")
