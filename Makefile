@@ -2,7 +2,7 @@
 # against real servers on loopback. Both install what is missing first.
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 
-.PHONY: all build release test demo bench fuzz clean
+.PHONY: all build release install uninstall deb test demo bench fuzz clean
 
 all: build
 
@@ -18,6 +18,26 @@ release:
 	bash scripts/install-deps.sh
 	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static
+
+# `make install` (README "Install"): both executables into PREFIX/bin, the systemd user units,
+# man pages, bash/zsh/fish completions and the example configuration, listed in a manifest
+# that `make uninstall` reads back. Builds with `make release` first when its binaries are missing.
+PREFIX ?= /usr/local
+DESTDIR ?=
+RELEASE_BINARIES = .build/release/latchkeyd .build/static/release/latchkey
+
+$(RELEASE_BINARIES):
+	$(MAKE) release
+
+install: $(RELEASE_BINARIES)
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh install
+
+uninstall:
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh uninstall
+
+# `make deb`: .build/deb/latchkey_VERSION_ARCH.deb (dpkg-deb, dpkg-shlibdeps, lintian).
+deb: $(RELEASE_BINARIES)
+	bash scripts/deb.sh
 
 test:
 	bash scripts/test.sh

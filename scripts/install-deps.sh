@@ -8,6 +8,7 @@ packages=(
     apache2 libapache2-mod-auth-gssapi                                        # Negotiate server
     gnome-keyring libsecret-tools dbus-daemon dbus                            # Secret Service
     openssl curl ca-certificates python3-venv tmux git systemd faketime       # test tools
+    dpkg-dev lintian man-db                                                   # make deb, its install test
 )
 missing=()
 for p in "${packages[@]}"; do
