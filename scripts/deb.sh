@@ -29,7 +29,8 @@ install -d -m 755 "$ROOT/usr/share/lintian/overrides"
 grep -v '^#' "$DEBIAN/lintian-overrides" | grep . > "$ROOT/usr/share/lintian/overrides/latchkey" || true
 [ -s "$ROOT/usr/share/lintian/overrides/latchkey" ] || rm -r "$ROOT/usr/share/lintian"
 
-# Dependencies from the libraries the daemon links (the thin client is static: none).
+# Dependencies from the libraries the daemon links (the thin client is static: none); libcurl4,
+# which the daemon loads at its first transfer (dlopen), is named in packaging/debian/control.
 install -d -m 755 "$ROOT/DEBIAN"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
