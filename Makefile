@@ -13,11 +13,13 @@ build:
 # The daemon links the Swift runtime in (--static-swift-stdlib: 2.2 MB less resident memory,
 # docs/performance.md): .build/release/latchkeyd. The thin client is rebuilt as one static
 # executable, Swift runtime and libc linked in (sync tools start it once per connection):
-# .build/static/release/latchkey.
+# .build/static/release/latchkey. Then the man pages and completions for `make install` and
+# `make deb` (.build/dist; swift-argument-parser's generate-manual plugin builds the debug products).
 release:
 	bash scripts/install-deps.sh
 	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static
+	bash scripts/install.sh dist
 
 # `make install` (README "Install"): both executables into PREFIX/bin, the systemd user units,
 # man pages, bash/zsh/fish completions and the example configuration, listed in a manifest

@@ -5,7 +5,7 @@
 # `uninstall` reads back to remove exactly those (a folder only when it is empty again).
 #
 #   scripts/install.sh dist        man pages and completions into .build/dist (from the binaries)
-#   scripts/install.sh install     dist, then copy (PREFIX, DESTDIR, MANIFEST from the environment)
+#   scripts/install.sh install     dist unless current, then copy (PREFIX, DESTDIR, MANIFEST from the environment)
 #   scripts/install.sh uninstall   remove what the manifest lists
 #
 # The client finds the daemon beside itself (Autostart.daemonPath): both go into PREFIX/bin.
@@ -63,6 +63,7 @@ dist() {
         sed "s/@VERSION@/$version/; s/@DATE@/$long/" "docs/man/$page" > "$DIST/man/$page"
     done
     for page in "$DIST"/man/*; do gzip -9n "$page"; done
+    touch "$DIST/complete"
     # Sourced, never run: no #! line (bash-completion's rule).
     "$CLIENT" --generate-completion-script bash | sed '1{/^#!/d}' > "$DIST/completions/latchkey"
     "$CLIENT" --generate-completion-script zsh > "$DIST/completions/_latchkey"
@@ -87,7 +88,8 @@ put() { # MODE SOURCE DIR [NAME]
 
 install_all() {
     [ -z "$MANIFEST" ] || [ ! -e "$DESTDIR$MANIFEST" ] || die "$DESTDIR$MANIFEST exists: \`make uninstall\` first."
-    dist
+    # `make release` made .build/dist already (as the user: `sudo make install` only copies).
+    if [ ! -e "$DIST/complete" ] || [ "$CLIENT" -nt "$DIST/complete" ] || [ "$DAEMON" -nt "$DIST/complete" ]; then dist; fi
     put 755 "$CLIENT" "$PREFIX/bin"
     put 755 "$DAEMON" "$PREFIX/bin"
     local units
