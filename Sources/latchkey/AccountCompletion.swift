@@ -10,7 +10,7 @@ import LatchkeyCore
 /// `latchkey ---completion … -- WORDS` on each Tab: that is never the `token NAME` fast path
 /// (FastPath.swift), and it never starts a daemon (no `Autostart`): the names come from a daemon
 /// already answering on the socket, else from the configuration file; nothing is printed on
-/// failure, because an error would land in the user's command line.
+/// failure, because an error would land in the user's command line, and nothing after 2 s.
 enum AccountCompletion {
     static let kind = CompletionKind.custom { words, _, prefix in
         names(socket: socketOption(words)).filter { $0.hasPrefix(prefix) }
@@ -19,6 +19,9 @@ enum AccountCompletion {
     /// Names the running daemon knows, or the configuration file's; [] when neither answers.
     static func names(socket: String?) -> [String] {
         let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
+        // A daemon that accepts and never answers must not hang the shell: SIGALRM's default
+        // action ends this process (no completions) after 2 s.
+        alarm(2)
         let client = DaemonClient(socketPath: socket ?? paths.socket)
         if let answer = try? client.request("GET", "/v1/accounts"), answer.status == 200,
            let accounts = answer.json?["accounts"]?.arrayValue {
