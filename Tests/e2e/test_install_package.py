@@ -61,8 +61,15 @@ class User:
         return subprocess.run(self.argv(*argv), capture_output=True, text=True, timeout=timeout)
 
     def pids(self):
-        out = subprocess.run(["ps", "-u", str(self.uid), "-o", "pid="], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
+        """The user's processes (from /proc: procps may not be installed)."""
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == self.uid:
+                    found.append(int(entry))
+            except FileNotFoundError:
+                pass
+        return found
 
     def remove(self):
         for pid in self.pids():
