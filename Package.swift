@@ -20,7 +20,9 @@ let package = Package(
     ],
     targets: [
         // C doors: a modulemap and a shim of prefixed static inline helpers, nothing else.
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl is loaded on the first transfer (dlopen: Sources/CCurl/ccurl.c), so an idle daemon
+        // maps none of its ~18 libraries; its headers come from libcurl4-openssl-dev.
+        .target(name: "CCurl"),
         .systemLibrary(name: "CGSSAPI", pkgConfig: "krb5-gssapi", providers: [.apt(["libkrb5-dev"])]),
         .systemLibrary(name: "CLibSecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
         .systemLibrary(name: "CGIO", pkgConfig: "gio-2.0", providers: [.apt(["libglib2.0-dev"])]),

@@ -177,23 +177,8 @@ load_run() { # PID EXTRA-JSON loadgen-args…
 
 key_file() { (umask 077 && head -c 32 /dev/urandom > "$1"); }
 
-oauth_config() { # ROOT: a file store (a restart needs no new sign-in) and one OAuth account "work"
-    cat <<EOF
-[broker]
-store = "file"
-key_file = "$1/latchkey.key"
-store_file = "$1/data/store.bin"
-notify = "none"
-
-[accounts.work]
-method = "oauth"
-provider = "oidc"
-issuer = "$LATCHKEY_TEST_PROVIDER_URL"
-client_id = "latchkey-test"
-scopes = ["openid", "offline_access", "mail.read"]
-ca_file = "$LATCHKEY_TEST_CA"
-EOF
-}
+# shellcheck source=scripts/bench-config.sh
+source "$REPO/scripts/bench-config.sh"
 
 provider() { "$PY" "$TOOL" provider "$@"; }
 refreshes() { provider counters | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token_refresh"])'; }

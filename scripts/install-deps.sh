@@ -10,6 +10,7 @@ packages=(
     openssl curl ca-certificates python3-venv tmux git systemd faketime       # test tools
     dovecot-core dovecot-imapd dovecot-submissiond dovecot-lmtpd postfix       # mail servers (mail.sh)
     msmtp isync libsasl2-modules-kdexoauth2 neomutt aerc offlineimap3          # mail clients run by the tests
+    dpkg-dev lintian man-db                                                   # make deb, its install test
 )
 missing=()
 for p in "${packages[@]}"; do

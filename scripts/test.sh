@@ -15,6 +15,14 @@ swift build -c release --product latchkey -Xswiftc -static-executable --scratch-
     | grep -E 'error:' || true
 swift build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static >/dev/null 2>&1 \
     || { swift build -c release --product latchkey -Xswiftc -static-executable --scratch-path .build/static; exit 1; }
+# The daemon as `make release` builds it, and the Debian package of both, for
+# test_install_package.py (installed with apt-get, used as an ordinary user, purged).
+echo "== release daemon and package"
+swift build -c release --static-swift-stdlib --product latchkeyd 2>&1 | grep -E 'error:' || true
+swift build -c release --static-swift-stdlib --product latchkeyd >/dev/null 2>&1 \
+    || { swift build -c release --static-swift-stdlib --product latchkeyd; exit 1; }
+LATCHKEY_DEB=$REPO/$(bash scripts/deb.sh)
+export LATCHKEY_DEB
 echo "== test servers"
 env_file=$(bash scripts/testenv/up.sh)
 trap 'bash scripts/testenv/down.sh' EXIT

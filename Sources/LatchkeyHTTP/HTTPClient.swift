@@ -1,4 +1,3 @@
-internal import CCurl
 import Dispatch
 import LatchkeyCore
 import Synchronization
@@ -11,13 +10,8 @@ import Synchronization
 public final class HTTPClient: Sendable {
     private let queue = DispatchQueue(label: "latchkey.http", attributes: .concurrent)
 
-    public init() {
-        HTTPClient.globalInit
-    }
-
-    private static let globalInit: Void = {
-        _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-    }()
+    /// libcurl itself is loaded, and initialised, by the first transfer (CCurl's `lk_curl_load`).
+    public init() {}
 
     /// Sends the request and returns any HTTP answer (4xx and 5xx included); throws only when
     /// no answer came.

@@ -15,10 +15,13 @@ final class Transfer {
     }
 
     static func perform(_ request: HTTPRequest, options: HTTPOptions, cancelled: CancelFlag) -> Result<HTTPResponse, HTTPError> {
-        guard let handle = curl_easy_init() else {
+        if let failure = lk_curl_load() {
+            return .failure(HTTPError(kind: .other, message: "libcurl is not available: \(String(cString: failure))"))
+        }
+        guard let handle = lk_curl_easy_init() else {
             return .failure(HTTPError(kind: .other, message: "libcurl could not create a handle"))
         }
-        defer { curl_easy_cleanup(handle) }
+        defer { lk_curl_easy_cleanup(handle) }
         let transfer = Transfer(limit: options.maximumResponseBytes, cancelled: cancelled)
         let unmanaged = Unmanaged.passRetained(transfer)
         defer { unmanaged.release() }
@@ -26,9 +29,9 @@ final class Transfer {
 
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { lk_curl_slist_free_all(headerList) }
         var connectToList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(connectToList) }
+        defer { lk_curl_slist_free_all(connectToList) }
 
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
             var setup = CURLE_OK
@@ -44,7 +47,7 @@ final class Transfer {
             set(CURLOPT_SSL_VERIFYPEER, 1)
             set(CURLOPT_SSL_VERIFYHOST, 2)
             if let caFile = options.caFile { set(CURLOPT_CAINFO, caFile) }
-            for entry in options.connectTo { connectToList = curl_slist_append(connectToList, entry) }
+            for entry in options.connectTo { connectToList = lk_curl_slist_append(connectToList, entry) }
             if let connectToList, setup == CURLE_OK { setup = lk_curl_setopt_slist(handle, CURLOPT_CONNECT_TO, connectToList) }
             set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
             set(CURLOPT_TIMEOUT_MS, Self.milliseconds(options.totalTimeout))
@@ -70,9 +73,9 @@ final class Transfer {
                 }
             }
             for (name, value) in request.headers {
-                headerList = curl_slist_append(headerList, "\(name): \(value)")
+                headerList = lk_curl_slist_append(headerList, "\(name): \(value)")
             }
-            if request.body != nil { headerList = curl_slist_append(headerList, "Expect:") }
+            if request.body != nil { headerList = lk_curl_slist_append(headerList, "Expect:") }
             if let headerList, setup == CURLE_OK { setup = lk_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList) }
             if setup == CURLE_OK { setup = lk_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, latchkeyCurlWrite) }
             if setup == CURLE_OK { setup = lk_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context) }
@@ -82,7 +85,7 @@ final class Transfer {
             if setup == CURLE_OK { setup = lk_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context) }
             set(CURLOPT_NOPROGRESS, 0)
             guard setup == CURLE_OK else { return setup }
-            return curl_easy_perform(handle)
+            return lk_curl_easy_perform(handle)
         }
 
         guard code == CURLE_OK else {
@@ -105,7 +108,7 @@ final class Transfer {
             return HTTPError(kind: .responseTooLarge, message: "the answer is larger than \(options.maximumResponseBytes) bytes and was cut off", curlCode: Int(code.rawValue))
         }
         let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        let text = detail.isEmpty ? String(cString: lk_curl_easy_strerror(code)) : detail
         let kind: HTTPError.Kind
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: kind = .resolve

@@ -9,7 +9,7 @@ struct Challenge: ParsableCommand {
         abstract: "Report a 401 challenge a client received (e.g. insufficient_claims).",
         discussion: "The cached token is dropped; the next token comes from a refresh or sign-in carrying the claims.")
 
-    @Argument(help: "The account.") var account: String
+    @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
     @Option(name: .customLong("www-authenticate"), help: "The WWW-Authenticate value of the 401, as received.")
     var wwwAuthenticate: String
     @Flag(help: "Print the daemon's answer as JSON.") var json = false

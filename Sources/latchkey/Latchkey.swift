@@ -23,7 +23,7 @@ struct Latchkey: ParsableCommand {
 
 /// Options every client command shares.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "The daemon's socket (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).")
+    @Option(help: "The daemon's socket (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).", completion: .file())
     var socket: String?
 
     @Flag(help: "Do not start the daemon when none is running.")

@@ -10,7 +10,7 @@ struct Login: ParsableCommand {
         abstract: "Sign in interactively (device code or browser, with MFA) and wait until it is done.",
         discussion: "Ctrl-C cancels the sign-in.")
 
-    @Argument(help: "The account.") var account: String
+    @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
     @Option(help: "device or browser for OAuth accounts (default: the account's flow); kerberos or basic.")
     var method: String?
     @Flag(help: "Print the browser sign-in link instead of opening a browser.") var noBrowser = false

@@ -20,7 +20,7 @@ struct Sasl: ParsableCommand {
         var saslName: String { rawValue.uppercased() }
     }
 
-    @Argument(help: "The account.") var account: String
+    @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
     @Option(help: "xoauth2 (Google, Microsoft) or oauthbearer (RFC 7628).") var mechanism: Mechanism = .xoauth2
     @Option(help: "The user to authenticate as (default: the account's email).") var user: String?
     @Option(help: "OAUTHBEARER: the server's host name (default: the host of the account's url).") var host: String?

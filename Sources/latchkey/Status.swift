@@ -5,7 +5,7 @@ import LatchkeyCore
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show each account's state, expiry, last error and store.")
 
-    @Argument(help: "One account (default: all).") var account: String?
+    @Argument(help: "One account (default: all).", completion: AccountCompletion.kind) var account: String?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var options: ClientOptions
 

@@ -5,7 +5,7 @@ struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the account's access token (for PassCmd-style options).")
 
-    @Argument(help: "The account.") var account: String
+    @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
     @Option(name: .customLong("scope"), help: "A scope of the token (repeat for several; default: the account's scopes).") var scopes: [String] = []
     @Option(help: "Seconds the token must stay valid for (default: the account's min_valid, 60).") var minValid: Int?
     @Flag(help: "Print the daemon's JSON answer.") var json = false
@@ -27,7 +27,7 @@ struct Header: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print \"Authorization: <scheme> <credentials>\" for the account.")
 
-    @Argument(help: "The account.") var account: String
+    @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
     @Option(help: "The URL the header is for (picks the Kerberos service).") var url: String?
     @Option(help: "Seconds the credential must stay valid for.") var minValid: Int?
     @Flag(help: "Print the daemon's JSON answer.") var json = false
@@ -48,7 +48,7 @@ struct Header: ParsableCommand {
 struct Logout: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Sign out: forget every secret of the account.")
 
-    @Argument(help: "The account.") var account: String
+    @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
     @OptionGroup var options: ClientOptions
 
     func validate() throws { try validateAccount(account) }
@@ -62,8 +62,8 @@ struct Logout: ParsableCommand {
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the daemon (latchkeyd) in the foreground.")
 
-    @Option(help: "The configuration file.") var config: String?
-    @Option(help: "The socket path.") var socket: String?
+    @Option(help: "The configuration file.", completion: .file(extensions: ["toml"])) var config: String?
+    @Option(help: "The socket path.", completion: .file()) var socket: String?
     @Option(help: "trace, debug, info, warning or error.") var logLevel: String?
 
     func run() throws {

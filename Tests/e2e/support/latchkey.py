@@ -32,6 +32,36 @@ def unix_http(path, method, target, timeout=10):
     return status, headers, body
 
 
+def device_login(argv, person, *, env=None, approve=True):
+    """Runs a `latchkey login` command line (argv, e.g. under runuser) as a person would: reads
+    the code it shows, completes the provider's page with password and TOTP (or denies it:
+    approve="deny"; or leaves it: False), and waits for the command to finish.
+    (returncode, stdout, stderr, code)."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    shown = []
+    code = None
+    deadline = time.time() + 30
+    while code is None and time.time() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        shown.append(line)
+        match = re.search(r"enter the code:\s+(\S+)", line)
+        if match:
+            code = match.group(1)
+    if code is not None:
+        if approve is True:
+            assert person.approve_device(code), "the provider did not approve the sign-in"
+        elif approve == "deny":
+            person.deny_device(code)
+    try:
+        stdout, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+    return process.returncode, stdout, "".join(shown) + stderr, code
+
+
 class Latchkey:
     """One daemon with its own runtime folder, configuration and log."""
 
@@ -121,31 +151,9 @@ class Latchkey:
         """Runs `latchkey login` as a person would: reads the code it shows, completes the
         provider's page with password and TOTP, and waits for the command to finish."""
         argv = [str(self.bin / "latchkey"), "login", account, *args]
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
-        shown = []
-        code = None
-        deadline = time.time() + 30
-        while code is None and time.time() < deadline:
-            line = process.stderr.readline()
-            if not line:
-                break
-            shown.append(line)
-            match = re.search(r"enter the code:\s+(\S+)", line)
-            if match:
-                code = match.group(1)
-        if code is not None:
-            if approve is True:
-                assert person.approve_device(code), "the provider did not approve the sign-in"
-            elif approve == "deny":
-                person.deny_device(code)
-        try:
-            stdout, stderr = process.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            stdout, stderr = process.communicate()
-        stderr = "".join(shown) + stderr
-        self.transcript.append((argv, process.returncode, stdout, stderr))
-        return process.returncode, stdout, stderr, code
+        rc, stdout, stderr, code = device_login(argv, person, env=self.env, approve=approve)
+        self.transcript.append((argv, rc, stdout, stderr))
+        return rc, stdout, stderr, code
 
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
