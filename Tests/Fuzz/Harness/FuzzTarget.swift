@@ -24,9 +24,13 @@ struct FuzzTarget: Sendable {
                 }
             }
         },
-        // The router's target: path segments and query, percent-decoded.
+        // The router's target: path segments and query, percent-decoded as form decoding does.
         FuzzTarget(name: "target") { bytes in
-            _ = RequestTarget(text(bytes))
+            let target = text(bytes)
+            let query = RequestTarget(target).query
+            guard let mark = target.firstIndex(of: "?") else { return }
+            let pairs = FormEncoding.pairs(target[target.index(after: mark)...])
+            if !query.elementsEqual(pairs, by: { $0.name == $1.0 && $0.value == $1.1 }) { violated("target: query != form pairs") }
         },
         FuzzTarget(name: "json") { bytes in
             if let value = try? JSONValue.parse(bytes) { _ = value.encoded }
