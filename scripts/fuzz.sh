@@ -7,6 +7,7 @@
 #   bash scripts/fuzz.sh replay [TARGET…] replay the regression inputs only
 #   bash scripts/fuzz.sh list             the target names
 #
+# FUZZ_FLAGS adds libFuzzer options (e.g. -len_control=0 to try long inputs at once).
 # FUZZ_JOBS targets run side by side (default: the number of cores). An input that crashes,
 # breaks a checked property, runs out of memory or takes more than 100 ms of CPU (the harness
 # measures it; libFuzzer's -timeout catches one that never returns) is a finding: it is saved
@@ -21,6 +22,9 @@ BIN=$SCRATCH/release/latchkey-fuzz
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 SLOW_MS=100
+# Swift's own backtracer hangs on in the background after a crash under AddressSanitizer:
+# libFuzzer's and ASan's report (symbolized) says where instead.
+export SWIFT_BACKTRACE=enable=no ASAN_SYMBOLIZER_PATH=/opt/swift/usr/bin/llvm-symbolizer
 # Everything the harness links is built with the fuzzer's coverage and AddressSanitizer; the
 # target itself exists only when LATCHKEY_FUZZ=1 (Package.swift).
 build() {
@@ -41,7 +45,7 @@ targets() { LATCHKEY_FUZZ_TARGET=list "$BIN" -runs=0 2>&1 | sed -n 's/.*one of: 
 options() {
     local target=$1
     echo "-max_len=1048576 -timeout=5 -rss_limit_mb=4096 -print_final_stats=1 -detect_leaks=0" \
-        "-dict=Tests/Fuzz/dict/$target.dict -artifact_prefix=$SCRATCH/findings/$target/"
+        "-dict=Tests/Fuzz/dict/$target.dict -artifact_prefix=$SCRATCH/findings/$target/ ${FUZZ_FLAGS:-}"
 }
 
 # Replays the committed inputs of one target; prints "replay TARGET N" or the failure.
@@ -91,7 +95,8 @@ summarize() {
     echo "fuzz: $target: ${runs:-0} executions, cov: ${cov:-0} ft: ${ft:-0}, $crashes crashes, $slow slow inputs"
     if [ $((crashes + slow)) -gt 0 ]; then
         failed=1
-        grep -E 'latchkey-fuzz:|runtime failure:|ERROR: libFuzzer|Test unit written' "$log" | sort -u | head -4 | sed 's/^/    /'
+        { grep -E 'latchkey-fuzz:|runtime failure:|ERROR: libFuzzer|Test unit written' "$log" | sort -u | head -4
+          grep -m1 -E ' in .*/Sources/' "$log" || true; } | sed 's/^ */    /'
     fi
     total_runs=$((total_runs + ${runs:-0})) total_crashes=$((total_crashes + crashes)) total_slow=$((total_slow + slow))
 }
