@@ -15,10 +15,11 @@ struct FuzzTarget: Sendable {
 
     static let all: [FuzzTarget] = [
         // The socket: the hot path's strict head reader, as HotPathHandler drives it.
+        // Each buffer is allocated to its exact size, so AddressSanitizer sees a read past it.
         FuzzTarget(name: "head") { bytes in
-            bytes.withUnsafeBytes { raw in
+            exactly(bytes[...]) { raw in
                 if let end = RequestHead.end(raw) {
-                    _ = RequestHead.read(UnsafeRawBufferPointer(rebasing: raw[0..<end]))
+                    exactly(bytes[..<end]) { _ = RequestHead.read($0) }
                 } else {
                     _ = RequestHead.mayBecomeHot(raw)
                 }
@@ -88,6 +89,14 @@ struct FuzzTarget: Sendable {
             _ = try? ProviderMetadata(discoveryDocument: json)
         },
     ]
+}
+
+/// The bytes in a heap block of exactly their size (an Array may have spare capacity).
+private func exactly(_ bytes: ArraySlice<UInt8>, _ body: (UnsafeRawBufferPointer) -> Void) {
+    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+    defer { block.deallocate() }
+    block.copyBytes(from: bytes)
+    body(UnsafeRawBufferPointer(block))
 }
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
