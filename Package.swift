@@ -120,3 +120,18 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer harnesses (Tests/Fuzz, docs/security-testing.md): declared only for the fuzz
+// build (scripts/fuzz.sh: `LATCHKEY_FUZZ=1`, scratch path .build-fuzz, every module built with
+// `-sanitize=fuzzer,address`), so `swift build` and `make test`'s build never compile them.
+// libFuzzer brings `main`: the harness is parsed as a library.
+if Context.environment["LATCHKEY_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "latchkey-fuzz",
+            dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyDiscovery"],
+            path: "Tests/Fuzz/Harness",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
+}

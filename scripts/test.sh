@@ -37,6 +37,13 @@ echo "== swift test"
 swift test --skip-build 2>&1 | tee "$LATCHKEY_TESTENV/swift-test.log" | grep -vE '^(Test Case|◇|✔ Test [^r])' || true
 grep -qE '✔ Test run with [0-9]+ tests? .*passed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
 grep -qE 'Executed [0-9]+ tests?, with 0 failures' "$LATCHKEY_TESTENV/swift-test.log" || ! grep -q 'Executed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
+echo "== fuzz (libFuzzer over every parser of outside bytes, ${FUZZ_SMOKE_SECONDS:-10} s a target)"
+# Regression inputs first, then a short run of each target: any crash or slow input fails.
+if ! { bash scripts/fuzz.sh build && FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-10} bash scripts/fuzz.sh run; } \
+    >"$LATCHKEY_TESTENV/fuzz.log" 2>&1; then
+    status=1
+fi
+grep -E '^(fuzz:|    )' "$LATCHKEY_TESTENV/fuzz.log" || cat "$LATCHKEY_TESTENV/fuzz.log"
 echo "== end-to-end tests"
 # Every test's daemon log lands under --basetemp, for the check below.
 "$REPO/.testenv/venv/bin/pytest" -q -p no:cacheprovider --basetemp="$LATCHKEY_TESTENV/pytest" Tests/e2e || status=1
@@ -49,5 +56,6 @@ if [ $status -ne 0 ]; then
     # CI shows the end of the output: repeat what failed there.
     echo "== failures (repeated from above)"
     grep -E 'recorded an issue|✘ Test [^r]|error:|failures' "$LATCHKEY_TESTENV/swift-test.log" | head -40 || true
+    grep -E '[1-9][0-9]* (crashes|slow)|^    ' "$LATCHKEY_TESTENV/fuzz.log" || true
 fi
 exit $status

@@ -20,24 +20,33 @@ public enum FormEncoding {
 }
 
 extension FormEncoding {
-    /// Decodes `%XX` and, in form bodies and queries, '+' as a space; malformed escapes stay
-    /// as they are.
+    /// Decodes `%XX` (two hex digits; a sign is not one) and, in form bodies and queries, '+'
+    /// as a space; anything else, a malformed escape included, stays as it is.
     public static func unescape(_ s: Substring, plusIsSpace: Bool = true) -> String {
         var bytes: [UInt8] = []
-        var input = Array(s.utf8)[...]
-        while let byte = input.popFirst() {
-            if byte == UInt8(ascii: "%"), input.count >= 2,
-                let value = UInt8(String(decoding: input.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                input = input.dropFirst(2)
-            } else if byte == UInt8(ascii: "+") && plusIsSpace {
-                bytes.append(UInt8(ascii: " "))
-            } else {
-                bytes.append(byte)
+        let input = Array(s.utf8)
+        bytes.reserveCapacity(input.count)
+        var i = 0
+        while i < input.count {
+            let byte = input[i]
+            if byte == UInt8(ascii: "%"), i + 2 < input.count, let high = hexValue(input[i + 1]), let low = hexValue(input[i + 2]) {
+                bytes.append(high << 4 | low)
+                i += 3
+                continue
             }
+            bytes.append(byte == UInt8(ascii: "+") && plusIsSpace ? UInt8(ascii: " ") : byte)
+            i += 1
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 
     /// The `name=value` pairs of a query or form body, decoded.

@@ -1,5 +1,10 @@
 /// Parsing of `WWW-Authenticate` field values (RFC 9110 §11.6.1, syntax in §11.2).
 public enum WWWAuthenticate {
+    /// Challenges read from all fields together; the rest is skipped (a real answer has a few).
+    public static let maximumChallenges = 64
+    /// Parameters kept per challenge; later ones are skipped.
+    public static let maximumParameters = 64
+
     /// Every challenge in one or more header field values (several challenges may share one field,
     /// separated by commas; several fields each add theirs). Tolerant of real-world oddities: extra
     /// spaces and empty list elements (",,"), quoted strings containing commas and escaped quotes,
@@ -8,7 +13,7 @@ public enum WWWAuthenticate {
     /// does not swallow the following valid challenges where they can be recognised.
     public static func parse(_ fieldValues: [String]) -> [AuthChallenge] {
         var challenges: [AuthChallenge] = []
-        for fieldValue in fieldValues {
+        for fieldValue in fieldValues where challenges.count < maximumChallenges {
             var parser = ChallengeParser(bytes: Array(fieldValue.utf8))
             parser.parse(into: &challenges)
         }
@@ -53,7 +58,7 @@ struct ChallengeParser {
             skipWhitespace()
             if peek == UInt8(ascii: "=") {
                 // An auth-param of the challenge in progress; junk if no challenge has started yet.
-                if current != nil, let value = readParameterValue() {
+                if let kept = current?.parameters.count, kept < WWWAuthenticate.maximumParameters, let value = readParameterValue() {
                     current?.parameters.append((name: first.lowercased(), value: value))
                 } else {
                     skipElement()
@@ -61,6 +66,7 @@ struct ChallengeParser {
                 continue
             }
             if let finished = current { challenges.append(finished) }
+            guard challenges.count < WWWAuthenticate.maximumChallenges else { return }
             current = AuthChallenge(scheme: first)
             if atElementEnd { continue }
             guard index > afterToken else {
@@ -79,6 +85,7 @@ struct ChallengeParser {
             }
             skipWhitespace()
             if peek == UInt8(ascii: "="), let value = readParameterValue() {
+                // The first parameter of a new challenge: always under the limit.
                 current?.parameters.append((name: name.lowercased(), value: value))
             } else {
                 skipElement()

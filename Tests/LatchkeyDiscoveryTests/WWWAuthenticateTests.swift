@@ -282,6 +282,19 @@ struct WWWAuthenticateTests {
         #expect(WWWAuthenticate.parse(parsed.map(\.headerValue)) == parsed)
     }
 
+    /// Found by the fuzz target `www-authenticate`: a megabyte of `a,` made half a million
+    /// challenges (and `a b=c, b=c, …` as many parameters), each allocated. A real field has a
+    /// handful: what lies beyond the limits is skipped, not kept.
+    @Test func challengesAndParametersAreBounded() {
+        let many = WWWAuthenticate.parse([String(repeating: "a,", count: 100_000), "Bearer realm=\"x\""])
+        #expect(many.count == WWWAuthenticate.maximumChallenges)
+        let params = WWWAuthenticate.parse(["Bearer " + String(repeating: "b=c, ", count: 100_000)])
+        #expect(params.count == 1)
+        #expect(params.first?.parameters.count == WWWAuthenticate.maximumParameters)
+        let ordinary = WWWAuthenticate.parse(["Negotiate, NTLM", "Bearer realm=\"x\", error=\"invalid_token\""])
+        #expect(ordinary.map(\.scheme) == ["Negotiate", "NTLM", "Bearer"])
+    }
+
     @Test func headerValueQuotesOnlyWhenNeeded() {
         let built = challenge(
             "Bearer",
