@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto"]),
         .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
         .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth"]),
+        .target(name: "LatchkeyActiveSync", dependencies: ["LatchkeyCore", "LatchkeyHTTP"]),
         .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO", "CLinux"]),
         .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyCrypto", "CLibSecret"]),
         .target(
@@ -103,6 +104,7 @@ let package = Package(
         ),
         .testTarget(name: "LatchkeyGSSTests", dependencies: ["LatchkeyGSS", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyCrypto", "LatchkeyCore"]),
+        .testTarget(name: "LatchkeyActiveSyncTests", dependencies: ["LatchkeyActiveSync", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyClientTests", dependencies: ["LatchkeyClient"]),
         .testTarget(

@@ -12,7 +12,7 @@
  *     POST /admin/policy           body: JSON object of EAS policy settings; every policy key is
  *                                  reset, so the next request gets 142 and must provision again
  *     POST /admin/wipe?device=ID   orders a remote wipe of the device
- *     GET  /admin/device?device=ID JSON: rwstatus, policykey, acks (the Policy Status values
+ *     GET  /admin/device?device=ID&user=U   JSON: rwstatus, policykey (the user's), acks (the Policy Status values
  *                                  the device sent in its acknowledgements), wipe_acks
  *
  * Environment: AS_STATE (the state folder: eas.sqlite, policy.json, admin.key, eas.log),
@@ -54,6 +54,7 @@ if (strpos($path, '/admin/') === 0) {
         answer_json(403, array('error' => 'admin key'));
     }
     $device = isset($_GET['device']) ? Horde_String::upper($_GET['device']) : '';
+    $user = isset($_GET['user']) ? $_GET['user'] : null;
     switch ($path) {
     case '/admin/policy':
         $policy = json_decode(file_get_contents('php://input'), true);
@@ -64,9 +65,17 @@ if (strpos($path, '/admin/') === 0) {
         $state->resetAllPolicyKeys();
         answer_json(200, array('ok' => true));
     case '/admin/wipe':
+        if (!$state->deviceExists($device)) {
+            answer_json(404, array('error' => 'no such device'));
+        }
+        $state->loadDeviceInfo($device);
         $state->setDeviceRWStatus($device, Horde_ActiveSync::RWSTATUS_PENDING);
         answer_json(200, array('ok' => true));
     case '/admin/device':
+        if (!$state->deviceExists($device)) {
+            answer_json(404, array('error' => 'no such device'));
+        }
+        $state->loadDeviceInfo($device, $user);
         $acks = is_file(acks_file($device)) ? json_decode(file_get_contents(acks_file($device)), true) : array();
         answer_json(200, array(
             'rwstatus' => $state->getDeviceRWStatus($device),
