@@ -43,7 +43,7 @@ let package = Package(
             name: "LatchkeyBroker",
             dependencies: [
                 "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyGSS", "LatchkeyCrypto",
-                "LatchkeyNotify", "LatchkeyDiscovery",
+                "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyActiveSync",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
