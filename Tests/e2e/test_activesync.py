@@ -107,6 +107,8 @@ def test_provision_and_a_foldersync_with_the_policy_key(latchkey, provider, pers
     assert "MaxDevicePasswordFailedAttempts=8" in sync["not_enforced"]
     assert sync["policy"].startswith("accepted")
     assert "DevicePasswordEnabled=1" in latchkey.log_text()
+    shown = latchkey.run("status").stdout
+    assert "not enforced on this machine: DevicePasswordEnabled=1" in shown and answer["device_id"] in shown
     # The plain header (the thin client's fast path) still prints one line.
     assert latchkey.run("header", "eas").stdout.count("\n") == 1
 
@@ -148,6 +150,10 @@ def test_remote_wipe_erases_the_account(latchkey, provider, person, server, tmp_
     if store == "secret-service":
         ring = request.getfixturevalue("keyring")
         extra_env = {"DBUS_SESSION_BUS_ADDRESS": ring.address}
+        for kind in ("refresh_token", "access_token", "password", "activesync_device"):  # an earlier run's
+            subprocess.run(["secret-tool", "clear", "xdg:schema", "org.latchkey.Credential", "account", "eas",
+                            "kind", kind], env={"DBUS_SESSION_BUS_ADDRESS": ring.address, "PATH": "/usr/bin:/bin"},
+                           timeout=30)
     record = configure(latchkey, provider, server, tmp_path, accept=True, store=store, extra_env=extra_env)
     assert latchkey.login("eas", person)[0] == 0
     before = header(latchkey)
