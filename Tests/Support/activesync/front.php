@@ -11,9 +11,17 @@
  *   /admin/...                     test control, with `X-Admin-Key` (the file admin.key):
  *     POST /admin/policy           body: JSON object of EAS policy settings; every policy key is
  *                                  reset, so the next request gets 142 and must provision again
- *     POST /admin/wipe?device=ID   orders a remote wipe of the device
+ *     POST /admin/wipe?device=ID   orders a remote wipe of the device (Horde's RemoteWipe)
+ *     POST /admin/wipe?device=ID&mode=account   an account-only wipe (EAS 16.1), see below
+ *     POST /admin/version?max=16.1 also offer 16.1 in OPTIONS (Horde stops at 16.0)
  *     GET  /admin/device?device=ID&user=U   JSON: rwstatus, policykey (the user's), acks (the Policy Status values
  *                                  the device sent in its acknowledgements), wipe_acks
+ *
+ * EAS 16.1's AccountOnlyRemoteWipe (MS-ASPROV 2.2.2.1, 3.1.5.1.2.3; token 0x3B on code page 14)
+ * is not in Horde 2.41; this front answers it itself: while an account-only wipe is ordered, a
+ * Provision request in 16.1 gets <Provision><Status>1</Status><Policies>…<AccountOnlyRemoteWipe/>
+ * and the device's <Provision><AccountOnlyRemoteWipe><Status>1</Status>… is recorded (wipe_acks)
+ * and marks the device wiped. Other commands get Horde's Status 140 (the wipe is pending there).
  *
  * Environment: AS_STATE (the state folder: eas.sqlite, policy.json, admin.key, eas.log),
  * AS_PROVIDER (the provider's base URL), AS_CA (its CA file).
@@ -48,6 +56,39 @@ function acks_file($device)
     return getenv('AS_STATE') . '/acks-' . preg_replace('/[^A-Za-z0-9]/', '_', $device) . '.json';
 }
 
+function account_wipe_file($device)
+{
+    return getenv('AS_STATE') . '/account-wipe-' . preg_replace('/[^A-Za-z0-9]/', '_', $device);
+}
+
+/* The account-only wipe of EAS 16.1, answered here (Horde 2.41 has no AccountOnlyRemoteWipe). */
+function account_only_wipe($state, $device, $input)
+{
+    $ack = strpos($input, "\x45\x7B\x4B\x03");  // Provision, AccountOnlyRemoteWipe, Status, STR_I
+    header('Content-Type: application/vnd.ms-sync.wbxml');
+    header('MS-Server-ActiveSync: 16.1');
+    $head = "\x03\x01\x6A\x00\x00\x0E\x45";
+    if ($ack !== false) {
+        $status = (int)substr($input, $ack + 4, 1);
+        $acks = is_file(acks_file($device)) ? json_decode(file_get_contents(acks_file($device)), true) : array();
+        $acks['wipe_acks'][] = $status;
+        file_put_contents(acks_file($device), json_encode($acks));
+        if ($status == 1) {
+            $state->loadDeviceInfo($device);
+            $state->setDeviceRWStatus($device, Horde_ActiveSync::RWSTATUS_WIPED);
+            unlink(account_wipe_file($device));
+        }
+        echo $head . "\x4B\x031\x00\x01\x01";
+        return;
+    }
+    $key = (string)mt_rand(100000000, 999999999);
+    echo $head . "\x4B\x031\x00\x01"                      // Status 1
+        . "\x46\x47\x48\x03MS-EAS-Provisioning-WBXML\x00\x01" // Policies, Policy, PolicyType
+        . "\x4B\x031\x00\x01\x49\x03" . $key . "\x00\x01\x01\x01" // Status 1, PolicyKey
+        . "\x3B"                                               // AccountOnlyRemoteWipe (empty)
+        . "\x01";                                              // </Provision>
+}
+
 if (strpos($path, '/admin/') === 0) {
     $key = trim(file_get_contents("$state_dir/admin.key"));
     if (!hash_equals($key, isset($_SERVER['HTTP_X_ADMIN_KEY']) ? $_SERVER['HTTP_X_ADMIN_KEY'] : '')) {
@@ -70,6 +111,12 @@ if (strpos($path, '/admin/') === 0) {
         }
         $state->loadDeviceInfo($device);
         $state->setDeviceRWStatus($device, Horde_ActiveSync::RWSTATUS_PENDING);
+        if (isset($_GET['mode']) && $_GET['mode'] === 'account') {
+            touch(account_wipe_file($device));
+        }
+        answer_json(200, array('ok' => true));
+    case '/admin/version':
+        file_put_contents("$state_dir/max-version", isset($_GET['max']) && $_GET['max'] === '16.1' ? '16.1' : '16.0');
         answer_json(200, array('ok' => true));
     case '/admin/device':
         if (!$state->deviceExists($device)) {
@@ -193,6 +240,12 @@ function record_acknowledgement($device, $input)
     }
 }
 
+if ($cmd === 'Provision' && $get_device !== '' && is_file(account_wipe_file($get_device))
+    && isset($_SERVER['HTTP_MS_ASPROTOCOLVERSION']) && $_SERVER['HTTP_MS_ASPROTOCOLVERSION'] === '16.1') {
+    account_only_wipe($state, $get_device, $input);
+    exit;
+}
+
 $input_stream = fopen('php://memory', 'w+');
 fwrite($input_stream, $input);
 rewind($input_stream);
@@ -216,6 +269,9 @@ $server->setLogger(new Horde_ActiveSync_Log_Factory(array('type' => 'onefile', '
 try {
     if ($_SERVER['REQUEST_METHOD'] === 'OPTIONS') {
         $server->handleRequest('Options', null);
+        if (is_file("$state_dir/max-version") && trim(file_get_contents("$state_dir/max-version")) === '16.1') {
+            header('MS-ASProtocolVersions: 2.5,12.0,12.1,14.0,14.1,16.0,16.1');
+        }
     } elseif ($_SERVER['REQUEST_METHOD'] === 'POST') {
         ob_start();
         $result = $server->handleRequest($cmd, null);
