@@ -23,6 +23,8 @@ struct ActiveSyncSession: Sendable {
     var acknowledged: PolicyAcknowledgement?
     var wiped: WipeKind?
     var lastError: String?
+    /// The provisioning under way: concurrent header requests wait for it (one run, one key).
+    var running: Task<Result<Void, LatchkeyError>, Never>?
 
     /// The policy's requirements Latchkey does not enforce, as `name=value`.
     var unenforced: [String] { settings.filter(\.unenforced).map { "\($0.name)=\($0.value)" } }
@@ -41,7 +43,7 @@ extension Broker {
         if let error = wipedError(name) { throw error }
         let auth = try await authorization(account: name, url: config.url, minValid: minValid, client: client)
         if activeSync[name]?.policyKey == nil {
-            try await provisionActiveSync(name, authorization: auth.value, client: client)
+            try await provisionOnce(name, authorization: auth.value, client: client)
         }
         guard let session = activeSync[name], let key = session.policyKey, let device = session.deviceID,
               let version = session.version
@@ -73,6 +75,23 @@ extension Broker {
             .signinRequired,
             "'\(name)' was wiped: the ActiveSync server ordered a \(kind == .accountOnly ? "account-only " : "")remote wipe, and Latchkey erased the account's credentials.",
             hint: "If the wipe was meant, ask the server's administrator; to use the account again, run: latchkey login \(name)")
+    }
+
+    /// Single flight: the first request provisions (and awaits its run), the others join it.
+    func provisionOnce(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {
+        if let running = activeSync[name]?.running { return try await running.value.get() }
+        let run = Task { () async -> Result<Void, LatchkeyError> in
+            do throws(LatchkeyError) {
+                try await self.provisionActiveSync(name, authorization: authorization, client: client)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        activeSync[name, default: ActiveSyncSession()].running = run
+        let result = await run.value
+        activeSync[name]?.running = nil
+        try result.get()
     }
 
     func provisionActiveSync(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {

@@ -195,3 +195,14 @@ def test_remote_wipe_erases_the_account(latchkey, provider, person, server, tmp_
     after = header(latchkey)
     assert after["device_id"] != before["device_id"]
     assert "<Status>1</Status>" in folder_sync(server, after)
+
+
+def test_concurrent_headers_provision_once(latchkey, provider, person, server, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    provider.configure(interval=1)
+    configure(latchkey, provider, server, tmp_path, accept=True)
+    assert latchkey.login("eas", person)[0] == 0
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: header(latchkey), range(8)))
+    assert len({a["policy_key"] for a in answers}) == 1
+    assert server.device(answers[0]["device_id"])["acks"] == [1]  # one provisioning for all eight
