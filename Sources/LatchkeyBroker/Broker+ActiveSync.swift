@@ -96,6 +96,11 @@ extension Broker {
 
     func provisionActiveSync(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {
         guard let config = accounts[name]?.config, let url = config.url else { throw .unknownAccount(name) }
+        // The token goes with every ActiveSync request: https, or plain http to this machine only.
+        guard Self.isSafeEndpoint(url) else {
+            throw LatchkeyError(.configuration, "The url of '\(name)' is not https; Latchkey sends no token over plain http except to this machine.",
+                                hint: "Use the https address of the ActiveSync endpoint in [accounts.\(name)].")
+        }
         let deviceID = try await activeSyncDeviceID(name)
         let device = ActiveSyncDevice(user: config.email ?? config.username ?? name, deviceID: deviceID,
                                       deviceType: Self.activeSyncDeviceType)

@@ -6,6 +6,7 @@ again; a remote wipe ordered on the server erases the account's secrets from the
 memory, is acknowledged, leaves the account `wiped`, and a new sign-in restores service."""
 
 import json
+import socket
 import subprocess
 
 import pytest
@@ -81,6 +82,19 @@ def folder_sync(server, answer):
     xml = subprocess.run(["wbxml2xml", "-l", "ACTIVESYNC", "-o", "-", "/dev/stdin"], input=response.content,
                          capture_output=True, timeout=30).stdout.decode()
     return xml
+
+
+def post_json(path, target, body):
+    """The raw answer to a POST with a JSON body over the daemon's socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(f"POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data
 
 
 def account_status(latchkey):
@@ -177,7 +191,7 @@ def test_remote_wipe_erases_the_account(latchkey, provider, person, server, tmp_
     assert device["wipe_acks"] == [1] and device["rwstatus"] == 3
     assert account_status(latchkey)["state"] == "wiped"
     refused = latchkey.run("header", "eas")
-    assert refused.returncode != 0 and "wiped" in refused.stderr
+    assert refused.returncode == 77 and "wiped" in refused.stderr
     assert latchkey.run("token", "eas").returncode != 0  # nothing left in memory
     assert "was wiped" in record.read_text()
     assert f"wipe={'account-only' if wipe == 'account' else 'device'}" in latchkey.log_text()
@@ -206,3 +220,23 @@ def test_concurrent_headers_provision_once(latchkey, provider, person, server, t
         answers = list(pool.map(lambda _: header(latchkey), range(8)))
     assert len({a["policy_key"] for a in answers}) == 1
     assert server.device(answers[0]["device_id"])["acks"] == [1]  # one provisioning for all eight
+
+
+def test_no_token_over_plain_http_to_another_host(latchkey, provider, person, server, tmp_path):
+    provider.configure(interval=1)
+    server.endpoint = "http://mail.example.invalid" + PATH
+    configure(latchkey, provider, server, tmp_path, accept=True)
+    assert latchkey.login("eas", person)[0] == 0
+    done = latchkey.run("header", "eas")
+    assert done.returncode == 78, done.stderr
+    assert "https" in done.stderr and "did not answer" not in done.stderr
+
+
+def test_bad_activesync_status_is_refused(latchkey, provider, person, server, tmp_path):
+    provider.configure(interval=1)
+    configure(latchkey, provider, server, tmp_path, accept=True)
+    done = latchkey.run("challenge", "eas", "--activesync-status", "200")
+    assert done.returncode == 64 and "449, 140, 142, 143, 144" in done.stderr
+    for body in (b'{"activesync_status": "abc"}', b'{"activesync_status": 449.5}', b'{"activesync_status": 1e99}',
+                 b'{"activesync_status": -1}', b'{"activesync_status": null}'):
+        assert post_json(latchkey.socket, "/v1/accounts/eas/challenge", body).startswith(b"HTTP/1.1 400")
