@@ -6,13 +6,13 @@ again; a remote wipe ordered on the server erases the account's secrets from the
 memory, is acknowledged, leaves the account `wiped`, and a new sign-in restores service."""
 
 import json
-import socket
 import subprocess
 
 import pytest
 import requests
 
 from conftest import require_env
+from test_challenge import unix_http_post
 from test_credential_store import keyring  # noqa: F401 (fixture)
 
 USER = "alice@contoso.example"
@@ -82,19 +82,6 @@ def folder_sync(server, answer):
     xml = subprocess.run(["wbxml2xml", "-l", "ACTIVESYNC", "-o", "-", "/dev/stdin"], input=response.content,
                          capture_output=True, timeout=30).stdout.decode()
     return xml
-
-
-def post_json(path, target, body):
-    """The raw answer to a POST with a JSON body over the daemon's socket."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(30)
-        s.connect(path)
-        s.sendall(f"POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    return data
 
 
 def account_status(latchkey):
@@ -239,4 +226,4 @@ def test_bad_activesync_status_is_refused(latchkey, provider, person, server, tm
     assert done.returncode == 64 and "449, 140, 142, 143, 144" in done.stderr
     for body in (b'{"activesync_status": "abc"}', b'{"activesync_status": 449.5}', b'{"activesync_status": 1e99}',
                  b'{"activesync_status": -1}', b'{"activesync_status": null}'):
-        assert post_json(latchkey.socket, "/v1/accounts/eas/challenge", body).startswith(b"HTTP/1.1 400")
+        assert unix_http_post(latchkey.socket, "/v1/accounts/eas/challenge", body)[0] == 400
