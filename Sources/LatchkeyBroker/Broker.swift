@@ -556,6 +556,7 @@ extension Broker {
         accounts[name]?.machine.signedOut()
         failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
         accounts[name]?.scoped = [:]
+        activeSync[name] = nil  // the DeviceId and policy key leave with the credentials
         do {
             try await store.deleteAll(account: name)
         } catch {
