@@ -196,6 +196,7 @@ def test_remote_wipe_erases_the_account(latchkey, provider, person, server, tmp_
     after = header(latchkey)
     assert after["device_id"] != before["device_id"]
     assert "<Status>1</Status>" in folder_sync(server, after)
+    assert latchkey.run("logout", "eas").returncode == 0  # leaves the shared keyring as it was
 
 
 def test_concurrent_headers_provision_once(latchkey, provider, person, server, tmp_path):
