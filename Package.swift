@@ -38,13 +38,14 @@ let package = Package(
         .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto", "CLinux"]),
         .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
         .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth"]),
+        .target(name: "LatchkeyActiveSync", dependencies: ["LatchkeyCore", "LatchkeyHTTP"]),
         .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO", "CLinux"]),
         .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyCrypto", "CLibSecret"]),
         .target(
             name: "LatchkeyBroker",
             dependencies: [
                 "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyGSS", "LatchkeyCrypto",
-                "LatchkeyNotify", "LatchkeyDiscovery",
+                "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyActiveSync",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -105,6 +106,7 @@ let package = Package(
         ),
         .testTarget(name: "LatchkeyGSSTests", dependencies: ["LatchkeyGSS", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyStoreTests", dependencies: ["LatchkeyStore", "LatchkeyCrypto", "LatchkeyCore"]),
+        .testTarget(name: "LatchkeyActiveSyncTests", dependencies: ["LatchkeyActiveSync", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyClientTests", dependencies: ["LatchkeyClient"]),
         .testTarget(

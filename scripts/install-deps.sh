@@ -9,6 +9,8 @@ packages=(
     gnome-keyring libsecret-tools dbus-daemon dbus                            # Secret Service
     openssl curl ca-certificates python3-venv tmux git systemd faketime       # test tools
     dovecot-core dovecot-imapd dovecot-submissiond dovecot-lmtpd postfix       # mail servers (mail.sh)
+    php-cli php-horde-activesync php-horde-controller php-horde-db php-sqlite3 php8.2-mbstring  # ActiveSync server (activesync.sh)
+    libwbxml2-utils                                                           # wbxml2xml: decodes WBXML when checking
     msmtp isync libsasl2-modules-kdexoauth2 neomutt aerc offlineimap3          # mail clients run by the tests
     dpkg-dev lintian man-db                                                   # make deb, its install test
 )

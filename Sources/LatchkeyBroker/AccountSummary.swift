@@ -14,6 +14,9 @@ public struct AccountSummary: Sendable, Equatable {
     public var email: String?
     public var url: String?
     public var gitHosts: [String] = []
+    /// An ActiveSync account's device: DeviceId, version, policy key state, the policy's
+    /// requirements Latchkey does not enforce, how it acknowledged (Broker+ActiveSync.swift).
+    public var activeSync: JSONValue?
 
     public func json(detailed: Bool) -> JSONValue {
         var members: [(String, JSONValue)] = [
@@ -29,6 +32,7 @@ public struct AccountSummary: Sendable, Equatable {
             members.append(("url", url.map(JSONValue.string) ?? .null))
             members.append(("git_hosts", .array(gitHosts.map(JSONValue.string))))
         }
+        if let activeSync { members.append(("activesync", activeSync)) }
         return .object(members)
     }
 }

@@ -54,7 +54,8 @@ public actor Broker {
         /// decide it (`didSet`), so no code path can forget it.
         func publish() {
             guard let publisher else { return }
-            if config.method == .oauth, config.allowedClients.isEmpty, pendingWrites.isEmpty, !needsRestore,
+            // ActiveSync accounts are not on the hot path: their header carries a policy key.
+            if config.method == .oauth, config.allowedClients.isEmpty, !config.isActiveSync, pendingWrites.isEmpty, !needsRestore,
                 let token = machine.servableToken
             {
                 publisher.publish(account: config.name, token: token, minValid: config.minValid)
@@ -102,6 +103,8 @@ public actor Broker {
     public nonisolated let storeWarning: String?
     var settings: BrokerSettings
     var accounts: [String: Account] = [:]
+    /// ActiveSync accounts' devices (Broker+ActiveSync.swift).
+    var activeSync: [String: ActiveSyncSession] = [:]
     /// Running sign-ins by id; only touched on this actor.
     var sessions: [String: LoginSession] = [:]
     var order: [String] = []
@@ -180,12 +183,12 @@ public actor Broker {
                 scopes: [], store: store.name, persisted: account.pendingWrites.isEmpty && store.isPersistent,
                 email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
         }
-        return AccountSummary(
+        return withActiveSync(AccountSummary(
             name: name, method: account.config.method, state: account.machine.state,
             expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError ?? account.storeError?.message,
             lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
             store: store.name, persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent,
-            email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
+            email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts))
     }
 
     // MARK: Tokens
@@ -553,6 +556,7 @@ extension Broker {
         accounts[name]?.machine.signedOut()
         failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
         accounts[name]?.scoped = [:]
+        activeSync[name] = nil  // the DeviceId and policy key leave with the credentials
         do {
             try await store.deleteAll(account: name)
         } catch {

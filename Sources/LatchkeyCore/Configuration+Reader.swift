@@ -166,6 +166,7 @@ struct Reader {
             case "service": a.service = try string(e, path)
             case "username": a.username = try string(e, path)
             case "remember_password": a.rememberPassword = try bool(e, path)
+            case "activesync_accept_policy": a.activeSyncAcceptPolicy = try bool(e, path)
             case "url": a.url = try string(e, path)
             case "git_hosts": a.gitHosts = try strings(e, path)
             case "allowed_clients": a.allowedClients = try strings(e, path)

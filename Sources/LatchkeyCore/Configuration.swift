@@ -88,6 +88,9 @@ public struct AccountConfig: Sendable, Equatable {
     public var url: String?
     public var gitHosts: [String] = []
     public var allowedClients: [String] = []
+    /// For an ActiveSync account: the person accepts the server's device policy, so Latchkey
+    /// acknowledges it as applied (Status 1) though it enforces none of it on this machine.
+    public var activeSyncAcceptPolicy: Bool = false
     /// Overrides the broker's `min_valid` for this account.
     public var minValid: Double?
 
@@ -96,5 +99,13 @@ public struct AccountConfig: Sendable, Equatable {
 
     public init(name: String) {
         self.name = name
+    }
+
+    /// Whether `url` is an Exchange ActiveSync endpoint (its path ends in
+    /// /Microsoft-Server-ActiveSync): Latchkey then provisions the account (MS-ASPROV).
+    public var isActiveSync: Bool {
+        guard let url else { return false }
+        let path = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        return path.lowercased().hasSuffix("/microsoft-server-activesync")
     }
 }

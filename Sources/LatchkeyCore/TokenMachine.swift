@@ -16,6 +16,8 @@ public struct TokenMachine: Sendable {
         case refreshing
         case signinRequired = "signin_required"
         case error
+        /// An ActiveSync remote wipe erased the account's secrets; a new sign-in is needed.
+        case wiped
     }
 
     /// How a refresh failed (pizauth's split).

@@ -1,3 +1,4 @@
+import LatchkeyBroker
 import LatchkeyCore
 
 /// The JSON documents of `GET …/header` and `…/token` (SPEC.md §4), in one place: the router
@@ -7,6 +8,18 @@ enum AnswerDocuments {
         .object([
             ("header", .string("Authorization: " + value)), ("value", .string(value)),
             ("expires_at", .number(Double(expiresAt.unixSeconds))),
+        ])
+    }
+
+    /// An ActiveSync account's header document: the `header` members plus the policy key
+    /// (`X-MS-PolicyKey`), the DeviceId, DeviceType and protocol version the tool must use.
+    static func activeSyncHeader(_ header: ActiveSyncHeader) -> JSONValue {
+        guard case .object(let members) = self.header(value: header.authorization.reveal(), expiresAt: header.expiresAt)
+        else { return .null }
+        return .object(members + [
+            ("policy_key_header", .string("X-MS-PolicyKey: " + header.policyKey)), ("policy_key", .string(header.policyKey)),
+            ("device_id", .string(header.deviceID)), ("device_type", .string(header.deviceType)),
+            ("protocol_version", .string(header.version)),
         ])
     }
 

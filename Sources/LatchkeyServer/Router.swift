@@ -47,14 +47,26 @@ public struct Router: Sendable {
             let token = try await broker.token(account: s[2], scopes: request.queryValues("scope").flatMap { $0.split(separator: " ").map(String.init) }, minValid: try minValid(request), client: request.client)
             return .ok(AnswerDocuments.token(token, now: WallClock.now()))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "header":
+            if await broker.isActiveSyncAccount(s[2]) {
+                let header = try await broker.activeSyncHeader(account: s[2], minValid: try minValid(request), client: request.client)
+                return .ok(AnswerDocuments.activeSyncHeader(header))
+            }
             let auth = try await broker.authorization(account: s[2], url: try targetURL(request), minValid: try minValid(request), client: request.client)
             return .ok(AnswerDocuments.header(value: auth.value.reveal(), expiresAt: auth.expiresAt))
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "login":
             let events = try await broker.login(account: s[2], method: request.queryValue("method"), client: request.client)
             return .stream(events)
         case ("POST", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "challenge":
-            guard let body = try? JSONValue.parse(request.body), let value = body["www_authenticate"]?.stringValue else {
-                throw LatchkeyError(.badRequest, "The body must be {\"www_authenticate\": \"…\"}.")
+            let body = try? JSONValue.parse(request.body)
+            if let status = body?["activesync_status"] {
+                guard let number = status.intValue, (100...999).contains(number) else {
+                    throw LatchkeyError(.badRequest, "activesync_status must be a whole number such as 449 or 142.")
+                }
+                let header = try await broker.activeSyncChallenge(account: s[2], status: number, client: request.client)
+                return .ok(AnswerDocuments.activeSyncHeader(header))
+            }
+            guard let value = body?["www_authenticate"]?.stringValue else {
+                throw LatchkeyError(.badRequest, "The body must be {\"www_authenticate\": \"…\"} or {\"activesync_status\": N}.")
             }
             let outcome = try await broker.reportChallenge(account: s[2], wwwAuthenticate: value, client: request.client)
             return .ok(.object([

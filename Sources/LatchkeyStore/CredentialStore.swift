@@ -6,12 +6,16 @@ public enum ItemKind: String, Sendable, CaseIterable {
     case refreshToken = "refresh_token"
     case accessToken = "access_token"
     case password
+    /// An ActiveSync account's DeviceId on this machine (not a secret; kept with the
+    /// credentials so that it stays stable and leaves with them).
+    case activeSyncDevice = "activesync_device"
 
     public var label: String {
         switch self {
         case .refreshToken: "refresh token"
         case .accessToken: "access token"
         case .password: "password"
+        case .activeSyncDevice: "ActiveSync device id"
         }
     }
 }

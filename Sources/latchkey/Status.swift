@@ -33,10 +33,21 @@ struct Status: ParsableCommand {
             for column in 0..<4 { line += row[column] + String(repeating: " ", count: widths[column] - row[column].count + 2) }
             printOut(line + row[4])
         }
+        for a in accounts { if let line = Self.activeSyncLine(a) { printOut(TerminalText.visible(line)) } }
         if let store = answer["store"]?.stringValue {
             let unsaved = accounts.filter { $0["persisted"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
             printOut("store: \(TerminalText.visible(store))" + (unsaved.isEmpty ? "" : " (not persisted: \(unsaved.joined(separator: ", ")) — kept in memory, written again when the store answers)"))
         }
         if let warning = answer["store_warning"]?.stringValue { printOut("warning: \(TerminalText.visible(warning))") }
+    }
+
+    /// An ActiveSync account's device and the policy requirements Latchkey does not enforce.
+    static func activeSyncLine(_ account: JSONValue) -> String? {
+        guard let sync = account["activesync"], let name = account["name"]?.stringValue else { return nil }
+        var line = "\(name): ActiveSync device \(sync["device_id"]?.stringValue ?? "-")"
+        line += ", protocol \(sync["protocol_version"]?.stringValue ?? "-"); policy \(sync["policy"]?.stringValue ?? "-")"
+        let unenforced = (sync["not_enforced"]?.arrayValue ?? []).compactMap(\.stringValue)
+        if !unenforced.isEmpty { line += "; not enforced on this machine: " + unenforced.joined(separator: ", ") }
+        return line
     }
 }

@@ -31,6 +31,7 @@ struct Header: ParsableCommand {
     @Option(help: "The URL the header is for (picks the Kerberos service).") var url: String?
     @Option(help: "Seconds the credential must stay valid for.") var minValid: Int?
     @Flag(help: "Print the daemon's JSON answer.") var json = false
+    @Flag(help: "For an ActiveSync account: also print \"X-MS-PolicyKey: N\" on a second line.") var activesync = false
     @OptionGroup var options: ClientOptions
 
     func validate() throws { try validateAccount(account) }
@@ -41,7 +42,12 @@ struct Header: ParsableCommand {
         guard let header = answer["header"]?.stringValue else {
             fail(LatchkeyError(.internalError, "The daemon's answer has no header."))
         }
-        printOut(header)
+        guard activesync else { return printOut(header) }
+        guard let policyKey = answer["policy_key_header"]?.stringValue else {
+            fail(LatchkeyError(.badRequest, "'\(account)' is not an ActiveSync account: its answer has no policy key.",
+                               hint: "Set url to its …/Microsoft-Server-ActiveSync endpoint."))
+        }
+        printOut(header + "\n" + policyKey)
     }
 }
 

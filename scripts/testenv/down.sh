@@ -2,7 +2,7 @@
 # Stops what up.sh started (by PID files), then removes the run's folder.
 source "$(dirname "$0")/common.sh"
 [ -n "$LATCHKEY_TESTENV" ] && [ -d "$LATCHKEY_TESTENV" ] || exit 0
-for part in git mail tlsfaults keyring apache kerberos provider; do
+for part in activesync git mail tlsfaults keyring apache kerberos provider; do
     bash "$REPO/scripts/testenv/$part.sh" stop || true
 done
 case "$LATCHKEY_TESTENV" in

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts every test server on loopback: the OAuth provider, the MIT KDC, Apache with
 # mod_auth_gssapi, a private D-Bus session with gnome-keyring, the TLS/clock fault servers,
-# Dovecot and Postfix (mail.sh) and a git smart-HTTP server (git.sh).
+# Dovecot and Postfix (mail.sh), a git smart-HTTP server (git.sh) and an ActiveSync server
+# (activesync.sh).
 # Prints the env file to source.
 source "$(dirname "$0")/common.sh"
 mkdir -p "$REPO/.testenv"
@@ -18,7 +19,7 @@ chmod 755 "$LATCHKEY_TESTENV"
 export_var LATCHKEY_TESTENV "$LATCHKEY_TESTENV"
 bash "$REPO/scripts/testenv/venv.sh"
 bash "$REPO/scripts/testenv/ca.sh"
-for part in ${LATCHKEY_TESTENV_PARTS:-provider kerberos apache keyring tlsfaults mail git}; do
+for part in ${LATCHKEY_TESTENV_PARTS:-provider kerberos apache keyring tlsfaults mail git activesync}; do
     bash "$REPO/scripts/testenv/$part.sh" start
 done
 echo "$LATCHKEY_TESTENV/env.sh"
