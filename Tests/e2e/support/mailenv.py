@@ -77,7 +77,9 @@ class MailSession:
         response = f"user={USER}\x01auth=Bearer {self.token()}\x01\x01".encode()
         with imaplib.IMAP4_SSL(self.host, self.imaps, ssl_context=context, timeout=30) as imap:
             imap.authenticate("XOAUTH2", lambda _: response)
-            imap.select("INBOX", readonly=True)
+            _, count = imap.select("INBOX", readonly=True)
+            if count and count[0] in (b"0", b""):
+                return []  # "1:*" is not a valid message set in an empty mailbox
             _, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
         return [part[1].decode(errors="replace").strip() for part in data if isinstance(part, tuple)]
 
