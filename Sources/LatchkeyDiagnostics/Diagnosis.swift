@@ -238,14 +238,8 @@ public struct Diagnosis {
         case .google: found = .google
         case .oidc:
             if let issuer = account.issuer {
-                do {
-                    found = try await OAuthClient(http: http).discover(issuer: issuer, options: options)
-                } catch {
-                    add(Finding("provider metadata", .fail, "OIDC discovery at \(issuer) failed: \(error.description).",
-                        remedy: "Check issuer in [accounts.\(name)], or set the endpoints explicitly.",
-                        area: error.isTransient ? .network : .configuration))
-                    return
-                }
+                guard let discovered = await discoverIssuer(issuer) else { return }
+                found = discovered
             } else {
                 found = ProviderMetadata(tokenEndpoint: account.tokenEndpoint ?? "")
             }

@@ -12,11 +12,10 @@ public struct OAuthClient: Sendable {
 
     /// OIDC discovery, falling back to RFC 8414 metadata.
     public func discover(issuer: String, options: HTTPOptions) async throws(OAuthError) -> ProviderMetadata {
-        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
         var lastError: OAuthError?
-        for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+        for url in Self.discoveryURLs(issuer: issuer) {
             do {
-                return try await answer(HTTPRequest(url: base + path, headers: [("Accept", "application/json")]), options: options) {
+                return try await answer(HTTPRequest(url: url, headers: [("Accept", "application/json")]), options: options) {
                     (json) throws(OAuthError) in try ProviderMetadata(discoveryDocument: json)
                 }
             } catch {
@@ -25,6 +24,12 @@ public struct OAuthClient: Sendable {
             }
         }
         throw lastError!
+    }
+
+    /// Where discovery looks for an issuer's metadata, in order: OpenID Connect, then RFC 8414.
+    public static func discoveryURLs(issuer: String) -> [String] {
+        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        return [base + "/.well-known/openid-configuration", base + "/.well-known/oauth-authorization-server"]
     }
 
     public func startDeviceAuthorization(endpoint: String, clientID: String, scopes: [String], claims: String? = nil, options: HTTPOptions) async throws(OAuthError) -> DeviceAuthorization {
@@ -95,7 +100,8 @@ public struct OAuthClient: Sendable {
         URLParts(url)?.host ?? "the provider"
     }
 
-    static func describe(_ error: HTTPError, url: String) -> String {
+    /// An HTTP failure in plain words, naming the host.
+    public static func describe(_ error: HTTPError, url: String) -> String {
         let host = providerName(url)
         switch error.kind {
         case .resolve: return "cannot resolve the host name \(host): \(error.message)"

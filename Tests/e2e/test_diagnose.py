@@ -253,3 +253,19 @@ def test_a_wrong_basic_password_is_named(latchkey, provider_env, keyring):  # no
         assert "Authorization: Basic [redacted]" in done.stderr
     finally:
         subprocess.run(["secret-tool", "clear", *attributes], env=env, timeout=30)
+
+
+# --------------------------------------------------------------------------- issue 19: what was tried
+
+
+def test_a_missing_discovery_document_names_the_url_the_status_and_the_fix(latchkey, provider):
+    latchkey.write_config('[broker]\nstore = "memory"\n\n'
+                          + latchkey.oauth_account("work", provider.url + "/no-such-tenant", provider.ca))
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 78, report
+    assert finding["check"] == "provider metadata", report
+    url = provider.url + "/no-such-tenant/.well-known/openid-configuration"
+    assert f"no OIDC discovery document at {url} (HTTP 404)" in finding["finding"], finding
+    assert "issuer" in finding["remedy"] and "[accounts.work]" in finding["remedy"], finding
+    assert "refused" not in finding["finding"]
