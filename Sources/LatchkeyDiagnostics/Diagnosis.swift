@@ -23,11 +23,14 @@ public struct DiagnosisInput: Sendable {
     /// For an address not set up yet: where to ask Autodiscover, and an extra CA.
     public var autodiscoverHost: String?
     public var caFile: String?
+    /// Where the daemon keeps the last sign-in and refresh errors (`ErrorJournal`).
+    public var errorJournal: String?
 
     public init(
         name: String, account: AccountConfig?, email: String?, store: (any CredentialStore)?, daemon: DaemonClient?,
-        kerberosRealm: String?, autodiscoverHost: String? = nil, caFile: String? = nil
+        kerberosRealm: String?, autodiscoverHost: String? = nil, caFile: String? = nil, errorJournal: String? = nil
     ) {
+        self.errorJournal = errorJournal
         self.autodiscoverHost = autodiscoverHost
         self.caFile = caFile
         self.name = name
@@ -94,11 +97,14 @@ public struct Diagnosis {
         case .oauth:
             await providerMetadata(account)
             if !stopped { await storeReachable() }
+            if !stopped { remembered() }
             if !stopped { await oauthToken(account) }
         case .kerberos:
-            await kerberos(account)
+            remembered()
+            if !stopped { await kerberos(account) }
         case .basic:
             await storeReachable()
+            if !stopped { remembered() }
             if !stopped { await basicPassword(account) }
         case .auto:
             add(Finding("method", .warn, "method = \"auto\": the daemon chooses at sign-in from what the service offers.",

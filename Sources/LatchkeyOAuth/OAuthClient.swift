@@ -155,7 +155,9 @@ public struct OAuthClient: Sendable {
             let description = json["error_description"]?.stringValue.map(Self.printable)
             var codes = (json["error_codes"]?.arrayValue ?? []).compactMap(\.intValue)
             if codes.isEmpty, let description, let aadsts = ProviderErrors.aadstsCode(in: description) { codes = [aadsts] }
-            throw OAuthError(kind: .provider(code: code), message: ProviderErrors.explain(code: code, errorCodes: codes), providerDescription: description, errorCodes: codes, retryAfter: retryAfter, httpStatus: status)
+            var failure = OAuthError(kind: .provider(code: code), message: ProviderErrors.explain(code: code, errorCodes: codes), providerDescription: description, errorCodes: codes, retryAfter: retryAfter, httpStatus: status)
+            failure.suberror = json["suberror"]?.stringValue.map(Self.printable)
+            throw failure
         }
         guard isSuccess else {
             throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status)\(ignored)", retryAfter: retryAfter, httpStatus: status)

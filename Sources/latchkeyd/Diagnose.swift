@@ -63,7 +63,7 @@ struct Diagnose: AsyncParsableCommand {
         let store = await Self.store(configuration.broker, paths: paths, daemon: daemon)
         let input = DiagnosisInput(
             name: name, account: account, email: target.contains("@") ? target : account?.email, store: store, daemon: daemon,
-            kerberosRealm: Kerberos.defaultRealm(), autodiscoverHost: autodiscover, caFile: caFile)
+            kerberosRealm: Kerberos.defaultRealm(), autodiscoverHost: autodiscover, caFile: caFile, errorJournal: paths.errorJournal)
         var diagnosis = Diagnosis(input, report: report)
         report = await diagnosis.run()
         if json {

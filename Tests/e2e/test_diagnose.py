@@ -269,3 +269,39 @@ def test_a_missing_discovery_document_names_the_url_the_status_and_the_fix(latch
     assert f"no OIDC discovery document at {url} (HTTP 404)" in finding["finding"], finding
     assert "issuer" in finding["remedy"] and "[accounts.work]" in finding["remedy"], finding
     assert "refused" not in finding["finding"]
+
+
+# --------------------------------------------------------------------------- issue 19: what the daemon saw
+
+
+def test_device_code_blocked_by_policy_is_remembered_across_a_restart(latchkey, provider, person):
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + latchkey.oauth_account("work", provider.url, provider.ca))
+    provider.configure(microsoft=True, block_device_code=True, interval=1)
+    latchkey.start()
+    code, _, err, _ = latchkey.login("work", person)
+    assert code != 0 and "AADSTS53003" in err, err
+    latchkey.restart()
+
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 77, report
+    assert finding["check"] == "last sign-in", report
+    assert "device flow" in finding["finding"] and "Conditional Access policy blocks this sign-in (AADSTS53003)" in finding["finding"]
+    assert "--method browser" in finding["remedy"], finding
+    state = latchkey.root / ".local" / "state" / "latchkey" / "errors.json"
+    kept = json.loads(state.read_text())
+    assert kept["schema"] == 1 and kept["accounts"]["work"]["sign_in"]["error_codes"] == [53003]
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
+    assert_no_secrets(latchkey, provider)
+    issued = provider.issued()
+    assert issued["device_codes"]
+    for secret in issued["device_codes"] + issued["user_codes"]:
+        assert secret not in state.read_text()
+
+    # A later success clears it: it is not reported as current.
+    provider.configure(block_device_code=False)
+    code, _, err, _ = latchkey.login("work", person)
+    assert code == 0, err
+    done, report = diagnose(latchkey, "work")
+    assert done.returncode == 0, report
+    assert "last sign-in" not in [c["check"] for c in report["checks"]]

@@ -565,6 +565,9 @@ def create_app(issuer):
 
     @app.post("/token")
     def token():
+        blocked = conditional_access_block()
+        if blocked is not None:
+            return blocked
         with state.grant_lock:
             resp = server.create_token_response()
         fault = g.get("rotate_then_fail")
@@ -574,6 +577,26 @@ def create_app(issuer):
         if resp.status_code == 200 and request.form.get("grant_type") == "refresh_token":
             state.count("token_refresh_ok")
         return resp
+
+    def conditional_access_block():
+        """`block_device_code`: Conditional Access refuses the device-code flow as Entra ID does —
+        the person signs in on the device page, then the token poll answers invalid_grant with
+        AADSTS53003 (the grant is used up)."""
+        if request.form.get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code" \
+                or not state.setting("block_device_code"):
+            return None
+        with state.lock:
+            device_code = request.form.get("device_code") or ""
+            credential = state.devices.get(device_code)
+            user_code = credential["user_code"] if credential else None
+            grant = state.user_grants.get(user_code) if user_code else None
+            if grant is None or not grant[1]:
+                return None  # not signed in on the device page yet: authorization_pending
+            state.devices.pop(device_code, None)
+            state.device_by_user_code.pop(user_code, None)
+            state.user_grants.pop(user_code, None)
+        g.ms_code = 53003
+        return error_response(400, "invalid_grant", codes=[53003])
 
     @app.post("/revoke")
     def revoke():
@@ -871,9 +894,9 @@ def create_app(issuer):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     return bad_request(f"{key} must be a non-negative integer")
                 changes[key] = value
-            elif key == "microsoft":
+            elif key in ("microsoft", "block_device_code"):
                 if not isinstance(value, bool):
-                    return bad_request("microsoft must be true or false")
+                    return bad_request(f"{key} must be true or false")
                 changes[key] = value
             else:
                 return bad_request(f"unknown setting {key!r}")

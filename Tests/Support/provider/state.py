@@ -22,6 +22,7 @@ DEFAULT_SETTINGS = {
     "device_code_lifetime": 300,
     "interval": 5,
     "microsoft": False,
+    "block_device_code": False,
     "refresh_token_lifetime": 90 * 24 * 3600,
 }
 

@@ -100,8 +100,9 @@ class Provider:
         return self._control("POST", "/_test/reset")
 
     def configure(self, **settings):
-        """access_token_lifetime, device_code_lifetime, interval, microsoft,
-        refresh_token_lifetime; returns every current setting."""
+        """access_token_lifetime, device_code_lifetime, interval, microsoft, block_device_code
+        (Conditional Access: AADSTS53003 at the device-code poll), refresh_token_lifetime;
+        returns every current setting."""
         return self._control("POST", "/_test/config", settings)
 
     def settings(self):
