@@ -96,6 +96,7 @@ public struct Diagnosis {
         switch account.method {
         case .oauth:
             await providerMetadata(account)
+            if !stopped { await preflight(account) }
             if !stopped { await storeReachable() }
             if !stopped { remembered() }
             if !stopped { await oauthToken(account) }

@@ -43,7 +43,7 @@ public struct RecordedError: Sendable, Equatable {
 
     /// First line, printable only, words that look like tokens or codes (24+ characters of
     /// base64url, dots, `+`, `/`, `=`) replaced by `[redacted]`, at most `limit` characters.
-    static func clean(_ text: String, limit: Int) -> String {
+    public static func clean(_ text: String, limit: Int) -> String {
         let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         let printable = String(String.UnicodeScalarView(line.unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }))
         let words = printable.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in

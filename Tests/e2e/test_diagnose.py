@@ -305,3 +305,42 @@ def test_device_code_blocked_by_policy_is_remembered_across_a_restart(latchkey, 
     done, report = diagnose(latchkey, "work")
     assert done.returncode == 0, report
     assert "last sign-in" not in [c["check"] for c in report["checks"]]
+
+
+# --------------------------------------------------------------------------- issue 19: preflight without the person
+
+
+def test_an_unregistered_client_id_is_named_before_anyone_signs_in(latchkey, provider):
+    provider.configure(microsoft=True)
+    account = latchkey.oauth_account("work", provider.url, provider.ca).replace('"latchkey-test"', '"not-registered-app"')
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + account)
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 78, report
+    assert finding["check"] == "preflight", report
+    assert f"POST {provider.url}/device_authorization (HTTP 4" in finding["finding"], finding
+    assert "'not-registered-app'" in finding["finding"]
+    assert "not registered in this tenant (AADSTS700016)" in finding["finding"], finding
+    assert "Ask your administrator to register the app 'not-registered-app'" in finding["remedy"]
+    assert "use a client id registered for this tenant" in finding["remedy"]
+    assert provider.counters()["token_device_code"] == 0  # nothing consumed, nobody asked to sign in
+
+
+def test_a_redirect_uri_mismatch_is_named_for_the_browser_flow(latchkey, provider):
+    provider.configure(microsoft=True)
+    account = latchkey.oauth_account("work", provider.url, provider.ca, extra='flow = "browser"')
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + account.replace('"latchkey-test"', '"latchkey-web-only"'))
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 78, report
+    assert finding["check"] == "preflight", report
+    assert f"GET {provider.url}/authorize with client_id 'latchkey-web-only' and redirect_uri http://127.0.0.1:" in finding["finding"]
+    assert "redirect URI is not registered for this application (AADSTS50011)" in finding["finding"], finding
+    assert "does not match the redirect URIs configured" in finding["finding"]
+    assert "Ask your administrator to register http://127.0.0.1" in finding["remedy"] and 'flow = "device"' in finding["remedy"]
+
+    # The same account with a client id registered for loopback redirects passes the preflight.
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + account)
+    done, report = diagnose(latchkey, "work")
+    preflight = next(c for c in report["checks"] if c["check"] == "preflight")
+    assert preflight["status"] == "pass" and "sign-in page" in preflight["finding"], report

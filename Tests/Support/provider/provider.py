@@ -643,8 +643,30 @@ def create_app(issuer):
         skip = {"username", "password", "totp", "action"}
         return [(k, v) for k, v in values.items(multi=True) if k not in skip]
 
+    def entra_authorize_error():
+        """microsoft mode: Entra ID shows its error page (HTTP 200) for a client id it does
+        not know (AADSTS700016) and for a redirect URI the app has not registered (AADSTS50011)."""
+        if not state.setting("microsoft"):
+            return None
+        client_id = request.args.get("client_id", "")
+        redirect_uri = request.args.get("redirect_uri", "")
+        client = CLIENTS.get(client_id)
+        if client is None:
+            text = (f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory "
+                    f"'{TENANT_ID}'. This can happen if the application has not been installed by the administrator "
+                    "of the tenant or consented to by any user in the tenant.")
+        elif not client.check_redirect_uri(redirect_uri):
+            text = (f"AADSTS50011: The redirect URI '{redirect_uri}' specified in the request does not match "
+                    f"the redirect URIs configured for the application '{client_id}'.")
+        else:
+            return None
+        return pages.error_page("Sign in", "Sorry, but we're having trouble signing you in. " + text, 200)
+
     @app.get("/authorize")
     def authorize_page():
+        refused = entra_authorize_error()
+        if refused is not None:
+            return refused
         try:
             grant = server.get_consent_grant(end_user=None)
         except OAuth2Error as error:

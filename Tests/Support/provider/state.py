@@ -96,9 +96,11 @@ def is_loopback_redirect(uri):
 
 
 class Client(ClientMixin):
-    def __init__(self, client_id, secret=None):
+    def __init__(self, client_id, secret=None, redirect_uris=None):
         self.client_id = client_id
         self.secret = secret
+        # None: any loopback redirect (RFC 8252); else only these (a web app's registration).
+        self.redirect_uris = redirect_uris
         self.grant_types = {
             "urn:ietf:params:oauth:grant-type:device_code",
             "refresh_token",
@@ -120,6 +122,8 @@ class Client(ClientMixin):
         return scope if scope else DEFAULT_SCOPE
 
     def check_redirect_uri(self, redirect_uri):
+        if self.redirect_uris is not None:
+            return redirect_uri in self.redirect_uris
         return is_loopback_redirect(redirect_uri)
 
     def check_client_secret(self, client_secret):
@@ -142,6 +146,9 @@ class Client(ClientMixin):
 CLIENTS = {
     "latchkey-test": Client("latchkey-test"),
     "latchkey-confidential": Client("latchkey-confidential", "s3cret-client-value"),
+    # An app registered for the web only: no loopback redirect, so the browser flow is refused
+    # (AADSTS50011 in microsoft mode).
+    "latchkey-web-only": Client("latchkey-web-only", redirect_uris=["https://app.contoso.example/signin"]),
 }
 
 
