@@ -76,6 +76,7 @@ extension Configuration {
         "email", "method", "fallback", "provider", "tenant", "issuer", "client_id", "scopes", "flow", "ca_file",
         "authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "revocation_endpoint",
         "principal", "service", "username", "remember_password", "url", "git_hosts", "allowed_clients", "min_valid",
+        "imap", "smtp",
     ]
 
     /// Account names travel in socket paths and store attributes.

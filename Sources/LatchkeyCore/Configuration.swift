@@ -87,6 +87,10 @@ public struct AccountConfig: Sendable, Equatable {
     // Clients
     public var url: String?
     public var gitHosts: [String] = []
+    /// The account's mail servers, for `diagnose`'s login checks: IMAPS (implicit TLS) and SMTP
+    /// submission (STARTTLS), as "host:port".
+    public var imap: HostPort?
+    public var smtp: HostPort?
     public var allowedClients: [String] = []
     /// Overrides the broker's `min_valid` for this account.
     public var minValid: Double?

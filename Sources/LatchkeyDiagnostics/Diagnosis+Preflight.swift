@@ -89,6 +89,10 @@ extension Diagnosis {
         guard let found = page.firstRange(of: marker) else { return nil }
         let tail = page[found.lowerBound...].prefix(600)
         let stop = tail.firstIndex(of: "<") ?? tail.endIndex
-        return String(tail[..<stop])
+        var text = String(tail[..<stop])
+        for (entity, character) in [("&#39;", "'"), ("&#x27;", "'"), ("&quot;", "\""), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")] {
+            text = text.split(separator: entity, omittingEmptySubsequences: false).joined(separator: character)
+        }
+        return text
     }
 }

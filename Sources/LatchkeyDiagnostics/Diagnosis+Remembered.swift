@@ -35,7 +35,9 @@ extension Diagnosis {
         if let code = error.error { codes.insert("error \(code)", at: 0) }
         if let suberror = error.suberror { codes.append("suberror \(suberror)") }
         if !codes.isEmpty { parts.append("(\(codes.joined(separator: ", ")))") }
-        parts.append("— \(error.message)")
+        var message = Substring(error.message)
+        while message.last == "." { message = message.dropLast() }
+        parts.append("— the daemon said: \(message)")
         return parts.joined(separator: " ")
     }
 

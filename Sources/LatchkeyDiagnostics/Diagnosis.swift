@@ -112,6 +112,7 @@ public struct Diagnosis {
                 remedy: "Run `latchkey setup` to fix the method in the config."))
         }
         if !stopped, serviceURL != nil, account.method != .auto { await request(account) }
+        if !stopped { mail(account) }
         return report
     }
 

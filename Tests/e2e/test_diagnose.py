@@ -336,7 +336,7 @@ def test_a_redirect_uri_mismatch_is_named_for_the_browser_flow(latchkey, provide
     assert finding["check"] == "preflight", report
     assert f"GET {provider.url}/authorize with client_id 'latchkey-web-only' and redirect_uri http://127.0.0.1:" in finding["finding"]
     assert "redirect URI is not registered for this application (AADSTS50011)" in finding["finding"], finding
-    assert "does not match the redirect URIs configured" in finding["finding"]
+    assert "The redirect URI 'http://127.0.0.1:" in finding["finding"] and "does not match the redirect URIs configured" in finding["finding"]
     assert "Ask your administrator to register http://127.0.0.1" in finding["remedy"] and 'flow = "device"' in finding["remedy"]
 
     # The same account with a client id registered for loopback redirects passes the preflight.
@@ -344,3 +344,46 @@ def test_a_redirect_uri_mismatch_is_named_for_the_browser_flow(latchkey, provide
     done, report = diagnose(latchkey, "work")
     preflight = next(c for c in report["checks"] if c["check"] == "preflight")
     assert preflight["status"] == "pass" and "sign-in page" in preflight["finding"], report
+
+
+# --------------------------------------------------------------------------- issue 19: does the mail server take the token?
+
+
+def mail_account(latchkey, provider, person, submission="POSTFIX"):
+    host, imaps, smtp = require_env("LATCHKEY_TEST_MAIL_HOST", "LATCHKEY_TEST_IMAPS_PORT",
+                                    f"LATCHKEY_TEST_{submission}_SUBMISSION_PORT")
+    extra = f'email = "alice@contoso.example"\nimap = "{host}:{imaps}"\nsmtp = "{host}:{smtp}"'
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + latchkey.oauth_account("work", provider.url, provider.ca, extra=extra))
+    latchkey.start()
+    code, _, err, _ = latchkey.login("work", person)
+    assert code == 0, err
+    return host, imaps, smtp
+
+
+@pytest.mark.parametrize("submission", ["POSTFIX", "DOVECOT"])
+def test_imap_and_smtp_take_a_valid_token(latchkey, provider, person, submission):
+    host, imaps, smtp = mail_account(latchkey, provider, person, submission)
+    done, report = diagnose(latchkey, "work")
+    assert done.returncode == 0, report
+    checks = {c["check"]: c for c in report["checks"]}
+    assert checks[f"imap {host}:{imaps}"]["status"] == "pass" and "accepted the token" in checks[f"imap {host}:{imaps}"]["finding"]
+    assert checks[f"smtp {host}:{smtp}"]["status"] == "pass" and "235" in checks[f"smtp {host}:{smtp}"]["finding"]
+    assert_no_secrets(latchkey, provider)
+    for token in provider.issued()["access_tokens"]:
+        assert token not in done.stdout + done.stderr
+
+
+def test_a_mail_server_refusing_the_token_is_reported_with_its_answer(latchkey, provider, person):
+    host, imaps, _ = mail_account(latchkey, provider, person)
+    provider.fault("userinfo", "status", status=401)  # the servers' token check now fails
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 77, report
+    assert finding["check"] == f"imap {host}:{imaps}", report
+    assert f"IMAPS at {host}:{imaps} refused the token (OAUTHBEARER as alice@contoso.example)" in finding["finding"], finding
+    assert "a2 NO" in finding["finding"] and "AUTHENTICATIONFAILED" in finding["finding"], finding
+    assert "failure document: status=" in finding["finding"], finding
+    assert "aud and scp" in finding["remedy"] and "mailbox" in finding["remedy"]
+    assert [c["check"] for c in report["checks"]].index("refresh") < len(report["checks"]) - 1
+    for token in provider.issued()["access_tokens"]:
+        assert token not in done.stdout + done.stderr

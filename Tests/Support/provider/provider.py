@@ -356,6 +356,8 @@ def create_app(issuer):
             return "discovery"
         if path == "/resource":
             return "resource"
+        if path == "/userinfo":
+            return "userinfo"  # what the mail servers ask: a fault makes them refuse a token
         return None
 
     def json_response(data, status=200, headers=None):
@@ -381,7 +383,7 @@ def create_app(issuer):
         return json_response(body, status, headers)
 
     def default_fault_error(status, endpoint):
-        if endpoint == "resource" and status == 401:
+        if endpoint in ("resource", "userinfo") and status == 401:
             return "invalid_token"
         if status == 400:
             return "invalid_request"

@@ -42,7 +42,7 @@ COUNTER_NAMES = (
     "service_denied",
 )
 
-FAULT_ENDPOINTS = ("token", "device_authorization", "discovery", "resource")
+FAULT_ENDPOINTS = ("token", "device_authorization", "discovery", "resource", "userinfo")
 FAULT_MODES = ("status", "hang", "bad_json", "html", "empty", "drop", "rotate_then_fail", "json", "huge",
                "raw")
 

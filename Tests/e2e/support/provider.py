@@ -109,7 +109,7 @@ class Provider:
         return self._control("GET", "/_test/config")
 
     def fault(self, endpoint, mode, **options):
-        """endpoint: token | device_authorization | discovery | resource; mode: status, hang,
+        """endpoint: token | device_authorization | discovery | resource | userinfo; mode: status, hang,
         bad_json, html, empty, drop, rotate_then_fail, json (answer with `body`), huge (2 MiB),
         raw (answer with the exact `text`) or none; options: count, status, retry_after (a
         number, or a string sent as it is), error, error_codes, error_description, seconds,
