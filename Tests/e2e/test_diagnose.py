@@ -387,3 +387,44 @@ def test_a_mail_server_refusing_the_token_is_reported_with_its_answer(latchkey, 
     assert [c["check"] for c in report["checks"]].index("refresh") < len(report["checks"]) - 1
     for token in provider.issued()["access_tokens"]:
         assert token not in done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- issue 19: --all and the JSON schema
+
+
+def test_all_accounts_one_line_each_then_the_failures_and_the_worst_exit_status(latchkey, provider, person):
+    work = latchkey.oauth_account("work", provider.url, provider.ca)
+    bad = latchkey.oauth_account("bad", provider.url, provider.ca).replace('"latchkey-test"', '"not-registered-app"')
+    gone = latchkey.oauth_account("gone", provider.url + "/no-such-tenant", provider.ca)
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + work + "\n" + bad + "\n" + gone)
+    provider.configure(microsoft=True)
+    latchkey.start()
+    code, _, err, _ = latchkey.login("work", person)
+    assert code == 0, err
+
+    done = latchkey.run("diagnose", "--all")
+    assert done.returncode == 78, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0] == "✔ work: every check passed." or lines[0].startswith("✔ work: every check passed ("), done.stdout
+    assert lines[1].startswith("✘ bad: preflight: POST ") and "AADSTS700016" in lines[1], done.stdout
+    assert lines[2].startswith("✘ gone: provider metadata: There is no OIDC discovery document at "), done.stdout
+    details = done.stdout.split("\n\n", 1)[1]
+    assert "── bad " in details and "── gone " in details and "── work " not in details
+    assert "→ Ask your administrator to register the app 'not-registered-app'" in details
+
+    done = latchkey.run("diagnose", "--all", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 78 and report["schema"] == 1 and report["exit_status"] == 78 and report["result"] == "fail"
+    by_name = {a["account"]: a for a in report["accounts"]}
+    assert [a["account"] for a in report["accounts"]] == ["work", "bad", "gone"]
+    assert by_name["work"]["result"] == "pass" and by_name["work"]["exit_status"] == 0
+    assert by_name["bad"]["exit_status"] == 78 and by_name["bad"]["checks"][-1]["area"] == "configuration"
+    assert all(set(c) == {"check", "status", "finding", "remedy", "area"} for a in report["accounts"] for c in a["checks"])
+
+    # Only the sign-in missing: 77 is worse than the network's 75, better than a setting's 78.
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + work + "\n"
+                          + latchkey.oauth_account("other", provider.url, provider.ca))
+    latchkey.restart()
+    done = latchkey.run("diagnose", "--all")
+    assert done.returncode == 77, done.stdout
+    assert latchkey.run("diagnose").returncode == 64  # neither an account nor --all
