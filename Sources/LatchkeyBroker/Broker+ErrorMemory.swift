@@ -27,6 +27,12 @@ extension Broker {
         errorMemory.journal = journal
     }
 
+    /// `GET /v1/accounts/{name}/errors`: the account's last sign-in and refresh errors.
+    public func recordedErrors(account name: String) throws(LatchkeyError) -> JSONValue {
+        guard accounts[name] != nil else { throw .unknownAccount(name) }
+        return errorMemory.journal?.json(account: name) ?? .object([("sign_in", .null), ("refresh", .null)])
+    }
+
     /// Called when a sign-in ends: an error is recorded with the provider's codes, a success
     /// clears the sign-in error (and the refresh error the new sign-in supersedes).
     func rememberSignIn(_ name: String, _ event: LoginEvent) {

@@ -1,18 +1,26 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatchkeyClient
 import LatchkeyCore
 import LatchkeyOAuth
 import LatchkeyStore
 
 extension Diagnosis {
     /// What the daemon saw (issue 19): the account's last failed sign-in and last failed
-    /// refresh, from the journal the daemon keeps in the state folder (a later success has
-    /// removed what it superseded). A sign-in the provider refused is the cause (fail); a
+    /// refresh — from the running daemon, else from the journal it keeps in the state folder (a
+    /// later success has removed what it superseded). A sign-in the provider refused is the cause (fail); a
     /// failure without a provider's code, and a past refresh failure, are context (warn): the
     /// checks that follow say whether it still holds.
     mutating func remembered() {
-        guard let path = input.errorJournal, let kept = ErrorJournal.read(path: path)[name] else { return }
+        let kept: [ErrorJournal.Kind: RecordedError]
+        if let daemon = input.daemon, let answer = try? daemon.request("GET", "/v1/accounts/\(name)/errors"), answer.status == 200 {
+            kept = ErrorJournal.kinds(answer.json)
+        } else if let path = input.errorJournal, let stored = ErrorJournal.read(path: path)[name] {
+            kept = stored
+        } else {
+            return
+        }
         if let signIn = kept[.signIn] {
             let refused = signIn.error != nil || !signIn.errorCodes.isEmpty
             add(Finding("last sign-in", refused ? .fail : .warn,

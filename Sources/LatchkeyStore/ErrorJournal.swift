@@ -23,7 +23,8 @@ public struct RecordedError: Sendable, Equatable {
         self.message = Self.clean(message, limit: 300)
     }
 
-    var json: JSONValue {
+    /// `{"time", "method", "error", "error_codes", "suberror", "message"}` (README's socket API).
+    public var json: JSONValue {
         .object([
             ("time", .number(time)), ("method", .string(method)), ("error", error.map(JSONValue.string) ?? .null),
             ("error_codes", .array(errorCodes.map { .number(Double($0)) })),
@@ -31,7 +32,7 @@ public struct RecordedError: Sendable, Equatable {
         ])
     }
 
-    init?(json: JSONValue?) {
+    public init?(json: JSONValue?) {
         guard let json, let time = json["time"]?.doubleValue, let method = json["method"]?.stringValue,
             let message = json["message"]?.stringValue
         else { return nil }
@@ -83,11 +84,23 @@ public final class ErrorJournal: Sendable {
         else { return [:] }
         var out: [String: [Kind: RecordedError]] = [:]
         for (name, value) in accounts.prefix(1000) {
-            var kinds: [Kind: RecordedError] = [:]
-            for kind in [Kind.signIn, .refresh] { kinds[kind] = RecordedError(json: value[kind.rawValue]) }
+            let kinds = Self.kinds(value)
             if !kinds.isEmpty { out[name] = kinds }
         }
         return out
+    }
+
+    /// The account's kept errors, as `{"sign_in": …, "refresh": …}` (null when none).
+    public func json(account: String) -> JSONValue {
+        let kept = entries.withLock { $0[account] } ?? [:]
+        return .object([Kind.signIn, .refresh].map { ($0.rawValue, kept[$0]?.json ?? .null) })
+    }
+
+    /// `json(account:)` read back (what diagnose gets from the daemon).
+    public static func kinds(_ json: JSONValue?) -> [Kind: RecordedError] {
+        var kinds: [Kind: RecordedError] = [:]
+        for kind in [Kind.signIn, .refresh] { kinds[kind] = RecordedError(json: json?[kind.rawValue]) }
+        return kinds
     }
 
     public func record(_ account: String, _ kind: Kind, _ error: RecordedError) {

@@ -281,14 +281,27 @@ def test_device_code_blocked_by_policy_is_remembered_across_a_restart(latchkey, 
     code, _, err, _ = latchkey.login("work", person)
     assert code != 0 and "AADSTS53003" in err, err
     latchkey.restart()
+    status, _, body = latchkey.api("GET", "/v1/accounts/work/errors")
+    kept = json.loads(body)
+    assert status == 200 and kept["sign_in"]["error_codes"] == [53003] and kept["sign_in"]["method"] == "device", kept
+    assert kept["sign_in"]["error"] == "invalid_grant" and kept["refresh"] is None
 
-    done, report = diagnose(latchkey, "work")
-    finding = failed(report)
-    assert done.returncode == 77, report
-    assert finding["check"] == "last sign-in", report
-    assert "device flow" in finding["finding"] and "Conditional Access policy blocks this sign-in (AADSTS53003)" in finding["finding"]
-    assert "--method browser" in finding["remedy"], finding
+    # From the running daemon (the state file out of the way), then from the state folder
+    # when no daemon runs.
     state = latchkey.root / ".local" / "state" / "latchkey" / "errors.json"
+    saved = state.read_bytes()
+    state.unlink()
+    for running in (True, False):
+        done, report = diagnose(latchkey, "work")
+        finding = failed(report)
+        assert done.returncode == 77, report
+        assert finding["check"] == "last sign-in", report
+        assert "device flow" in finding["finding"] and "Conditional Access policy blocks this sign-in (AADSTS53003)" in finding["finding"]
+        assert "--method browser" in finding["remedy"], finding
+        latchkey.stop()
+        state.write_bytes(saved)
+        state.chmod(0o600)
+    latchkey.start()
     kept = json.loads(state.read_text())
     assert kept["schema"] == 1 and kept["accounts"]["work"]["sign_in"]["error_codes"] == [53003]
     assert oct(state.stat().st_mode & 0o777) == "0o600"
