@@ -10,6 +10,7 @@ extension Broker {
     func runBrowserLogin(_ name: String, sessionID: String) async {
         guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
         let options = httpOptions(config)
+        errorMemory.attempt(name, flow: "browser")
         do {
             let metadata = try await mapOAuth(name) { () async throws(OAuthError) in try await self.metadata(for: name) }
             guard let endpoint = metadata.authorizationEndpoint else {

@@ -101,6 +101,7 @@ extension Broker {
     }
 
     func endLogin(_ name: String, _ session: LoginSession, _ event: LoginEvent) {
+        rememberSignIn(name, event)
         if accounts[name]?.login === session {
             accounts[name]?.login = nil
             accounts[name]?.machine.signInFinished()
@@ -128,6 +129,7 @@ extension Broker {
     func runDeviceLogin(_ name: String, sessionID: String) async {
         guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
         let options = httpOptions(config)
+        errorMemory.attempt(name, flow: "device")
         do {
             let metadata = try await mapOAuth(name) { () async throws(OAuthError) in try await self.metadata(for: name) }
             guard let endpoint = metadata.deviceAuthorizationEndpoint else {
@@ -233,6 +235,7 @@ extension Broker {
 
     /// An OAuth failure in the person's words, with what to do.
     func latchkeyError(_ name: String, _ error: OAuthError) -> LatchkeyError {
+        errorMemory.noteProvider(name, error)
         switch error.code {
         case "access_denied", "authorization_declined":
             return LatchkeyError(.signinRequired, "The sign-in for '\(name)' was declined at the provider.", hint: "Run `latchkey login \(name)` again and approve the request.")

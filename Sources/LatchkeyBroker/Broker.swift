@@ -109,6 +109,8 @@ public actor Broker {
     var sessions: [String: LoginSession] = [:]
     var order: [String] = []
     var metrics = BrokerMetrics()
+    /// The last sign-in and refresh errors kept for `diagnose` (Broker+ErrorMemory.swift).
+    var errorMemory = ErrorMemory()
     /// The last generation handed to an account: one counter for all, so an account removed
     /// and added again by reloads never meets a generation a running refresh still holds.
     var lastGeneration = 0
@@ -377,6 +379,7 @@ public actor Broker {
             }
             accounts[name]?.lastRefresh = now
             outcome = withMachine(name, key) { $0.refreshSucceeded(token, now: now) }
+            if key == nil { rememberRefresh(name, nil) }
             metrics.recordRefresh(.ok, seconds: now - started)
             logger.info("token refreshed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))",
@@ -393,6 +396,7 @@ public actor Broker {
                 "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
             ])
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
+            if key == nil { rememberRefresh(name, error) }
             outcome = withMachine(name, key) { $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1)) }
             if case .permanent = failure, key == nil { signInNeeded(name, because: error.description) }
         }

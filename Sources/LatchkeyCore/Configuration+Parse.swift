@@ -76,7 +76,7 @@ extension Configuration {
         "email", "method", "fallback", "provider", "tenant", "issuer", "client_id", "scopes", "flow", "ca_file",
         "authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "revocation_endpoint",
         "principal", "service", "username", "remember_password", "url", "git_hosts", "allowed_clients", "min_valid",
-        "activesync_accept_policy",
+        "activesync_accept_policy", "imap", "smtp",
     ]
 
     /// Account names travel in socket paths and store attributes.

@@ -87,6 +87,10 @@ public struct AccountConfig: Sendable, Equatable {
     // Clients
     public var url: String?
     public var gitHosts: [String] = []
+    /// The account's mail servers, for `diagnose`'s login checks: IMAPS (implicit TLS) and SMTP
+    /// submission (STARTTLS), as "host:port".
+    public var imap: HostPort?
+    public var smtp: HostPort?
     public var allowedClients: [String] = []
     /// For an ActiveSync account: the person accepts the server's device policy, so Latchkey
     /// acknowledges it as applied (Status 1) though it enforces none of it on this machine.

@@ -4,6 +4,8 @@ public struct Paths: Sendable {
     public var runtimeDirectory: String
     public var configFile: String
     public var dataDirectory: String
+    /// `$XDG_STATE_HOME/latchkey`: what the daemon remembers that is not a secret (last errors).
+    public var stateDirectory: String
 
     public init(environment: (String) -> String?, uid: UInt32) {
         let home = environment("HOME").flatMap { $0.isEmpty ? nil : $0 } ?? "/"
@@ -13,8 +15,13 @@ public struct Paths: Sendable {
         configFile = config + "/latchkey/config.toml"
         let data = environment("XDG_DATA_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.local/share"
         dataDirectory = data + "/latchkey"
+        let state = environment("XDG_STATE_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.local/state"
+        stateDirectory = state + "/latchkey"
     }
 
     /// `$XDG_RUNTIME_DIR/latchkey/latchkey.sock` (SPEC.md §2).
     public var socket: String { runtimeDirectory + "/latchkey.sock" }
+
+    /// The last sign-in and refresh error of each account (`ErrorJournal`).
+    public var errorJournal: String { stateDirectory + "/errors.json" }
 }

@@ -47,13 +47,7 @@ public enum TLSInspector {
         }
         guard let ssl = SSL_new(context) else { throw failure("create a TLS session") }
         defer { SSL_free(ssl) }
-        if isIPAddress(host) {
-            _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
-        } else {
-            _ = lk_ssl_set_sni(ssl, host)
-            _ = SSL_set1_host(ssl, host)
-        }
-        _ = SSL_set_fd(ssl, fd)
+        expect(ssl, host: host, fd: fd)
         guard SSL_connect(ssl) == 1 else {
             let code = ERR_get_error()
             var buffer = [CChar](repeating: 0, count: 256)
@@ -73,6 +67,17 @@ public enum TLSInspector {
             subject: name(X509_get_subject_name(certificate)), issuer: name(X509_get_issuer_name(certificate)),
             notBefore: time(X509_get0_notBefore(certificate)), notAfter: time(X509_get0_notAfter(certificate)),
             protocolVersion: version)
+    }
+
+    /// The name (or address) the certificate must carry, SNI for a name, and the socket.
+    static func expect(_ ssl: OpaquePointer, host: String, fd: Int32) {
+        if isIPAddress(host) {
+            _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+        } else {
+            _ = lk_ssl_set_sni(ssl, host)
+            _ = SSL_set1_host(ssl, host)
+        }
+        _ = SSL_set_fd(ssl, fd)
     }
 
     static func name(_ name: OpaquePointer?) -> String {

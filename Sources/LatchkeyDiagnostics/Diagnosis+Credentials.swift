@@ -70,14 +70,17 @@ extension Diagnosis {
             claims(token.value)
             freshToken = token.value
         } catch {
-            refreshFailed(code: error.code ?? "", codes: error.errorCodes, text: error.description, transient: error.isTransient)
+            let tried = Attempt(url: metadata.tokenEndpoint, status: error.httpStatus).described
+            refreshFailed(code: error.code ?? "", codes: error.errorCodes, text: "The refresh at \(tried) failed: \(error.description).",
+                transient: error.isTransient, tried: tried)
         }
     }
 
     mutating func oauthThroughDaemon(_ daemon: DaemonClient) async {
         // The longest min_valid (a day) makes the daemon refresh now, and keep the result itself.
         guard let response = try? daemon.request("GET", "/v1/accounts/\(name)/token?min_valid=86400") else {
-            add(Finding("refresh", .fail, "The daemon did not answer.", remedy: "Check `latchkey serve` / `systemctl --user status latchkey`.", area: .network))
+            add(Finding("refresh", .fail, "The daemon did not answer GET /v1/accounts/\(name)/token on its socket.",
+                remedy: "Check `latchkey serve` / `systemctl --user status latchkey`.", area: .network))
             return
         }
         if let error = response.error {
@@ -90,7 +93,8 @@ extension Diagnosis {
             return
         }
         guard let value = response.json?["access_token"]?.stringValue else {
-            add(Finding("refresh", .fail, "The daemon's answer holds no token.", area: .network))
+            add(Finding("refresh", .fail, "The daemon answered GET /v1/accounts/\(name)/token (HTTP \(response.status)) without a token.",
+                area: .network))
             return
         }
         add(Finding("refresh", .pass, "The daemon got a new token from the provider."))
@@ -98,9 +102,11 @@ extension Diagnosis {
         freshToken = Secret(value)
     }
 
-    mutating func refreshFailed(code: String, codes: [Int], text: String, transient: Bool, hint: String? = nil) {
+    /// `tried`: the token endpoint and its HTTP status, when diagnose asked it itself.
+    mutating func refreshFailed(code: String, codes: [Int], text: String, transient: Bool, hint: String? = nil, tried: String? = nil) {
         let explained = codes.isEmpty && code.isEmpty ? text : ProviderErrors.explain(code: code, errorCodes: codes)
-        let finding = codes.isEmpty && code.isEmpty ? text : "The provider refused the refresh: \(explained)."
+        let finding = codes.isEmpty && code.isEmpty ? text
+            : "The provider refused the refresh\(tried.map { " at " + $0 } ?? " (the daemon asked it)"): \(explained)."
         add(Finding("refresh", .fail, finding, remedy: codes.isEmpty && code.isEmpty
             ? (hint ?? "") : ProviderErrors.remedy(code: code, errorCodes: codes, account: name),
             area: transient ? .network : .signIn))

@@ -112,7 +112,8 @@ extension Diagnosis {
         do {
             response = try await http.send(HTTPRequest(url: url, headers: [("Authorization", header.reveal())]), options: options)
         } catch {
-            add(Finding("request", .fail, "The request to \(url) failed: \(error.message)", area: .network))
+            add(Finding("request", .fail, "GET \(url) with the credential failed: \(error.message)",
+                remedy: "Check the network path to the service (the checks above), then run diagnose again.", area: .network))
             return
         }
         let scheme = header.reveal().split(separator: " ").first.map(String.init) ?? "?"
@@ -123,15 +124,15 @@ extension Diagnosis {
         let challenge = WWWAuthenticate.parse(response.headers(named: "WWW-Authenticate")).first
         let said = [challenge?.parameter("error"), challenge?.parameter("error_description")].compactMap { $0 }.joined(separator: ": ")
         if response.status == 401 && account.method == .basic {
-            add(Finding("request", .fail, "\(url) refused the user name and password (401).",
+            add(Finding("request", .fail, "GET \(url) refused the user name and password (HTTP 401).",
                 remedy: "Run `latchkey login \(name)` and type the current password.", area: .signIn))
         } else if response.status == 401 {
-            add(Finding("request", .fail, "\(url) refused the \(scheme) header (401\(said.isEmpty ? "" : ", " + said)).",
+            add(Finding("request", .fail, "GET \(url) refused the \(scheme) header (HTTP 401\(said.isEmpty ? "" : ", " + said)).",
                 remedy: said.contains("insufficient_claims")
                     ? "Run `latchkey challenge \(name) --www-authenticate '…'` from the client, or `latchkey login \(name)`."
                     : "Check the account's scopes (the token's aud and scp above) against what the service needs.", area: .signIn))
         } else {
-            add(Finding("request", .warn, "\(url) answered \(response.status) with the \(scheme) header.",
+            add(Finding("request", .warn, "GET \(url) answered HTTP \(response.status) with the \(scheme) header; 2xx, 3xx or 401 was expected.",
                 remedy: "The header was accepted or not judged; the service's answer may need a different URL."))
         }
     }

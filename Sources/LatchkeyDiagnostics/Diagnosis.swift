@@ -23,11 +23,14 @@ public struct DiagnosisInput: Sendable {
     /// For an address not set up yet: where to ask Autodiscover, and an extra CA.
     public var autodiscoverHost: String?
     public var caFile: String?
+    /// Where the daemon keeps the last sign-in and refresh errors (`ErrorJournal`).
+    public var errorJournal: String?
 
     public init(
         name: String, account: AccountConfig?, email: String?, store: (any CredentialStore)?, daemon: DaemonClient?,
-        kerberosRealm: String?, autodiscoverHost: String? = nil, caFile: String? = nil
+        kerberosRealm: String?, autodiscoverHost: String? = nil, caFile: String? = nil, errorJournal: String? = nil
     ) {
+        self.errorJournal = errorJournal
         self.autodiscoverHost = autodiscoverHost
         self.caFile = caFile
         self.name = name
@@ -93,18 +96,23 @@ public struct Diagnosis {
         switch account.method {
         case .oauth:
             await providerMetadata(account)
+            if !stopped { await preflight(account) }
             if !stopped { await storeReachable() }
+            if !stopped { remembered() }
             if !stopped { await oauthToken(account) }
         case .kerberos:
-            await kerberos(account)
+            remembered()
+            if !stopped { await kerberos(account) }
         case .basic:
             await storeReachable()
+            if !stopped { remembered() }
             if !stopped { await basicPassword(account) }
         case .auto:
             add(Finding("method", .warn, "method = \"auto\": the daemon chooses at sign-in from what the service offers.",
                 remedy: "Run `latchkey setup` to fix the method in the config."))
         }
         if !stopped, serviceURL != nil, account.method != .auto { await request(account) }
+        if !stopped { mail(account) }
         return report
     }
 
@@ -238,14 +246,8 @@ public struct Diagnosis {
         case .google: found = .google
         case .oidc:
             if let issuer = account.issuer {
-                do {
-                    found = try await OAuthClient(http: http).discover(issuer: issuer, options: options)
-                } catch {
-                    add(Finding("provider metadata", .fail, "OIDC discovery at \(issuer) failed: \(error.description).",
-                        remedy: "Check issuer in [accounts.\(name)], or set the endpoints explicitly.",
-                        area: error.isTransient ? .network : .configuration))
-                    return
-                }
+                guard let discovered = await discoverIssuer(issuer) else { return }
+                found = discovered
             } else {
                 found = ProviderMetadata(tokenEndpoint: account.tokenEndpoint ?? "")
             }

@@ -26,10 +26,16 @@ public struct Finding: Sendable, Equatable {
         self.area = area
     }
 
+    /// docs/diagnose-json.md: `area` is "configuration", "network" or "sign_in".
     public var json: JSONValue {
-        .object([
+        let area = switch area {
+        case .configuration: "configuration"
+        case .network: "network"
+        case .signIn: "sign_in"
+        }
+        return .object([
             ("check", .string(check)), ("status", .string(status.rawValue)), ("finding", .string(finding)),
-            ("remedy", .string(remedy)),
+            ("remedy", .string(remedy)), ("area", .string(area)),
         ])
     }
 }
@@ -54,9 +60,13 @@ public struct Report: Sendable {
         }
     }
 
+    /// The version of the JSON form (docs/diagnose-json.md); raised when a field changes meaning.
+    public static let schema = 1
+
     public func json(account: String) -> JSONValue {
         .object([
-            ("account", .string(account)), ("result", .string(failed == nil ? "pass" : "fail")),
+            ("schema", .number(Double(Self.schema))), ("account", .string(account)),
+            ("result", .string(failed == nil ? "pass" : "fail")), ("exit_status", .number(Double(exitStatus))),
             ("checks", .array(findings.map(\.json))),
         ])
     }

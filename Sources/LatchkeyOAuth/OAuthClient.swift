@@ -12,11 +12,10 @@ public struct OAuthClient: Sendable {
 
     /// OIDC discovery, falling back to RFC 8414 metadata.
     public func discover(issuer: String, options: HTTPOptions) async throws(OAuthError) -> ProviderMetadata {
-        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
         var lastError: OAuthError?
-        for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+        for url in Self.discoveryURLs(issuer: issuer) {
             do {
-                return try await metadata(at: base + path, options: options)
+                return try await metadata(at: url, options: options)
             } catch {
                 lastError = error
                 if error.isTransient, case .transport = error.kind { throw error }
@@ -30,6 +29,12 @@ public struct OAuthClient: Sendable {
         try await answer(HTTPRequest(url: url, headers: [("Accept", "application/json")]), options: options) {
             (json) throws(OAuthError) in try ProviderMetadata(discoveryDocument: json)
         }
+    }
+
+    /// Where discovery looks for an issuer's metadata, in order: OpenID Connect, then RFC 8414.
+    public static func discoveryURLs(issuer: String) -> [String] {
+        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        return [base + "/.well-known/openid-configuration", base + "/.well-known/oauth-authorization-server"]
     }
 
     public func startDeviceAuthorization(endpoint: String, clientID: String, scopes: [String], claims: String? = nil, options: HTTPOptions) async throws(OAuthError) -> DeviceAuthorization {
@@ -100,7 +105,8 @@ public struct OAuthClient: Sendable {
         URLParts(url)?.host ?? "the provider"
     }
 
-    static func describe(_ error: HTTPError, url: String) -> String {
+    /// An HTTP failure in plain words, naming the host.
+    public static func describe(_ error: HTTPError, url: String) -> String {
         let host = providerName(url)
         switch error.kind {
         case .resolve: return "cannot resolve the host name \(host): \(error.message)"
@@ -154,7 +160,9 @@ public struct OAuthClient: Sendable {
             let description = json["error_description"]?.stringValue.map(Self.printable)
             var codes = (json["error_codes"]?.arrayValue ?? []).compactMap(\.intValue)
             if codes.isEmpty, let description, let aadsts = ProviderErrors.aadstsCode(in: description) { codes = [aadsts] }
-            throw OAuthError(kind: .provider(code: code), message: ProviderErrors.explain(code: code, errorCodes: codes), providerDescription: description, errorCodes: codes, retryAfter: retryAfter, httpStatus: status)
+            var failure = OAuthError(kind: .provider(code: code), message: ProviderErrors.explain(code: code, errorCodes: codes), providerDescription: description, errorCodes: codes, retryAfter: retryAfter, httpStatus: status)
+            failure.suberror = json["suberror"]?.stringValue.map(Self.printable)
+            throw failure
         }
         guard isSuccess else {
             throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status)\(ignored)", retryAfter: retryAfter, httpStatus: status)

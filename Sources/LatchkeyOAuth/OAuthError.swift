@@ -31,6 +31,8 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `TokenMachine.maximumRetryAfter`, never NaN or infinite.
     public var retryAfter: Double?
     public var httpStatus: Int?
+    /// Microsoft's `suberror` (e.g. `bad_token`, `message_only`), when the answer has one.
+    public var suberror: String?
 
     public init(kind: Kind, message: String, providerDescription: String? = nil, errorCodes: [Int] = [],
                 retryAfter: Double? = nil, httpStatus: Int? = nil) {

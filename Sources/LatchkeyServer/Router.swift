@@ -43,6 +43,8 @@ public struct Router: Sendable {
             return .ok(.object(members))
         case ("GET", 3) where s[0] == "v1" && s[1] == "accounts":
             return .ok(try await broker.summary(account: s[2]).json(detailed: true))
+        case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "errors":
+            return .ok(try await broker.recordedErrors(account: s[2]))
         case ("GET", 4) where s[0] == "v1" && s[1] == "accounts" && s[3] == "token":
             let token = try await broker.token(account: s[2], scopes: request.queryValues("scope").flatMap { $0.split(separator: " ").map(String.init) }, minValid: try minValid(request), client: request.client)
             return .ok(AnswerDocuments.token(token, now: WallClock.now()))

@@ -15,13 +15,18 @@ import LatchkeyStore
 struct Diagnose: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Find out why signing in or syncing fails, and how to fix it.")
 
-    @Argument(help: "An account name, or an e-mail address (set up or not).") var target: String
-    @Flag(help: "Print the report as JSON.") var json = false
+    @Argument(help: "An account name, or an e-mail address (set up or not).") var target: String?
+    @Flag(help: "Every account: one summary line each, then the details of those that fail.") var all = false
+    @Flag(help: "Print the report as JSON (docs/diagnose-json.md).") var json = false
     @Flag(help: "Print every HTTP exchange (secrets redacted) to standard error.") var trace = false
     @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).") var config: String?
     @Option(help: "The daemon's socket (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).") var socket: String?
     @Option(help: "For an address not set up: the Autodiscover host to ask (https://host).") var autodiscover: String?
     @Option(name: .customLong("ca-file"), help: "For an address not set up: an extra CA certificate (PEM) to trust.") var caFile: String?
+
+    func validate() throws {
+        if all == (target != nil) { throw ValidationError("Give an account name or e-mail address, or --all.") }
+    }
 
     func run() async throws {
         Hygiene.apply()
@@ -38,11 +43,27 @@ struct Diagnose: AsyncParsableCommand {
             } catch {
                 report.findings.append(Finding("configuration", .fail, error.description, remedy: "Fix the line named; `latchkey serve` keeps running on its last good configuration meanwhile."))
             }
-        } else if errno == ENOENT && !target.contains("@") {
+        } else if errno == ENOENT && !(target ?? "").contains("@") {
             report.findings.append(Finding("configuration", .fail, "There is no configuration file at \(configPath).",
                 remedy: "Run `latchkey setup EMAIL`, or copy config/latchkey.example.toml there."))
         } else if errno != ENOENT {
             report.findings.append(Finding("configuration", .fail, "Cannot read \(configPath): \(String(cString: strerror(errno))).", remedy: "Check the file's permissions."))
+        }
+
+        guard let target else {
+            var reports: [(String, Report)] = []
+            if report.failed != nil || configuration.accounts.isEmpty {
+                if report.failed == nil {
+                    report.findings.append(Finding("account", .fail, "\(configPath) sets up no account.", remedy: "Run `latchkey setup EMAIL`."))
+                }
+                reports.append(("", report))
+            }
+            for account in report.failed == nil ? configuration.accounts : [] {
+                reports.append((account.name, await diagnose(account.name, account, configuration, report, paths)))
+            }
+            let summary = AllReports(reports)
+            print(json ? summary.json.encoded : summary.text(colour: isatty(1) != 0))
+            throw ExitCode(summary.exitStatus)
         }
 
         var account = configuration.accounts.first { $0.name == target }
@@ -58,20 +79,25 @@ struct Diagnose: AsyncParsableCommand {
         }
         if report.failed != nil { account = nil }
         let name = account?.name ?? target
-
-        let daemon = await Self.daemon(socket ?? paths.socket, account: account?.name)
-        let store = await Self.store(configuration.broker, paths: paths, daemon: daemon)
-        let input = DiagnosisInput(
-            name: name, account: account, email: target.contains("@") ? target : account?.email, store: store, daemon: daemon,
-            kerberosRealm: Kerberos.defaultRealm(), autodiscoverHost: autodiscover, caFile: caFile)
-        var diagnosis = Diagnosis(input, report: report)
-        report = await diagnosis.run()
+        report = await diagnose(name, account, configuration, report, paths)
         if json {
             print(report.json(account: name).encoded)
         } else {
             print(report.text(colour: isatty(1) != 0))
         }
         throw ExitCode(report.exitStatus)
+    }
+
+    /// One account (or address): its checks after the configuration's.
+    func diagnose(_ name: String, _ account: AccountConfig?, _ configuration: Configuration, _ report: Report, _ paths: Paths) async -> Report {
+        let daemon = await Self.daemon(socket ?? paths.socket, account: account?.name)
+        let store = await Self.store(configuration.broker, paths: paths, daemon: daemon)
+        let email = (target ?? "").contains("@") ? target : account?.email
+        let input = DiagnosisInput(
+            name: name, account: account, email: email, store: store, daemon: daemon,
+            kerberosRealm: Kerberos.defaultRealm(), autodiscoverHost: autodiscover, caFile: caFile, errorJournal: paths.errorJournal)
+        var diagnosis = Diagnosis(input, report: report)
+        return await diagnosis.run()
     }
 
     /// The daemon, when one answers and knows the account.

@@ -79,6 +79,7 @@ struct Serve: AsyncParsableCommand {
             configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, storeWarning: storeWarning,
             notifier: notifier, publisher: hot, logger: logger)
         await broker.restore()
+        await broker.rememberErrors(in: ErrorJournal(path: paths.errorJournal))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         // A request waiting on a refresh waits for at most a discovery and a token call.
         let drain = Int64(2 * configuration.broker.providerTimeout + 5)

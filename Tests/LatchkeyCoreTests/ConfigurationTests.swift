@@ -79,6 +79,10 @@ import Testing
         ("[accounts.w]\nscopes = [\"a\",\n", 3, "accounts.w.scopes", "opened at line 2, column 10 is never closed"),
         ("[broker]\n[broker]\n", 2, "broker", "defined twice"),
         ("[accounts.\"a b\"]\nclient_id = \"x\"\n", 1, "accounts.a b", "account names may use"),
+        ("[accounts.w]\nimap = \"mail.example\"\n", 2, "accounts.w.imap", "is not host:port"),
+        ("[accounts.w]\nsmtp = \"mail.example:0\"\n", 2, "accounts.w.smtp", "is not host:port"),
+        ("[accounts.w]\nsmtp = \"mail.example:99999\"\n", 2, "accounts.w.smtp", "is not host:port"),
+        ("[accounts.w]\nimap = \"a/b:993\"\n", 2, "accounts.w.imap", "is not host:port"),
     ])
     func errorsNameFileLineAndKey(_ text: String, _ line: Int, _ key: String, _ words: String) {
         do {
@@ -90,5 +94,12 @@ import Testing
             #expect(error.message.contains(words), "\(error.message)")
             #expect(error.description.hasPrefix("/home/alice/.config/latchkey/config.toml:\(line):"))
         }
+    }
+
+    @Test func mailServersAreHostAndPort() throws {
+        let text = "[accounts.w]\nmethod = \"basic\"\nimap = \"outlook.office365.com:993\"\nsmtp = \"[::1]:587\"\n"
+        let account = try Configuration.parse(text, file: "c.toml").accounts.first
+        #expect(account?.imap == HostPort("outlook.office365.com:993") && account?.imap?.port == 993)
+        #expect(account?.smtp?.host == "::1" && account?.smtp?.description == "[::1]:587")
     }
 }

@@ -253,3 +253,191 @@ def test_a_wrong_basic_password_is_named(latchkey, provider_env, keyring):  # no
         assert "Authorization: Basic [redacted]" in done.stderr
     finally:
         subprocess.run(["secret-tool", "clear", *attributes], env=env, timeout=30)
+
+
+# --------------------------------------------------------------------------- issue 19: what was tried
+
+
+def test_a_missing_discovery_document_names_the_url_the_status_and_the_fix(latchkey, provider):
+    latchkey.write_config('[broker]\nstore = "memory"\n\n'
+                          + latchkey.oauth_account("work", provider.url + "/no-such-tenant", provider.ca))
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 78, report
+    assert finding["check"] == "provider metadata", report
+    url = provider.url + "/no-such-tenant/.well-known/openid-configuration"
+    assert f"no OIDC discovery document at {url} (HTTP 404)" in finding["finding"], finding
+    assert "issuer" in finding["remedy"] and "[accounts.work]" in finding["remedy"], finding
+    assert "refused" not in finding["finding"]
+
+
+# --------------------------------------------------------------------------- issue 19: what the daemon saw
+
+
+def test_device_code_blocked_by_policy_is_remembered_across_a_restart(latchkey, provider, person):
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + latchkey.oauth_account("work", provider.url, provider.ca))
+    provider.configure(microsoft=True, block_device_code=True, interval=1)
+    latchkey.start()
+    code, _, err, _ = latchkey.login("work", person)
+    assert code != 0 and "AADSTS53003" in err, err
+    latchkey.restart()
+    status, _, body = latchkey.api("GET", "/v1/accounts/work/errors")
+    kept = json.loads(body)
+    assert status == 200 and kept["sign_in"]["error_codes"] == [53003] and kept["sign_in"]["method"] == "device", kept
+    assert kept["sign_in"]["error"] == "invalid_grant" and kept["refresh"] is None
+
+    # From the running daemon (the state file out of the way), then from the state folder
+    # when no daemon runs.
+    state = latchkey.root / ".local" / "state" / "latchkey" / "errors.json"
+    saved = state.read_bytes()
+    state.unlink()
+    for running in (True, False):
+        done, report = diagnose(latchkey, "work")
+        finding = failed(report)
+        assert done.returncode == 77, report
+        assert finding["check"] == "last sign-in", report
+        assert "device flow" in finding["finding"] and "Conditional Access policy blocks this sign-in (AADSTS53003)" in finding["finding"]
+        assert "--method browser" in finding["remedy"], finding
+        latchkey.stop()
+        state.write_bytes(saved)
+        state.chmod(0o600)
+    latchkey.start()
+    kept = json.loads(state.read_text())
+    assert kept["schema"] == 1 and kept["accounts"]["work"]["sign_in"]["error_codes"] == [53003]
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
+    assert_no_secrets(latchkey, provider)
+    issued = provider.issued()
+    assert issued["device_codes"]
+    for secret in issued["device_codes"] + issued["user_codes"]:
+        assert secret not in state.read_text()
+
+    # A later success clears it: it is not reported as current.
+    provider.configure(block_device_code=False)
+    code, _, err, _ = latchkey.login("work", person)
+    assert code == 0, err
+    done, report = diagnose(latchkey, "work")
+    assert done.returncode == 0, report
+    assert "last sign-in" not in [c["check"] for c in report["checks"]]
+
+
+# --------------------------------------------------------------------------- issue 19: preflight without the person
+
+
+def test_an_unregistered_client_id_is_named_before_anyone_signs_in(latchkey, provider):
+    provider.configure(microsoft=True)
+    account = latchkey.oauth_account("work", provider.url, provider.ca).replace('"latchkey-test"', '"not-registered-app"')
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + account)
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 78, report
+    assert finding["check"] == "preflight", report
+    assert f"POST {provider.url}/device_authorization (HTTP 4" in finding["finding"], finding
+    assert "'not-registered-app'" in finding["finding"]
+    assert "not registered in this tenant (AADSTS700016)" in finding["finding"], finding
+    assert "Ask your administrator to register the app 'not-registered-app'" in finding["remedy"]
+    assert "use a client id registered for this tenant" in finding["remedy"]
+    assert provider.counters()["token_device_code"] == 0  # nothing consumed, nobody asked to sign in
+
+
+def test_a_redirect_uri_mismatch_is_named_for_the_browser_flow(latchkey, provider):
+    provider.configure(microsoft=True)
+    account = latchkey.oauth_account("work", provider.url, provider.ca, extra='flow = "browser"')
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + account.replace('"latchkey-test"', '"latchkey-web-only"'))
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 78, report
+    assert finding["check"] == "preflight", report
+    assert f"GET {provider.url}/authorize with client_id 'latchkey-web-only' and redirect_uri http://127.0.0.1:" in finding["finding"]
+    assert "redirect URI is not registered for this application (AADSTS50011)" in finding["finding"], finding
+    assert "The redirect URI 'http://127.0.0.1:" in finding["finding"] and "does not match the redirect URIs configured" in finding["finding"]
+    assert "Ask your administrator to register http://127.0.0.1" in finding["remedy"] and 'flow = "device"' in finding["remedy"]
+
+    # The same account with a client id registered for loopback redirects passes the preflight.
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + account)
+    done, report = diagnose(latchkey, "work")
+    preflight = next(c for c in report["checks"] if c["check"] == "preflight")
+    assert preflight["status"] == "pass" and "sign-in page" in preflight["finding"], report
+
+
+# --------------------------------------------------------------------------- issue 19: does the mail server take the token?
+
+
+def mail_account(latchkey, provider, person, submission="POSTFIX"):
+    host, imaps, smtp = require_env("LATCHKEY_TEST_MAIL_HOST", "LATCHKEY_TEST_IMAPS_PORT",
+                                    f"LATCHKEY_TEST_{submission}_SUBMISSION_PORT")
+    extra = f'email = "alice@contoso.example"\nimap = "{host}:{imaps}"\nsmtp = "{host}:{smtp}"'
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + latchkey.oauth_account("work", provider.url, provider.ca, extra=extra))
+    latchkey.start()
+    code, _, err, _ = latchkey.login("work", person)
+    assert code == 0, err
+    return host, imaps, smtp
+
+
+@pytest.mark.parametrize("submission", ["POSTFIX", "DOVECOT"])
+def test_imap_and_smtp_take_a_valid_token(latchkey, provider, person, submission):
+    host, imaps, smtp = mail_account(latchkey, provider, person, submission)
+    done, report = diagnose(latchkey, "work")
+    assert done.returncode == 0, report
+    checks = {c["check"]: c for c in report["checks"]}
+    assert checks[f"imap {host}:{imaps}"]["status"] == "pass" and "accepted the token" in checks[f"imap {host}:{imaps}"]["finding"]
+    assert checks[f"smtp {host}:{smtp}"]["status"] == "pass" and "235" in checks[f"smtp {host}:{smtp}"]["finding"]
+    assert_no_secrets(latchkey, provider)
+    for token in provider.issued()["access_tokens"]:
+        assert token not in done.stdout + done.stderr
+
+
+def test_a_mail_server_refusing_the_token_is_reported_with_its_answer(latchkey, provider, person):
+    host, imaps, _ = mail_account(latchkey, provider, person)
+    provider.fault("userinfo", "status", status=401)  # the servers' token check now fails
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert done.returncode == 77, report
+    assert finding["check"] == f"imap {host}:{imaps}", report
+    assert f"IMAPS at {host}:{imaps} refused the token (OAUTHBEARER as alice@contoso.example)" in finding["finding"], finding
+    assert "a2 NO" in finding["finding"] and "AUTHENTICATIONFAILED" in finding["finding"], finding
+    assert "failure document: status=" in finding["finding"], finding
+    assert "aud and scp" in finding["remedy"] and "mailbox" in finding["remedy"]
+    assert [c["check"] for c in report["checks"]].index("refresh") < len(report["checks"]) - 1
+    for token in provider.issued()["access_tokens"]:
+        assert token not in done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- issue 19: --all and the JSON schema
+
+
+def test_all_accounts_one_line_each_then_the_failures_and_the_worst_exit_status(latchkey, provider, person):
+    work = latchkey.oauth_account("work", provider.url, provider.ca)
+    bad = latchkey.oauth_account("bad", provider.url, provider.ca).replace('"latchkey-test"', '"not-registered-app"')
+    gone = latchkey.oauth_account("gone", provider.url + "/no-such-tenant", provider.ca)
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + work + "\n" + bad + "\n" + gone)
+    provider.configure(microsoft=True)
+    latchkey.start()
+    code, _, err, _ = latchkey.login("work", person)
+    assert code == 0, err
+
+    done = latchkey.run("diagnose", "--all")
+    assert done.returncode == 78, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0] == "✔ work: every check passed." or lines[0].startswith("✔ work: every check passed ("), done.stdout
+    assert lines[1].startswith("✘ bad: preflight: POST ") and "AADSTS700016" in lines[1], done.stdout
+    assert lines[2].startswith("✘ gone: provider metadata: There is no OIDC discovery document at "), done.stdout
+    details = done.stdout.split("\n\n", 1)[1]
+    assert "── bad " in details and "── gone " in details and "── work " not in details
+    assert "→ Ask your administrator to register the app 'not-registered-app'" in details
+
+    done = latchkey.run("diagnose", "--all", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 78 and report["schema"] == 1 and report["exit_status"] == 78 and report["result"] == "fail"
+    by_name = {a["account"]: a for a in report["accounts"]}
+    assert [a["account"] for a in report["accounts"]] == ["work", "bad", "gone"]
+    assert by_name["work"]["result"] == "pass" and by_name["work"]["exit_status"] == 0
+    assert by_name["bad"]["exit_status"] == 78 and by_name["bad"]["checks"][-1]["area"] == "configuration"
+    assert all(set(c) == {"check", "status", "finding", "remedy", "area"} for a in report["accounts"] for c in a["checks"])
+
+    # Only the sign-in missing: 77 is worse than the network's 75, better than a setting's 78.
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + work + "\n"
+                          + latchkey.oauth_account("other", provider.url, provider.ca))
+    latchkey.restart()
+    done = latchkey.run("diagnose", "--all")
+    assert done.returncode == 77, done.stdout
+    assert latchkey.run("diagnose").returncode == 64  # neither an account nor --all

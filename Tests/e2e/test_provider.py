@@ -615,11 +615,11 @@ def test_fault_on_resource_and_discovery(provider, person):
 
 def test_reset_clears_everything(provider, person):
     tokens = device_tokens(provider, person)
-    provider.configure(microsoft=True, access_token_lifetime=5)
+    provider.configure(microsoft=True, access_token_lifetime=5, block_device_code=True)
     provider.fault("token", "status", status=500)
     provider.reset()
     assert provider.settings() == {"access_token_lifetime": 3600, "device_code_lifetime": 300,
-                                   "interval": 5, "microsoft": False,
+                                   "interval": 5, "microsoft": False, "block_device_code": False,
                                    "refresh_token_lifetime": 90 * 24 * 3600}
     assert set(provider.counters().values()) <= {0, None, False}
     assert provider.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"

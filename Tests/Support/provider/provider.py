@@ -356,6 +356,8 @@ def create_app(issuer):
             return "discovery"
         if path == "/resource":
             return "resource"
+        if path == "/userinfo":
+            return "userinfo"  # what the mail servers ask: a fault makes them refuse a token
         return None
 
     def json_response(data, status=200, headers=None):
@@ -381,7 +383,7 @@ def create_app(issuer):
         return json_response(body, status, headers)
 
     def default_fault_error(status, endpoint):
-        if endpoint == "resource" and status == 401:
+        if endpoint in ("resource", "userinfo") and status == 401:
             return "invalid_token"
         if status == 400:
             return "invalid_request"
@@ -565,6 +567,9 @@ def create_app(issuer):
 
     @app.post("/token")
     def token():
+        blocked = conditional_access_block()
+        if blocked is not None:
+            return blocked
         with state.grant_lock:
             resp = server.create_token_response()
         fault = g.get("rotate_then_fail")
@@ -574,6 +579,26 @@ def create_app(issuer):
         if resp.status_code == 200 and request.form.get("grant_type") == "refresh_token":
             state.count("token_refresh_ok")
         return resp
+
+    def conditional_access_block():
+        """`block_device_code`: Conditional Access refuses the device-code flow as Entra ID does —
+        the person signs in on the device page, then the token poll answers invalid_grant with
+        AADSTS53003 (the grant is used up)."""
+        if request.form.get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code" \
+                or not state.setting("block_device_code"):
+            return None
+        with state.lock:
+            device_code = request.form.get("device_code") or ""
+            credential = state.devices.get(device_code)
+            user_code = credential["user_code"] if credential else None
+            grant = state.user_grants.get(user_code) if user_code else None
+            if grant is None or not grant[1]:
+                return None  # not signed in on the device page yet: authorization_pending
+            state.devices.pop(device_code, None)
+            state.device_by_user_code.pop(user_code, None)
+            state.user_grants.pop(user_code, None)
+        g.ms_code = 53003
+        return error_response(400, "invalid_grant", codes=[53003])
 
     @app.post("/revoke")
     def revoke():
@@ -620,8 +645,30 @@ def create_app(issuer):
         skip = {"username", "password", "totp", "action"}
         return [(k, v) for k, v in values.items(multi=True) if k not in skip]
 
+    def entra_authorize_error():
+        """microsoft mode: Entra ID shows its error page (HTTP 200) for a client id it does
+        not know (AADSTS700016) and for a redirect URI the app has not registered (AADSTS50011)."""
+        if not state.setting("microsoft"):
+            return None
+        client_id = request.args.get("client_id", "")
+        redirect_uri = request.args.get("redirect_uri", "")
+        client = CLIENTS.get(client_id)
+        if client is None:
+            text = (f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory "
+                    f"'{TENANT_ID}'. This can happen if the application has not been installed by the administrator "
+                    "of the tenant or consented to by any user in the tenant.")
+        elif not client.check_redirect_uri(redirect_uri):
+            text = (f"AADSTS50011: The redirect URI '{redirect_uri}' specified in the request does not match "
+                    f"the redirect URIs configured for the application '{client_id}'.")
+        else:
+            return None
+        return pages.error_page("Sign in", "Sorry, but we're having trouble signing you in. " + text, 200)
+
     @app.get("/authorize")
     def authorize_page():
+        refused = entra_authorize_error()
+        if refused is not None:
+            return refused
         try:
             grant = server.get_consent_grant(end_user=None)
         except OAuth2Error as error:
@@ -900,9 +947,9 @@ def create_app(issuer):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     return bad_request(f"{key} must be a non-negative integer")
                 changes[key] = value
-            elif key == "microsoft":
+            elif key in ("microsoft", "block_device_code"):
                 if not isinstance(value, bool):
-                    return bad_request("microsoft must be true or false")
+                    return bad_request(f"{key} must be true or false")
                 changes[key] = value
             else:
                 return bad_request(f"unknown setting {key!r}")

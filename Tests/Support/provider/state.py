@@ -22,6 +22,7 @@ DEFAULT_SETTINGS = {
     "device_code_lifetime": 300,
     "interval": 5,
     "microsoft": False,
+    "block_device_code": False,
     "refresh_token_lifetime": 90 * 24 * 3600,
 }
 
@@ -44,7 +45,7 @@ COUNTER_NAMES = (
     "entra_metadata_v1",
 )
 
-FAULT_ENDPOINTS = ("token", "device_authorization", "discovery", "resource")
+FAULT_ENDPOINTS = ("token", "device_authorization", "discovery", "resource", "userinfo")
 FAULT_MODES = ("status", "hang", "bad_json", "html", "empty", "drop", "rotate_then_fail", "json", "huge",
                "raw")
 
@@ -98,9 +99,11 @@ def is_loopback_redirect(uri):
 
 
 class Client(ClientMixin):
-    def __init__(self, client_id, secret=None):
+    def __init__(self, client_id, secret=None, redirect_uris=None):
         self.client_id = client_id
         self.secret = secret
+        # None: any loopback redirect (RFC 8252); else only these (a web app's registration).
+        self.redirect_uris = redirect_uris
         self.grant_types = {
             "urn:ietf:params:oauth:grant-type:device_code",
             "refresh_token",
@@ -122,6 +125,8 @@ class Client(ClientMixin):
         return scope if scope else DEFAULT_SCOPE
 
     def check_redirect_uri(self, redirect_uri):
+        if self.redirect_uris is not None:
+            return redirect_uri in self.redirect_uris
         return is_loopback_redirect(redirect_uri)
 
     def check_client_secret(self, client_secret):
@@ -144,6 +149,9 @@ class Client(ClientMixin):
 CLIENTS = {
     "latchkey-test": Client("latchkey-test"),
     "latchkey-confidential": Client("latchkey-confidential", "s3cret-client-value"),
+    # An app registered for the web only: no loopback redirect, so the browser flow is refused
+    # (AADSTS50011 in microsoft mode).
+    "latchkey-web-only": Client("latchkey-web-only", redirect_uris=["https://app.contoso.example/signin"]),
 }
 
 

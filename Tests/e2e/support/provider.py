@@ -100,15 +100,16 @@ class Provider:
         return self._control("POST", "/_test/reset")
 
     def configure(self, **settings):
-        """access_token_lifetime, device_code_lifetime, interval, microsoft,
-        refresh_token_lifetime; returns every current setting."""
+        """access_token_lifetime, device_code_lifetime, interval, microsoft, block_device_code
+        (Conditional Access: AADSTS53003 at the device-code poll), refresh_token_lifetime;
+        returns every current setting."""
         return self._control("POST", "/_test/config", settings)
 
     def settings(self):
         return self._control("GET", "/_test/config")
 
     def fault(self, endpoint, mode, **options):
-        """endpoint: token | device_authorization | discovery | resource; mode: status, hang,
+        """endpoint: token | device_authorization | discovery | resource | userinfo; mode: status, hang,
         bad_json, html, empty, drop, rotate_then_fail, json (answer with `body`), huge (2 MiB),
         raw (answer with the exact `text`) or none; options: count, status, retry_after (a
         number, or a string sent as it is), error, error_codes, error_description, seconds,
