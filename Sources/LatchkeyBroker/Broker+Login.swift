@@ -107,6 +107,8 @@ extension Broker {
         }
         emit(event, session)
         session.subscribers.removeAll()
+        accounts[name]?.kerberos.nextCheck = nil  // a new ticket: look at it now
+        wakeScheduler()
         sessions[session.id] = nil
     }
 

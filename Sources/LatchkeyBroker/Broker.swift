@@ -19,6 +19,8 @@ public actor Broker {
         var metadata: ProviderMetadata?
         var login: LoginSession?
         var lastRefresh: Timestamp?
+        /// A client's last request for the account (use-aware refresh, `RefreshSchedule`).
+        var lastUsed: Timestamp?
         /// The store could not be read at start-up: read it when a client first asks.
         var needsRestore = false { didSet { publish() } }
         var storeError: StoreError?
@@ -115,6 +117,8 @@ public actor Broker {
     public nonisolated let work = BackgroundWork()
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
     var renewals: [String: [CheckedContinuation<Bool, Never>]] = [:]
+    /// Wakes the refresh scheduler when what is due changes (Broker+Scheduler.swift).
+    let doorbell = Doorbell()
 
     public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
                 notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
@@ -138,6 +142,7 @@ public actor Broker {
     /// cannot be read now (locked keyring, no service) is read again when a client asks.
     public func restore() async {
         for name in order { await restoreAccount(name) }
+        wakeScheduler()
     }
 
     private func restoreAccount(_ name: String) async {
@@ -203,6 +208,7 @@ public actor Broker {
     /// The token for a client already checked against `allowed_clients`, and its audit line.
     func handOutToken(account name: String, scopes: [String], minValid: Double?, client: ClientIdentity?) async throws(LatchkeyError) -> AccessToken {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
+        noteUse(name)
         let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
         metrics.handedOut += 1
         if let client {
@@ -327,6 +333,7 @@ public actor Broker {
                 }
             }
             metrics.handedOut += 1
+            noteUse(name)
             if let client {
                 logger.info("credential handed out", metadata: [
                     "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")", "scheme": "Negotiate",
@@ -426,6 +433,7 @@ public actor Broker {
     }
 
     func finishRefresh(_ name: String, _ key: String?, _ outcome: TokenMachine.RefreshOutcome?) {
+        wakeScheduler()
         let waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>]
         if let key {
             guard let slotWaiters = accounts[name]?.scoped[key]?.waiters else { return }

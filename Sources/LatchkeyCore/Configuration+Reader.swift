@@ -113,6 +113,10 @@ struct Reader {
             case "store": b.store = try choice(e, path, BrokerSettings.StoreKind.self)
             case "refresh_before": b.refreshBefore = try duration(e, path)
             case "min_valid": b.minValid = try duration(e, path)
+            case "active_window": b.activeWindow = try duration(e, path)
+            case "keepalive_interval":
+                b.keepaliveInterval = try duration(e, path)
+                guard b.keepaliveInterval >= 10 else { throw fail(e, path, "must be at least 10 seconds") }
             case "provider_timeout":
                 b.providerTimeout = try duration(e, path)
                 guard b.providerTimeout >= 1 else { throw fail(e, path, "must be at least 1 second") }

@@ -33,6 +33,10 @@ public struct BrokerSettings: Sendable, Equatable {
     public var refreshBefore: Double = 300
     /// The validity every token handed out has at least, unless a request asks otherwise. Default 60 s.
     public var minValid: Double = 60
+    /// An account a client asked for within this long is refreshed ahead of expiry. Default 4 hours.
+    public var activeWindow: Double = 4 * 3600
+    /// An idle account's refresh token is used at least this often, to keep it alive. Default 7 days.
+    public var keepaliveInterval: Double = 7 * 86_400
     /// How long a provider may take to answer one request, in seconds. Default 30 s.
     public var providerTimeout: Double = 30
     public var notify: Notify = .desktop
