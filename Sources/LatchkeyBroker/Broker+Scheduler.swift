@@ -17,7 +17,8 @@ extension Broker {
         while !Task.isCancelled {
             let (_, nextRefresh) = refreshDueAccounts()
             let nextTicket = await checkTickets()
-            let next = [nextRefresh, nextTicket].compactMap { $0 }.min()
+            let nextWarning = warnOfSignins()
+            let next = [nextRefresh, nextTicket, nextWarning].compactMap { $0 }.min()
             metrics.schedulerPasses += 1
             await doorbell.wait(seconds: RefreshSchedule.sleep(until: next, now: clock(), cap: longestSleep))
         }

@@ -21,6 +21,8 @@ public actor Broker {
         var lastRefresh: Timestamp?
         /// A client's last request for the account (use-aware refresh, `RefreshSchedule`).
         var lastUsed: Timestamp?
+        /// What is known of the session's life, stored with the access token (Broker+Session.swift).
+        var session = SessionLife()
         /// The store could not be read at start-up: read it when a client first asks.
         var needsRestore = false { didSet { publish() } }
         var storeError: StoreError?
@@ -148,8 +150,10 @@ public actor Broker {
     private func restoreAccount(_ name: String) async {
         do {
             let refresh = try await store.read(account: name, kind: .refreshToken)
-            let access = try await store.read(account: name, kind: .accessToken).flatMap(StoredAccessToken.decode)
+            let storedAccess = try await store.read(account: name, kind: .accessToken)
+            let access = storedAccess.flatMap(StoredAccessToken.decode)
             guard accounts[name]?.machine.state == .signedOut else { return }  // signed in meanwhile
+            accounts[name]?.session = storedAccess.map(StoredAccessToken.session) ?? SessionLife()
             accounts[name]?.refreshToken = refresh
             accounts[name]?.machine.restored(access, hasRefreshToken: refresh != nil)
             accounts[name]?.needsRestore = false
@@ -185,12 +189,15 @@ public actor Broker {
                 scopes: [], store: store.name, persisted: account.pendingWrites.isEmpty && store.isPersistent,
                 email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
         }
-        return AccountSummary(
+        var summary = AccountSummary(
             name: name, method: account.config.method, state: account.machine.state,
             expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError ?? account.storeError?.message,
             lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
             store: store.name, persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent,
             email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
+        summary.session = account.session
+        summary.signin = signinForecast(name)
+        return summary
     }
 
     // MARK: Tokens
@@ -238,7 +245,7 @@ public actor Broker {
             counters.cacheHits += served
             counters.handedOut += served
         }
-        return counters.prometheus(accountsByState: states)
+        return counters.prometheus(accountsByState: states) + signinMetrics()
     }
 
     /// nil for the account's own scope set; otherwise the set, sorted, as one string.
@@ -370,10 +377,11 @@ public actor Broker {
                 accounts[name]?.refreshToken = rotated
                 await persist(name, .refreshToken, rotated)
             }
+            noteRefresh(name, rotated: response.refreshToken != nil, now: now)
             CrashPoint.hit("refresh.after_refresh_token_stored")
             let token = response.accessToken(issuedAt: now, requestedScopes: scopes)
             // The account's own token is stored; tokens of other scope sets live in memory.
-            if key == nil { await persist(name, .accessToken, StoredAccessToken.encode(token)) }
+            if key == nil { await persist(name, .accessToken, StoredAccessToken.encode(token, session: accounts[name]?.session)) }
             guard accounts[name]?.generation == generation else {
                 // Signed out while storing: take back what this refresh wrote.
                 try? await store.deleteAll(account: name)
@@ -397,6 +405,7 @@ public actor Broker {
                 "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
             ])
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
+            noteRefreshFailure(name, message: error.description)
             outcome = withMachine(name, key) { $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1)) }
             if case .permanent = failure, key == nil { signInNeeded(name, because: error.description) }
         }

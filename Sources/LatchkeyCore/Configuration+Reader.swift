@@ -114,6 +114,7 @@ struct Reader {
             case "refresh_before": b.refreshBefore = try duration(e, path)
             case "min_valid": b.minValid = try duration(e, path)
             case "active_window": b.activeWindow = try duration(e, path)
+            case "signin_warning": b.signinWarning = try duration(e, path)
             case "keepalive_interval":
                 b.keepaliveInterval = try duration(e, path)
                 guard b.keepaliveInterval >= 10 else { throw fail(e, path, "must be at least 10 seconds") }
@@ -174,6 +175,8 @@ struct Reader {
             case "git_hosts": a.gitHosts = try strings(e, path)
             case "allowed_clients": a.allowedClients = try strings(e, path)
             case "min_valid": a.minValid = try duration(e, path)
+            case "session_lifetime": a.sessionLifetime = try duration(e, path)
+            case "inactivity_limit": a.inactivityLimit = try duration(e, path)
             case "client_secret":
                 throw fail(
                     e, path, "a client secret does not belong in a plain file; Latchkey keeps secrets in its store")

@@ -37,6 +37,8 @@ public struct BrokerSettings: Sendable, Equatable {
     public var activeWindow: Double = 4 * 3600
     /// An idle account's refresh token is used at least this often, to keep it alive. Default 7 days.
     public var keepaliveInterval: Double = 7 * 86_400
+    /// How long before a forecast sign-in the person is told, once. Default 24 hours.
+    public var signinWarning: Double = 86_400
     /// How long a provider may take to answer one request, in seconds. Default 30 s.
     public var providerTimeout: Double = 30
     public var notify: Notify = .desktop
@@ -94,6 +96,16 @@ public struct AccountConfig: Sendable, Equatable {
     public var allowedClients: [String] = []
     /// Overrides the broker's `min_valid` for this account.
     public var minValid: Double?
+    /// The provider's maximum session lifetime from the interactive sign-in (Conditional
+    /// Access sign-in frequency), if known. Learnt from AADSTS70043 when not set.
+    public var sessionLifetime: Double?
+    /// The provider's refresh-token inactivity window; Microsoft's 90 days when not set.
+    public var inactivityLimit: Double?
+
+    /// `inactivity_limit`, or what the provider is known to use (Microsoft: 90 days).
+    public var knownInactivityLimit: Double? {
+        inactivityLimit ?? (provider == .microsoft ? 90 * 86_400 : nil)
+    }
 
     /// The line of the `[accounts.NAME]` header, for messages.
     public var line: Int = 0

@@ -33,6 +33,11 @@ struct Status: ParsableCommand {
             for column in 0..<4 { line += row[column] + String(repeating: " ", count: widths[column] - row[column].count + 2) }
             printOut(line + row[4])
         }
+        for a in accounts {
+            guard let by = a["signin_needed_by"]?.doubleValue, by.isFinite else { continue }
+            let why = a["signin_reason"]?.stringValue ?? "?"
+            printOut(TerminalText.visible("\(a["name"]?.stringValue ?? "?"): sign-in needed by \(Timestamp(secondsSinceEpoch: by)) (\(why))"))
+        }
         if let store = answer["store"]?.stringValue {
             let unsaved = accounts.filter { $0["persisted"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
             printOut("store: \(TerminalText.visible(store))" + (unsaved.isEmpty ? "" : " (not persisted: \(unsaved.joined(separator: ", ")) — kept in memory, written again when the store answers)"))
