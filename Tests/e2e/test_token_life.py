@@ -92,3 +92,37 @@ def test_a_wall_clock_jump_forward_starts_a_due_refresh(latchkey, provider, pers
     # minute): the refresh starts without any request.
     assert poll(lambda: refreshes(provider) >= 1, timeout=90), latchkey.log_text()[-2000:]
     assert "trigger=proactive" in latchkey.log_text()
+
+
+def test_the_sign_in_forecast_is_shown_and_announced_once(latchkey, provider, person, tmp_path):
+    # A tenant whose sessions last 40 s from the interactive sign-in (AADSTS70043 after that).
+    provider.configure(interval=1, access_token_lifetime=20, session_lifetime=40, microsoft=True)
+    record = tmp_path / "notified.txt"
+    latchkey.write_config(
+        '[broker]\nstore = "memory"\nsignin_warning = "30s"\nnotify = "command"\n'
+        f'notify_command = ["sh", "-c", "printf \'%s|%s\\\\n\' \\"$0\\" \\"$1\\" >> {record}"]\n'
+        + latchkey.oauth_account("work", provider.url, provider.ca, extra='session_lifetime = "40s"'))
+    latchkey.start()
+    before = time.time()
+    assert latchkey.login("work", person)[0] == 0
+    after = time.time()
+    listed = json.loads(latchkey.run("status", "--json").stdout)["accounts"][0]
+    # auth_time is whole seconds, taken between the two readings.
+    assert int(before) + 40 - 1 <= listed["signin_needed_by"] <= after + 40 + 1, (before, listed, after)
+    assert "session_lifetime" in listed["signin_reason"]
+    shown = latchkey.run("status").stdout
+    assert "work: sign-in needed by" in shown and "40 s" in shown, shown
+    _, _, metrics = unix_http(latchkey.socket, "GET", "/metrics")
+    assert b'latchkey_signin_needed_seconds{account="work"}' in metrics
+    # The warning goes out 30 s ahead (about 10 s after the sign-in), once.
+    assert poll(record.exists, timeout=30)
+    time.sleep(3)
+    lines = record.read_text().splitlines()
+    assert len(lines) == 1 and "sign in to 'work' soon" in lines[0], lines
+    # Past the lifetime the provider ends the session and states the lifetime: it is learnt.
+    time.sleep(max(0, before + 42 - time.time()))
+    done = latchkey.run("token", "work")
+    assert done.returncode != 0 and "AADSTS70043" in done.stderr, done.stderr
+    detail = json.loads(latchkey.run("status", "work", "--json").stdout)
+    assert detail["session_lifetime_learnt"] == 40
+    assert len(record.read_text().splitlines()) >= 1
