@@ -126,3 +126,23 @@ def test_the_sign_in_forecast_is_shown_and_announced_once(latchkey, provider, pe
     detail = json.loads(latchkey.run("status", "work", "--json").stdout)
     assert detail["session_lifetime_learnt"] == 40
     assert len(record.read_text().splitlines()) >= 1
+
+
+def test_without_a_keep_alive_the_refresh_token_dies_of_inactivity_as_forecast(latchkey, provider, person):
+    # The provider's inactivity window is real: with no keep-alive inside it, the refresh
+    # token dies (AADSTS700082), on the date `status` gave.
+    provider.configure(interval=1, access_token_lifetime=10, refresh_token_inactivity=15, microsoft=True)
+    configure(latchkey, provider, 'keepalive_interval = "1d"')
+    text = latchkey.config.read_text().replace('client_id = "latchkey-test"', 'client_id = "latchkey-test"\ninactivity_limit = "15s"')
+    latchkey.write_config(text)
+    latchkey.start()
+    before = time.time()
+    assert latchkey.login("work", person)[0] == 0
+    after = time.time()
+    listed = json.loads(latchkey.run("status", "--json").stdout)["accounts"][0]
+    assert before + 15 - 1 <= listed["signin_needed_by"] <= after + 15 + 1, (before, listed, after)
+    assert "unused" in listed["signin_reason"]
+    time.sleep(max(0, after + 17 - time.time()))
+    done = latchkey.run("token", "work")
+    assert done.returncode != 0 and "AADSTS700082" in done.stderr, done.stderr
+    assert refreshes(provider) == 0
