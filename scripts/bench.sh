@@ -381,6 +381,10 @@ if [ "${LATCHKEY_BENCH_SKIP_MICRO:-0}" != 1 ]; then
     fi
 fi
 
+# ------------------------------------------------------------------ 7. idle wake-ups (issue 18)
+say "idle wake-ups: context switches of the daemon's threads over 60 s, 1 and 10,000 signed-in accounts"
+bash "$REPO/scripts/bench-idle.sh" "$BIN" latchkey 60 | tee "$RAW/idle.jsonl" >&2
+
 # ------------------------------------------------------------------ report
 {
     printf '{"nproc":%s,' "$(nproc)"

@@ -114,32 +114,56 @@ extension Broker {
         }
     }
 
-    /// The scheduler's part for Kerberos accounts: keep tickets fresh, or say a sign-in is needed.
-    func checkTickets() async {
-        let now = clock()
+    /// The scheduler's part for Kerberos accounts: keep tickets fresh, or say a sign-in is
+    /// needed; returns when the next check is due. A ticket is looked at again shortly before
+    /// it needs renewing (an expired ticket cannot be renewed, so an idle account's ticket is
+    /// renewed then too: that is its keep-alive), and at least every `ticketRecheck` seconds,
+    /// so a `kinit` outside Latchkey shows in `status`.
+    func checkTickets() async -> Timestamp? {
+        var next: Timestamp?
         for name in order {
             guard let account = accounts[name], account.config.method == .kerberos, account.login == nil else { continue }
-            if let next = account.kerberos.nextCheck, now < next { continue }
-            accounts[name]?.kerberos.nextCheck = now + 10
-            let principal = account.config.principal
+            let now = clock()
+            if let due = account.kerberos.nextCheck, now < due {
+                next = min(next ?? due, due)
+                continue
+            }
             let minValid = account.config.minValid ?? settings.minValid
-            let status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
-            switch status {
-            case .success(let s) where Double(s.secondsLeft) > minValid + 30:
-                _ = noteTicket(name, secondsLeft: s.secondsLeft)
-            case .success, .failure:
-                if case .failure = status, accounts[name]?.kerberos.state == .signedOut { continue }
-                if await refreshTicket(name, reason: "the ticket is about to expire", needed: minValid + 30) {
-                    if case .success(let s) = await blocking({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
-                        _ = noteTicket(name, secondsLeft: s.secondsLeft)
-                    }
-                } else if accounts[name]?.kerberos.state != .signinRequired {
-                    accounts[name]?.kerberos.state = .signinRequired
-                    logger.warning("Kerberos sign-in needed: the ticket expires and cannot be renewed", metadata: ["account": "\(name)"])
-                    signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
+            let due = await checkTicket(name, principal: account.config.principal, renewBelow: minValid + 30)
+            accounts[name]?.kerberos.nextCheck = due
+            next = min(next ?? due, due)
+        }
+        return next
+    }
+
+    /// The longest time between two looks at a Kerberos account's ticket cache.
+    static let ticketRecheck: Double = 900
+
+    /// Looks at one account's ticket, renews it when fewer than `renewBelow` seconds are left;
+    /// returns when to look again.
+    private func checkTicket(_ name: String, principal: String?, renewBelow: Double) async -> Timestamp {
+        let status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+        var secondsLeft: Int?
+        switch status {
+        case .success(let s) where Double(s.secondsLeft) > renewBelow:
+            _ = noteTicket(name, secondsLeft: s.secondsLeft)
+            secondsLeft = s.secondsLeft
+        case .success, .failure:
+            if case .failure = status, accounts[name]?.kerberos.state == .signedOut { return clock() + 60 }
+            if await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow) {
+                if case .success(let s) = await blocking({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
+                    _ = noteTicket(name, secondsLeft: s.secondsLeft)
+                    secondsLeft = s.secondsLeft
                 }
+            } else if accounts[name]?.kerberos.state != .signinRequired {
+                accounts[name]?.kerberos.state = .signinRequired
+                logger.warning("Kerberos sign-in needed: the ticket expires and cannot be renewed", metadata: ["account": "\(name)"])
+                signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
             }
         }
+        // Shortly before the renewal is due; a failed renewal is tried again in a minute.
+        let wait = secondsLeft.map { Double($0) - renewBelow } ?? 60
+        return clock() + min(max(wait, 10), Self.ticketRecheck)
     }
 
     func servicePrincipal(_ name: String, _ config: AccountConfig, url: String?) throws(LatchkeyError) -> String {

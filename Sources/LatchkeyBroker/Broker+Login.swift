@@ -108,6 +108,8 @@ extension Broker {
         }
         emit(event, session)
         session.subscribers.removeAll()
+        accounts[name]?.kerberos.nextCheck = nil  // a new ticket: look at it now
+        wakeScheduler()
         sessions[session.id] = nil
     }
 
@@ -200,7 +202,8 @@ extension Broker {
             await persist(name, .refreshToken, refresh)
         }
         let token = response.accessToken(issuedAt: now, requestedScopes: config.scopes)
-        await persist(name, .accessToken, StoredAccessToken.encode(token))
+        noteSignIn(name, idToken: response.idToken, now: now)
+        await persist(name, .accessToken, StoredAccessToken.encode(token, session: accounts[name]?.session))
         accounts[name]?.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
         accounts[name]?.lastRefresh = now
         logger.info("signed in", metadata: ["account": "\(name)", "flow": "\(flow)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))"])

@@ -33,6 +33,7 @@ extension Broker {
             accounts[name] = nil
         }
         order = newOrder
+        wakeScheduler()
     }
 }
 

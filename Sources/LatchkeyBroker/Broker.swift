@@ -19,6 +19,10 @@ public actor Broker {
         var metadata: ProviderMetadata?
         var login: LoginSession?
         var lastRefresh: Timestamp?
+        /// A client's last request for the account (use-aware refresh, `RefreshSchedule`).
+        var lastUsed: Timestamp?
+        /// What is known of the session's life, stored with the access token (Broker+Session.swift).
+        var session = SessionLife()
         /// The store could not be read at start-up: read it when a client first asks.
         var needsRestore = false { didSet { publish() } }
         var storeError: StoreError?
@@ -120,6 +124,8 @@ public actor Broker {
     public nonisolated let work = BackgroundWork()
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
     var renewals: [String: [CheckedContinuation<Bool, Never>]] = [:]
+    /// Wakes the refresh scheduler when what is due changes (Broker+Scheduler.swift).
+    let doorbell = Doorbell()
 
     public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
                 notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
@@ -143,13 +149,16 @@ public actor Broker {
     /// cannot be read now (locked keyring, no service) is read again when a client asks.
     public func restore() async {
         for name in order { await restoreAccount(name) }
+        wakeScheduler()
     }
 
     private func restoreAccount(_ name: String) async {
         do {
             let refresh = try await store.read(account: name, kind: .refreshToken)
-            let access = try await store.read(account: name, kind: .accessToken).flatMap(StoredAccessToken.decode)
+            let storedAccess = try await store.read(account: name, kind: .accessToken)
+            let access = storedAccess.flatMap(StoredAccessToken.decode)
             guard accounts[name]?.machine.state == .signedOut else { return }  // signed in meanwhile
+            accounts[name]?.session = storedAccess.map(StoredAccessToken.session) ?? SessionLife()
             accounts[name]?.refreshToken = refresh
             accounts[name]?.machine.restored(access, hasRefreshToken: refresh != nil)
             accounts[name]?.needsRestore = false
@@ -185,12 +194,15 @@ public actor Broker {
                 scopes: [], store: store.name, persisted: account.pendingWrites.isEmpty && store.isPersistent,
                 email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
         }
-        return withActiveSync(AccountSummary(
+        var summary = withActiveSync(AccountSummary(
             name: name, method: account.config.method, state: account.machine.state,
             expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError ?? account.storeError?.message,
             lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
             store: store.name, persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent,
             email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts))
+        summary.session = account.session
+        summary.signin = signinForecast(name)
+        return summary
     }
 
     // MARK: Tokens
@@ -208,6 +220,7 @@ public actor Broker {
     /// The token for a client already checked against `allowed_clients`, and its audit line.
     func handOutToken(account name: String, scopes: [String], minValid: Double?, client: ClientIdentity?) async throws(LatchkeyError) -> AccessToken {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
+        noteUse(name)
         let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
         metrics.handedOut += 1
         if let client {
@@ -237,7 +250,7 @@ public actor Broker {
             counters.cacheHits += served
             counters.handedOut += served
         }
-        return counters.prometheus(accountsByState: states)
+        return counters.prometheus(accountsByState: states) + signinMetrics()
     }
 
     /// nil for the account's own scope set; otherwise the set, sorted, as one string.
@@ -332,6 +345,7 @@ public actor Broker {
                 }
             }
             metrics.handedOut += 1
+            noteUse(name)
             if let client {
                 logger.info("credential handed out", metadata: [
                     "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")", "scheme": "Negotiate",
@@ -368,10 +382,11 @@ public actor Broker {
                 accounts[name]?.refreshToken = rotated
                 await persist(name, .refreshToken, rotated)
             }
+            noteRefresh(name, rotated: response.refreshToken != nil, now: now)
             CrashPoint.hit("refresh.after_refresh_token_stored")
             let token = response.accessToken(issuedAt: now, requestedScopes: scopes)
             // The account's own token is stored; tokens of other scope sets live in memory.
-            if key == nil { await persist(name, .accessToken, StoredAccessToken.encode(token)) }
+            if key == nil { await persist(name, .accessToken, StoredAccessToken.encode(token, session: accounts[name]?.session)) }
             guard accounts[name]?.generation == generation else {
                 // Signed out while storing: take back what this refresh wrote.
                 try? await store.deleteAll(account: name)
@@ -397,6 +412,7 @@ public actor Broker {
             ])
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             if key == nil { rememberRefresh(name, error) }
+            noteRefreshFailure(name, message: error.description)
             outcome = withMachine(name, key) { $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1)) }
             if case .permanent = failure, key == nil { signInNeeded(name, because: error.description) }
         }
@@ -433,6 +449,7 @@ public actor Broker {
     }
 
     func finishRefresh(_ name: String, _ key: String?, _ outcome: TokenMachine.RefreshOutcome?) {
+        wakeScheduler()
         let waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>]
         if let key {
             guard let slotWaiters = accounts[name]?.scoped[key]?.waiters else { return }

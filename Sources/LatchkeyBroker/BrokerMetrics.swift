@@ -8,6 +8,11 @@ public struct BrokerMetrics: Sendable {
     public var cacheHits = 0
     public var refreshesOnRequest = 0
     public var refreshesProactive = 0
+    /// Refreshes of idle accounts only to keep their refresh token alive (counted in
+    /// `refreshesProactive` too).
+    public var refreshesKeepAlive = 0
+    /// Times the refresh scheduler woke and looked for due work.
+    public var schedulerPasses = 0
     public var refreshes: [Outcome: Int] = [:]
     /// Provider latency of refreshes, as a Prometheus histogram (upper bounds in seconds).
     public static let latencyBuckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -37,6 +42,8 @@ public struct BrokerMetrics: Sendable {
         metric("latchkey_refreshes_started_total", "counter", "Refreshes started, by trigger.", [
             ("{trigger=\"request\"}", Double(refreshesOnRequest)), ("{trigger=\"proactive\"}", Double(refreshesProactive)),
         ])
+        metric("latchkey_keepalive_refreshes_total", "counter", "Refreshes of idle accounts that keep the refresh token alive.", [("", Double(refreshesKeepAlive))])
+        metric("latchkey_scheduler_wakeups_total", "counter", "Times the refresh scheduler woke to look for due work.", [("", Double(schedulerPasses))])
         metric("latchkey_refreshes_total", "counter", "Finished refreshes, by outcome.", Outcome.allCases.map { ("{outcome=\"\($0.rawValue)\"}", Double(refreshes[$0] ?? 0)) })
         var buckets: [(String, Double)] = zip(Self.latencyBuckets, latencyCounts).map { ("{le=\"\(Self.number($0))\"}", Double($1)) }
         buckets.append(("{le=\"+Inf\"}", Double(latencyCount)))

@@ -18,4 +18,7 @@ public protocol TokenPublisher: AnyObject, Sendable {
     /// Tokens handed out from the published table so far (counted in `/metrics` as cache hits
     /// and hand-outs, like those the broker answers itself).
     var handedOut: Int { get }
+    /// When the server last answered a request for the account from the table (use-aware
+    /// refresh counts it as use; nil: never, or not since the account was withdrawn).
+    func lastServed(account: String) -> Timestamp?
 }

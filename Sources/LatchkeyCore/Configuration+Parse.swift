@@ -69,14 +69,15 @@ extension Configuration {
     }
 
     /// Every key `[broker]` accepts; config/latchkey.example.toml documents each (a test checks).
-    public static let brokerKeys = ["store", "refresh_before", "min_valid", "provider_timeout", "notify", "notify_command", "key_file", "store_file"]
+    public static let brokerKeys = ["store", "refresh_before", "min_valid", "provider_timeout", "notify", "notify_command", "key_file", "store_file",
+                                     "active_window", "keepalive_interval", "signin_warning"]
 
     /// Every key an `[accounts.NAME]` table accepts; the example documents each.
     public static let accountKeys = [
         "email", "method", "fallback", "provider", "tenant", "issuer", "client_id", "scopes", "flow", "ca_file",
         "authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "revocation_endpoint",
         "principal", "service", "username", "remember_password", "url", "git_hosts", "allowed_clients", "min_valid",
-        "activesync_accept_policy", "imap", "smtp",
+        "activesync_accept_policy", "imap", "smtp", "session_lifetime", "inactivity_limit",
     ]
 
     /// Account names travel in socket paths and store attributes.

@@ -113,6 +113,11 @@ struct Reader {
             case "store": b.store = try choice(e, path, BrokerSettings.StoreKind.self)
             case "refresh_before": b.refreshBefore = try duration(e, path)
             case "min_valid": b.minValid = try duration(e, path)
+            case "active_window": b.activeWindow = try duration(e, path)
+            case "signin_warning": b.signinWarning = try duration(e, path)
+            case "keepalive_interval":
+                b.keepaliveInterval = try duration(e, path)
+                guard b.keepaliveInterval >= 10 else { throw fail(e, path, "must be at least 10 seconds") }
             case "provider_timeout":
                 b.providerTimeout = try duration(e, path)
                 guard b.providerTimeout >= 1 else { throw fail(e, path, "must be at least 1 second") }
@@ -175,6 +180,8 @@ struct Reader {
                 if key == "imap" { a.imap = server } else { a.smtp = server }
             case "allowed_clients": a.allowedClients = try strings(e, path)
             case "min_valid": a.minValid = try duration(e, path)
+            case "session_lifetime": a.sessionLifetime = try duration(e, path)
+            case "inactivity_limit": a.inactivityLimit = try duration(e, path)
             case "client_secret":
                 throw fail(
                     e, path, "a client secret does not belong in a plain file; Latchkey keeps secrets in its store")

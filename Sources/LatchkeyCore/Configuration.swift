@@ -33,6 +33,12 @@ public struct BrokerSettings: Sendable, Equatable {
     public var refreshBefore: Double = 300
     /// The validity every token handed out has at least, unless a request asks otherwise. Default 60 s.
     public var minValid: Double = 60
+    /// An account a client asked for within this long is refreshed ahead of expiry. Default 4 hours.
+    public var activeWindow: Double = 4 * 3600
+    /// An idle account's refresh token is used at least this often, to keep it alive. Default 7 days.
+    public var keepaliveInterval: Double = 7 * 86_400
+    /// How long before a forecast sign-in the person is told, once. Default 24 hours.
+    public var signinWarning: Double = 86_400
     /// How long a provider may take to answer one request, in seconds. Default 30 s.
     public var providerTimeout: Double = 30
     public var notify: Notify = .desktop
@@ -97,6 +103,16 @@ public struct AccountConfig: Sendable, Equatable {
     public var activeSyncAcceptPolicy: Bool = false
     /// Overrides the broker's `min_valid` for this account.
     public var minValid: Double?
+    /// The provider's maximum session lifetime from the interactive sign-in (Conditional
+    /// Access sign-in frequency), if known. Learnt from AADSTS70043 when not set.
+    public var sessionLifetime: Double?
+    /// The provider's refresh-token inactivity window; Microsoft's 90 days when not set.
+    public var inactivityLimit: Double?
+
+    /// `inactivity_limit`, or what the provider is known to use (Microsoft: 90 days).
+    public var knownInactivityLimit: Double? {
+        inactivityLimit ?? (provider == .microsoft ? 90 * 86_400 : nil)
+    }
 
     /// The line of the `[accounts.NAME]` header, for messages.
     public var line: Int = 0

@@ -1,14 +1,21 @@
 
 
-/// How an access token and its life are kept in a store item: a small JSON document.
+/// How an access token and its life are kept in a store item: a small JSON document, with
+/// what is known of the session's life (`SessionLife`) beside it.
 public enum StoredAccessToken {
-    public static func encode(_ token: AccessToken) -> Secret<String> {
-        let json: JSONValue = .object([
+    public static func encode(_ token: AccessToken, session: SessionLife? = nil) -> Secret<String> {
+        var members: [(String, JSONValue)] = [
             ("access_token", .string(token.value.reveal())), ("token_type", .string(token.tokenType)),
             ("issued_at", .number(token.issuedAt.secondsSinceEpoch)), ("expires_at", .number(token.expiresAt.secondsSinceEpoch)),
             ("scopes", .array(token.scopes.map(JSONValue.string))),
-        ])
-        return Secret(json.encoded)
+        ]
+        if let session { members.append(("session", session.json)) }
+        return Secret(JSONValue.object(members).encoded)
+    }
+
+    /// The session's life kept with the token (all unknown when an older Latchkey wrote it).
+    public static func session(_ stored: Secret<String>) -> SessionLife {
+        SessionLife(json: (try? JSONValue.parse(stored.reveal()))?["session"])
     }
 
     public static func decode(_ stored: Secret<String>) -> AccessToken? {

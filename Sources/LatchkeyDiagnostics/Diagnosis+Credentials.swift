@@ -48,7 +48,8 @@ extension Diagnosis {
             return
         }
         let refresh = try? await store.read(account: name, kind: .refreshToken)
-        let stored = (try? await store.read(account: name, kind: .accessToken)).flatMap { $0.flatMap(StoredAccessToken.decode) }
+        let storedItem = (try? await store.read(account: name, kind: .accessToken)) ?? nil
+        let stored = storedItem.flatMap(StoredAccessToken.decode)
         guard let refresh = refresh ?? nil else {
             add(Finding("credential", .fail, "There is no refresh token for '\(name)' in the \(store.name) store: not signed in.",
                 remedy: "Run `latchkey login \(name)`.", area: .signIn))
@@ -65,7 +66,11 @@ extension Diagnosis {
             if let rotated = response.refreshToken { try? await store.write(account: name, kind: .refreshToken, value: rotated) }
             let now = Timestamp(secondsSinceEpoch: Double(time(nil)))
             let token = response.accessToken(issuedAt: now, requestedScopes: account.scopes)
-            try? await store.write(account: name, kind: .accessToken, value: StoredAccessToken.encode(token))
+            // The session's record stays with the token: the refresh token was used (and rotated).
+            var session = storedItem.map(StoredAccessToken.session) ?? SessionLife()
+            session.refreshUsedAt = now
+            if response.refreshToken != nil { session.refreshRotatedAt = now }
+            try? await store.write(account: name, kind: .accessToken, value: StoredAccessToken.encode(token, session: session))
             add(Finding("refresh", .pass, "The provider issued a new token, valid for \(CheckedNumber.describe(response.expiresIn)) s."))
             claims(token.value)
             freshToken = token.value

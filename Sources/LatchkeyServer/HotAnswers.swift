@@ -10,6 +10,8 @@ public final class HotAnswers: TokenPublisher {
     struct Published: Sendable {
         let token: AccessToken
         let minValid: Double?
+        /// The last request for it (kept across tokens: `publish` carries it over).
+        var lastServed: Timestamp?
         /// Encoded at the first request for it (accounts nobody asks for over the socket cost
         /// no more memory than their token).
         var encoded: Entry?
@@ -56,7 +58,7 @@ public final class HotAnswers: TokenPublisher {
     public func publish(account: String, token: AccessToken, minValid: Double?) {
         table.withLock { table in
             if let current = table[account], current.token == token, current.minValid == minValid { return }
-            table[account] = Published(token: token, minValid: minValid)
+            table[account] = Published(token: token, minValid: minValid, lastServed: table[account]?.lastServed)
         }
     }
 
@@ -72,11 +74,18 @@ public final class HotAnswers: TokenPublisher {
 
     public var handedOut: Int { served.load(ordering: .relaxed) }
 
+    public func lastServed(account: String) -> Timestamp? {
+        table.withLock { $0[account]?.lastServed }
+    }
+
     // MARK: Serving (event loop)
 
     /// The entry of `account` if its token has at least its `min_valid` left at `now`.
     func servable(_ account: String, now: Timestamp) -> Entry? {
-        guard let published = table.withLock({ $0[account] }) else { return nil }
+        guard let published = table.withLock({ table -> Published? in
+            table[account]?.lastServed = now  // a request for the account: it is in use
+            return table[account]
+        }) else { return nil }
         let minValid = published.minValid ?? Double(bitPattern: defaultMinValid.load(ordering: .relaxed))
         guard published.token.remaining(at: now) >= minValid else { return nil }
         if let encoded = published.encoded { return encoded }

@@ -34,6 +34,11 @@ struct Status: ParsableCommand {
             printOut(line + row[4])
         }
         for a in accounts { if let line = Self.activeSyncLine(a) { printOut(TerminalText.visible(line)) } }
+        for a in accounts {
+            guard let by = a["signin_needed_by"]?.doubleValue, by.isFinite else { continue }
+            let why = a["signin_reason"]?.stringValue ?? "?"
+            printOut(TerminalText.visible("\(a["name"]?.stringValue ?? "?"): sign-in needed by \(Timestamp(secondsSinceEpoch: by)) (\(why))"))
+        }
         if let store = answer["store"]?.stringValue {
             let unsaved = accounts.filter { $0["persisted"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
             printOut("store: \(TerminalText.visible(store))" + (unsaved.isEmpty ? "" : " (not persisted: \(unsaved.joined(separator: ", ")) — kept in memory, written again when the store answers)"))

@@ -60,11 +60,16 @@ def timestamp():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def error_body(error, description=None, codes=None):
-    """An OAuth error body as Entra ID writes it."""
+def date(seconds):
+    """A time as Entra ID's error texts state it."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
+
+
+def error_body(error, description=None, codes=None, text=None):
+    """An OAuth error body as Entra ID writes it (`text`: one that states this case's numbers)."""
     codes = [int(c) for c in (codes or [DEFAULT_CODES.get(error, 90033)])]
     code = codes[0]
-    text = TEXTS.get(code) or description or error.replace("_", " ")
+    text = text or TEXTS.get(code) or description or error.replace("_", " ")
     trace_id = str(uuid.uuid4())
     correlation_id = str(uuid.uuid4())
     ts = timestamp()

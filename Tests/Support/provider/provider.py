@@ -52,9 +52,11 @@ MFA_AMR = ["pwd", "mfa"]
 SLOW_DOWN_TOLERANCE = 0.1
 
 
-def ms_code(code):
-    """Remember which AADSTS code this request's error should carry in microsoft mode."""
+def ms_code(code, text=None):
+    """Remember which AADSTS code (and, when it states numbers, which text) this request's
+    error should carry in microsoft mode."""
     g.ms_code = code
+    g.ms_text = text
 
 
 def check_totp(secret, code):
@@ -203,7 +205,8 @@ def create_app(issuer):
         def authenticate_refresh_token(self, refresh_token):
             with state.lock:
                 record = state.by_refresh.get(refresh_token)
-                problem = record.refresh_problem() if record else "unknown"
+                problem = record.refresh_problem(state.settings["refresh_token_inactivity"],
+                                                 state.settings["session_lifetime"]) if record else "unknown"
                 if problem is None:
                     return record
                 if problem == "rotated":
@@ -220,6 +223,19 @@ def create_app(issuer):
             if problem == "expired":
                 ms_code(700082)
                 raise InvalidGrantError("The refresh token has expired.")
+            if problem == "inactive":
+                inactivity = state.setting("refresh_token_inactivity")
+                text = (f"The refresh token has expired due to inactivity. The token was issued on "
+                        f"{microsoft.date(record.issued_at)} and was inactive for {inactivity} seconds.")
+                ms_code(700082, text)
+                raise InvalidGrantError(text)
+            if problem == "session_lifetime":
+                lifetime = state.setting("session_lifetime")
+                text = (f"The refresh token has expired or is invalid due to sign-in frequency checks by "
+                        f"conditional access. The token was issued on {microsoft.date(record.signin.auth_time)} "
+                        f"and the maximum allowed lifetime for this request is {lifetime}.")
+                ms_code(70043, text)
+                raise InvalidGrantError(text)
             ms_code(70000)
             raise InvalidGrantError("The refresh token is invalid.")
 
@@ -512,7 +528,7 @@ def create_app(issuer):
                     "does not exist" in (data.get("error_description") or ""):
                 code = 700016
             data = microsoft.error_body(data["error"], data.get("error_description"),
-                                        [code] if code else None)
+                                        [code] if code else None, text=g.get("ms_text"))
         elif resp.status_code == 200 and request.path == "/device_authorization":
             data = microsoft.device_authorization_body(data)
         elif resp.status_code == 200 and request.path == "/token":
@@ -929,7 +945,7 @@ def create_app(issuer):
         return json_response({"ok": True})
 
     INT_SETTINGS = ("access_token_lifetime", "device_code_lifetime", "interval",
-                    "refresh_token_lifetime")
+                    "refresh_token_lifetime", "refresh_token_inactivity", "session_lifetime")
 
     @app.get("/_test/config")
     def test_get_config():

@@ -24,6 +24,11 @@ DEFAULT_SETTINGS = {
     "microsoft": False,
     "block_device_code": False,
     "refresh_token_lifetime": 90 * 24 * 3600,
+    # Entra ID's limits, short for tests (0: none). A refresh token unused this many seconds
+    # dies of inactivity (AADSTS700082); a session older than `session_lifetime` seconds since
+    # the interactive sign-in ends at its next refresh (AADSTS70043, stating the lifetime).
+    "refresh_token_inactivity": 0,
+    "session_lifetime": 0,
 }
 
 COUNTER_NAMES = (
@@ -198,11 +203,17 @@ class TokenRecord(TokenMixin):
         return CLIENTS.get(self.client_id)
 
     # the refresh token
-    def refresh_problem(self):
+    def refresh_problem(self, inactivity=0, session_lifetime=0):
         if self.refresh_revoked:
             return self.refresh_revoked
-        if time.time() >= self.refresh_expires_at:
+        now = time.time()
+        if now >= self.refresh_expires_at:
             return "expired"
+        # Every use rotates the refresh token, so its issue time is its last use.
+        if inactivity and now - self.issued_at >= inactivity:
+            return "inactive"
+        if session_lifetime and self.signin is not None and now - self.signin.auth_time >= session_lifetime:
+            return "session_lifetime"
         return None
 
 

@@ -1,0 +1,89 @@
+import LatchkeyCore
+import LatchkeyOAuth
+import Logging
+
+extension Broker {
+    /// An interactive sign-in: the session starts (at the ID token's `auth_time` when it has one).
+    func noteSignIn(_ name: String, idToken: Secret<String>?, now: Timestamp) {
+        var session = SessionLife()
+        if let authTime = idToken.flatMap({ SessionLife.authTime(idToken: $0.reveal()) }), authTime <= now + 300 {
+            session.signedInAt = authTime
+            session.signedInFromAuthTime = true
+        } else {
+            session.signedInAt = now
+        }
+        session.refreshUsedAt = now
+        session.refreshRotatedAt = now
+        accounts[name]?.session = session
+    }
+
+    /// A refresh succeeded: the refresh token was used (and, if a new one came, rotated).
+    func noteRefresh(_ name: String, rotated: Bool, now: Timestamp) {
+        accounts[name]?.session.refreshUsedAt = now
+        if rotated { accounts[name]?.session.refreshRotatedAt = now }
+    }
+
+    /// A refresh failed: a sign-in-frequency error that states the session's lifetime teaches it.
+    func noteRefreshFailure(_ name: String, message: String) {
+        guard let lifetime = SessionLife.statedLifetime(in: message) else { return }
+        accounts[name]?.session.learntLifetime = lifetime
+        logger.info("learnt the session's maximum lifetime from the provider", metadata: [
+            "account": "\(name)", "lifetime": "\(SessionLife.describe(lifetime))",
+        ])
+    }
+
+    /// When a new interactive sign-in will be needed for an OAuth account, and why; nil: unknown.
+    func signinForecast(_ name: String) -> SessionLife.Forecast? {
+        guard let account = accounts[name], account.config.method == .oauth, account.machine.hasRefreshToken else { return nil }
+        return account.session.forecast(
+            sessionLifetime: account.config.sessionLifetime, inactivityLimit: account.config.knownInactivityLimit,
+            keepaliveInterval: settings.keepaliveInterval)
+    }
+
+    /// The scheduler's part for forecasts: tells the person once, `signin_warning` ahead of
+    /// each known deadline; returns when the next warning is due.
+    func warnOfSignins() -> Timestamp? {
+        let now = clock()
+        var next: Timestamp?
+        for name in order {
+            guard let forecast = signinForecast(name), accounts[name]?.session.warnedFor != forecast.by else { continue }
+            let warnAt = forecast.by + -settings.signinWarning
+            if warnAt > now {
+                next = min(next ?? warnAt, warnAt)
+                continue
+            }
+            accounts[name]?.session.warnedFor = forecast.by
+            let notifier = self.notifier
+            let body = "A new sign-in to '\(name)' will be needed by \(forecast.by): \(forecast.reason). Run: latchkey login \(name)"
+            work.start { await notifier.notify(summary: "Latchkey: sign in to '\(name)' soon", body: body) }
+            logger.info("notified: sign-in needed soon", metadata: ["account": "\(name)", "by": "\(forecast.by)"])
+        }
+        return next
+    }
+
+    /// `/metrics`: seconds until a new sign-in is needed, per account where known.
+    func signinMetrics() -> String {
+        let now = clock()
+        var out = "# HELP latchkey_signin_needed_seconds Seconds until a new interactive sign-in is needed (accounts where known).\n"
+        out += "# TYPE latchkey_signin_needed_seconds gauge\n"
+        for name in order {
+            guard let forecast = signinForecast(name) else { continue }
+            out += "latchkey_signin_needed_seconds{account=\"\(Self.labelValue(name))\"} \(BrokerMetrics.number((forecast.by - now).rounded()))\n"
+        }
+        return out
+    }
+
+    /// A Prometheus label value: backslash, quote and newline escaped.
+    static func labelValue(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

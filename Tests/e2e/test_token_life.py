@@ -1,0 +1,148 @@
+"""Issue 18 end to end: use-aware refresh and a scheduler that sleeps until something is due.
+An idle account is kept alive across the provider's inactivity window without a refresh at
+every expiry; an account in use is refreshed ahead of expiry; a wall-clock jump (libfaketime on
+the daemon) starts a due refresh — against the real provider and the real daemon."""
+
+import json
+import os
+import time
+
+from support.latchkey import unix_http
+
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def configure(latchkey, provider, broker):
+    latchkey.write_config(f'[broker]\nstore = "memory"\n{broker}\n'
+                          + latchkey.oauth_account("work", provider.url, provider.ca))
+
+
+def refreshes(provider):
+    return provider.counters()["token_refresh_ok"]
+
+
+def poll(condition, timeout, step=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def test_an_idle_account_is_kept_alive_and_not_refreshed_at_every_expiry(latchkey, provider, person):
+    # 10-second tokens (refreshed every ~5 s if kept fresh), refresh tokens that die after 30 s
+    # unused (AADSTS700082 in microsoft mode), a keep-alive every 20 s.
+    provider.configure(interval=1, access_token_lifetime=10, refresh_token_inactivity=30, microsoft=True)
+    configure(latchkey, provider, 'active_window = "15s"\nkeepalive_interval = "20s"')
+    latchkey.start()
+    assert latchkey.login("work", person)[0] == 0
+    time.sleep(70)  # more than two inactivity windows; nobody asks for the account
+    idle = refreshes(provider)
+    # Kept fresh, it would have been refreshed about 14 times; kept alive, 3 times (~18-20 s apart).
+    assert 2 <= idle <= 4, idle
+    log = latchkey.log_text()
+    assert log.count("trigger=keep-alive") == idle, log[-2000:]
+    assert "trigger=proactive" not in log
+    # The refresh token survived: the first request after the quiet spell costs one refresh.
+    done = latchkey.run("token", "work")
+    assert done.returncode == 0, done.stderr
+    assert provider.resource(done.stdout.strip()).status_code == 200
+    assert refreshes(provider) == idle + 1
+    assert "AADSTS700082" not in latchkey.log_text()
+
+
+def test_an_account_in_use_is_refreshed_ahead_of_expiry_until_it_falls_idle(latchkey, provider, person):
+    provider.configure(interval=1, access_token_lifetime=10)
+    configure(latchkey, provider, 'min_valid = "2s"\nactive_window = "15s"\nkeepalive_interval = "1d"')
+    latchkey.start()
+    assert latchkey.login("work", person)[0] == 0
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline:
+        status, _, body = unix_http(latchkey.socket, "GET", "/v1/accounts/work/token")
+        assert status == 200, body
+        assert json.loads(body)["expires_at"] - time.time() >= 2 - 1
+        time.sleep(0.5)
+    active = refreshes(provider)
+    assert active >= 3, active  # about one every 5 s
+    log = latchkey.log_text()
+    assert log.count("trigger=proactive") >= active and "trigger=request" not in log
+    # Idle once the active window has passed: no refresh at the next expiries.
+    time.sleep(15 + 6)
+    settled = refreshes(provider)
+    time.sleep(25)
+    assert refreshes(provider) == settled
+
+
+def test_a_wall_clock_jump_forward_starts_a_due_refresh(latchkey, provider, person, tmp_path):
+    assert os.path.exists(LIBFAKETIME), "faketime is not installed (scripts/install-deps.sh installs it)"
+    provider.configure(interval=1, access_token_lifetime=3600)
+    configure(latchkey, provider, "")
+    offset = tmp_path / "faketime"
+    offset.write_text("+0\n")
+    # The daemon's wall clock only; its monotonic timers stay true, as after a clock step.
+    latchkey.start(prefix=["env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME_TIMESTAMP_FILE={offset}",
+                           "FAKETIME_NO_CACHE=1", "DONT_FAKE_MONOTONIC=1"])
+    assert latchkey.login("work", person)[0] == 0
+    assert latchkey.run("token", "work").returncode == 0  # in use
+    time.sleep(3)
+    assert refreshes(provider) == 0
+    offset.write_text("+58m\n")  # past the refresh due time (~55 min), before expiry
+    # The scheduler judges due times by the wall clock each time it wakes (at least once a
+    # minute): the refresh starts without any request.
+    assert poll(lambda: refreshes(provider) >= 1, timeout=90), latchkey.log_text()[-2000:]
+    assert "trigger=proactive" in latchkey.log_text()
+
+
+def test_the_sign_in_forecast_is_shown_and_announced_once(latchkey, provider, person, tmp_path):
+    # A tenant whose sessions last 40 s from the interactive sign-in (AADSTS70043 after that).
+    provider.configure(interval=1, access_token_lifetime=20, session_lifetime=40, microsoft=True)
+    record = tmp_path / "notified.txt"
+    latchkey.write_config(
+        '[broker]\nstore = "memory"\nsignin_warning = "30s"\nnotify = "command"\n'
+        f'notify_command = ["sh", "-c", "printf \'%s|%s\\\\n\' \\"$0\\" \\"$1\\" >> {record}"]\n'
+        + latchkey.oauth_account("work", provider.url, provider.ca, extra='session_lifetime = "40s"'))
+    latchkey.start()
+    before = time.time()
+    assert latchkey.login("work", person)[0] == 0
+    after = time.time()
+    listed = json.loads(latchkey.run("status", "--json").stdout)["accounts"][0]
+    # auth_time is whole seconds, taken between the two readings.
+    assert int(before) + 40 - 1 <= listed["signin_needed_by"] <= after + 40 + 1, (before, listed, after)
+    assert "session_lifetime" in listed["signin_reason"]
+    shown = latchkey.run("status").stdout
+    assert "work: sign-in needed by" in shown and "40 s" in shown, shown
+    _, _, metrics = unix_http(latchkey.socket, "GET", "/metrics")
+    assert b'latchkey_signin_needed_seconds{account="work"}' in metrics
+    # The warning goes out 30 s ahead (about 10 s after the sign-in), once.
+    assert poll(record.exists, timeout=30)
+    time.sleep(3)
+    lines = record.read_text().splitlines()
+    assert len(lines) == 1 and "sign in to 'work' soon" in lines[0], lines
+    # Past the lifetime the provider ends the session and states the lifetime: it is learnt.
+    time.sleep(max(0, before + 42 - time.time()))
+    done = latchkey.run("token", "work")
+    assert done.returncode != 0 and "AADSTS70043" in done.stderr, done.stderr
+    detail = json.loads(latchkey.run("status", "work", "--json").stdout)
+    assert detail["session_lifetime_learnt"] == 40
+    assert len(record.read_text().splitlines()) >= 1
+
+
+def test_without_a_keep_alive_the_refresh_token_dies_of_inactivity_as_forecast(latchkey, provider, person):
+    # The provider's inactivity window is real: with no keep-alive inside it, the refresh
+    # token dies (AADSTS700082), on the date `status` gave.
+    provider.configure(interval=1, access_token_lifetime=10, refresh_token_inactivity=15, microsoft=True)
+    configure(latchkey, provider, 'keepalive_interval = "1d"')
+    text = latchkey.config.read_text().replace('client_id = "latchkey-test"', 'client_id = "latchkey-test"\ninactivity_limit = "15s"')
+    latchkey.write_config(text)
+    latchkey.start()
+    before = time.time()
+    assert latchkey.login("work", person)[0] == 0
+    after = time.time()
+    listed = json.loads(latchkey.run("status", "--json").stdout)["accounts"][0]
+    assert before + 15 - 1 <= listed["signin_needed_by"] <= after + 15 + 1, (before, listed, after)
+    assert "unused" in listed["signin_reason"]
+    time.sleep(max(0, after + 17 - time.time()))
+    done = latchkey.run("token", "work")
+    assert done.returncode != 0 and "AADSTS700082" in done.stderr, done.stderr
+    assert refreshes(provider) == 0
