@@ -4,7 +4,8 @@ import Glibc
 
 /// libFuzzer's entry points (clang's `-sanitize=fuzzer`). One binary holds every target; `LATCHKEY_FUZZ_TARGET` picks the one to run (scripts/fuzz.sh sets it).
 /// Each input is also timed in CPU time of this thread: an input that takes longer than
-/// `LATCHKEY_FUZZ_SLOW_MS` (100 ms) is a finding, reported and aborted like a crash.
+/// `LATCHKEY_FUZZ_SLOW_MS` (100 ms) in the fastest of three runs is a finding, reported and
+/// aborted like a crash.
 nonisolated(unsafe) private var selected: FuzzTarget?
 nonisolated(unsafe) private var slowLimitNanoseconds: UInt64 = 100_000_000
 
@@ -46,14 +47,25 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let target = selected else { return 0 }
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    let start = threadCPUTime()
-    target.run(bytes)
-    let spent = threadCPUTime() &- start
+    var spent = timed { target.run(bytes) }
+    // A slow input is measured again before it counts: a one-off stall (page faults of the
+    // allocator, the kernel's time on this thread) is not the parser's. The targets are pure,
+    // so running an input twice more changes nothing; the fastest of the three decides.
+    if spent > slowLimitNanoseconds {
+        for _ in 0..<2 { spent = min(spent, timed { target.run(bytes) }) }
+    }
     if spent > slowLimitNanoseconds {
         report("slow input: \(target.name) took \(spent / 1_000_000) ms of CPU on \(size) bytes (limit \(slowLimitNanoseconds / 1_000_000) ms)")
         abort()
     }
     return 0
+}
+
+/// CPU time the calling thread spent in `body`.
+private func timed(_ body: () -> Void) -> UInt64 {
+    let start = threadCPUTime()
+    body()
+    return threadCPUTime() &- start
 }
 
 /// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): other processes on a shared
