@@ -69,11 +69,10 @@ extension Broker {
                     banner = "The service refused that password (HTTP 401). Try again."
                     continue
                 }
-                guard accounts[name]?.login === session else {
-                    throw LatchkeyError.signinRequired(name, "'\(name)' was signed out during the sign-in.")
+                let now = clock()
+                guard await commitSignIn(name, session, writes: [(.password, password)], commit: { $0.lastRefresh = now }) else {
+                    throw Self.signedOutDuringSignIn(name)
                 }
-                await persist(name, .password, password)
-                accounts[name]?.lastRefresh = clock()
                 logger.info("signed in", metadata: ["account": "\(name)", "flow": "basic", "status": "\(response.status)"])
                 endLogin(name, session, .done(account: name, expiresAt: clock() + 86_400))
                 return

@@ -34,6 +34,8 @@ public actor Broker {
         /// Changes at every sign-in and sign-out: a refresh or sign-in that started under an
         /// older generation stores nothing when it finishes (a logout must stay a logout).
         var generation = 0
+        /// The generation the last committed sign-in took (`commitSignIn`).
+        var lastSignIn = 0
         /// Tokens for scope sets other than the account's own (`--scope`), each with its own
         /// life and single flight; they share the account's refresh token. Kept in memory only.
         var scoped: [String: ScopedSlot] = [:]
