@@ -147,7 +147,7 @@ extension Broker {
             var interval = device.interval
             var transientFailures = 0
             while true {
-                try await Task.sleep(for: .seconds(interval))
+                try await sleep(interval)
                 guard clock() < deadline else {
                     throw LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
                 }

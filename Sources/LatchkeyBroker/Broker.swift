@@ -95,10 +95,13 @@ public actor Broker {
         }
     }
 
-    let oauth: OAuthClient
+    /// The provider exchanges: `OAuthClient` in the daemon, an in-memory provider in tests.
+    let oauth: any OAuthExchange
     let store: any CredentialStore
     let logger: Logger
     let clock: @Sendable () -> Timestamp
+    /// Waits between device-flow polls (`Task.sleep`; the broker's tests pass one that only yields).
+    let sleep: @Sendable (Double) async throws -> Void
     let notifier: any Notifier
     /// Why the configured store is not the one in use (`auto` fell back), shown by `status`.
     public nonisolated let storeWarning: String?
@@ -118,9 +121,10 @@ public actor Broker {
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
     var renewals: [String: [CheckedContinuation<Bool, Never>]] = [:]
 
-    public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
+    public init(configuration: Configuration, oauth: any OAuthExchange, store: any CredentialStore, storeWarning: String? = nil,
                 notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
-                clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+                clock: @escaping @Sendable () -> Timestamp = WallClock.now,
+                sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }) {
         self.publisher = publisher
         publisher?.setDefaultMinValid(configuration.broker.minValid)
         self.notifier = notifier
@@ -129,6 +133,7 @@ public actor Broker {
         self.storeWarning = storeWarning
         self.logger = logger
         self.clock = clock
+        self.sleep = sleep
         self.settings = configuration.broker
         for config in configuration.accounts {
             accounts[config.name] = Account(config: config, machine: TokenMachine(account: config.name), publisher: publisher)
@@ -215,6 +220,11 @@ public actor Broker {
             ])
         }
         return token
+    }
+
+    /// How many requests wait on the account's own refresh.
+    func waitingRequests(account name: String) -> Int {
+        accounts[name]?.waiters.count ?? 0
     }
 
     func nextGeneration() -> Int {
