@@ -213,11 +213,7 @@ public actor Broker {
         let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
         metrics.handedOut += 1
         if let client {
-            // The audit line: who got which account's credential — never the credential.
-            logger.info("credential handed out", metadata: [
-                "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
-                "scope": "\(token.scopes.joined(separator: " "))",
-            ])
+            AuditLine.handedOut(logger, account: name, client: client, scheme: "Bearer", scopes: token.scopes.joined(separator: " "))
         }
         return token
     }
@@ -339,11 +335,7 @@ public actor Broker {
                 }
             }
             metrics.handedOut += 1
-            if let client {
-                logger.info("credential handed out", metadata: [
-                    "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")", "scheme": "Negotiate",
-                ])
-            }
+            if let client { AuditLine.handedOut(logger, account: name, client: client, scheme: AuditLine.scheme(of: header.value)) }
             return header
         }
         let token = try await handOutToken(account: name, scopes: [], minValid: minValid, client: client)
@@ -459,12 +451,6 @@ public actor Broker {
 
     // MARK: Helpers
 
-    /// https, or plain http to loopback (test providers, local proxies).
-    static func isSafeEndpoint(_ url: String) -> Bool {
-        guard let parts = URLParts(url) else { return false }
-        return parts.scheme == "https" || (parts.scheme == "http" && parts.isLoopback)
-    }
-
     /// Tells the person, once, that the account needs a sign-in (rate limited: at most one
     /// notification per account every 10 minutes).
     func signInNeeded(_ name: String, because why: String) {
@@ -480,35 +466,13 @@ public actor Broker {
         HTTPOptions(caFile: config.caFile, connectTimeout: min(10, settings.providerTimeout), totalTimeout: settings.providerTimeout)
     }
 
-    /// The provider's endpoints: explicit ones, a preset, or OIDC discovery (cached).
+    /// The provider's endpoints (`ProviderMetadata.resolve`), cached per account.
     func metadata(for name: String) async throws(OAuthError) -> ProviderMetadata {
         guard let config = accounts[name]?.config else { throw .invalidResponse("unknown account") }
         if let cached = accounts[name]?.metadata { return cached }
-        var metadata: ProviderMetadata
-        switch config.provider {
-        case .microsoft: metadata = .microsoft(tenant: config.tenant)
-        case .google: metadata = .google
-        case .oidc:
-            if let issuer = config.issuer {
-                guard Self.isSafeEndpoint(issuer) else {
-                    throw OAuthError(kind: .provider(code: "insecure_endpoint"), message: "the issuer \(issuer) is not https; Latchkey discovers providers over https only")
-                }
-                metadata = try await oauth.discover(issuer: issuer, options: httpOptions(config))
-            } else {
-                metadata = ProviderMetadata(tokenEndpoint: config.tokenEndpoint ?? "")
-            }
-        }
-        if let e = config.tokenEndpoint { metadata.tokenEndpoint = e }
-        if let e = config.deviceAuthorizationEndpoint { metadata.deviceAuthorizationEndpoint = e }
-        if let e = config.authorizationEndpoint { metadata.authorizationEndpoint = e }
-        if let e = config.revocationEndpoint { metadata.revocationEndpoint = e }
-        // Refresh tokens and device codes travel in request bodies: https only (plain http
-        // only to this machine), whatever a discovery document says.
-        for endpoint in [metadata.tokenEndpoint, metadata.deviceAuthorizationEndpoint, metadata.revocationEndpoint,
-                         metadata.authorizationEndpoint].compactMap({ $0 }) where !Self.isSafeEndpoint(endpoint) {
-            throw OAuthError(kind: .provider(code: "insecure_endpoint"), message: "the provider's endpoint \(endpoint) is not https; Latchkey sends no secret over plain http (fix the provider's discovery document or the account's endpoints)")
-        }
-        accounts[name]?.metadata = metadata
+        let metadata = try await ProviderMetadata.resolve(for: config, exchange: oauth, options: httpOptions(config))
+        // A reload may have changed the account's provider meanwhile: cache only what is current.
+        if accounts[name]?.config.sameProvider(as: config) == true { accounts[name]?.metadata = metadata }
         return metadata
     }
 

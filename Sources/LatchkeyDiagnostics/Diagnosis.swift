@@ -232,27 +232,19 @@ public struct Diagnosis {
     }
 
     mutating func providerMetadata(_ account: AccountConfig) async {
-        var found: ProviderMetadata
-        switch account.provider {
-        case .microsoft: found = .microsoft(tenant: account.tenant)
-        case .google: found = .google
-        case .oidc:
-            if let issuer = account.issuer {
-                do {
-                    found = try await OAuthClient(http: http).discover(issuer: issuer, options: options)
-                } catch {
-                    add(Finding("provider metadata", .fail, "OIDC discovery at \(issuer) failed: \(error.description).",
-                        remedy: "Check issuer in [accounts.\(name)], or set the endpoints explicitly.",
-                        area: error.isTransient ? .network : .configuration))
-                    return
-                }
-            } else {
-                found = ProviderMetadata(tokenEndpoint: account.tokenEndpoint ?? "")
-            }
+        let found: ProviderMetadata
+        do {
+            found = try await ProviderMetadata.resolve(for: account, exchange: OAuthClient(http: http), options: options)
+        } catch where error.code == ProviderMetadata.insecureEndpoint {
+            add(Finding("provider metadata", .fail, "The daemon refuses this provider: \(error.message).",
+                remedy: "Use https endpoints in [accounts.\(name)] (plain http only to this machine).", area: .configuration))
+            return
+        } catch {
+            add(Finding("provider metadata", .fail, "OIDC discovery at \(account.issuer ?? "the issuer") failed: \(error.description).",
+                remedy: "Check issuer in [accounts.\(name)], or set the endpoints explicitly.",
+                area: error.isTransient ? .network : .configuration))
+            return
         }
-        if let e = account.tokenEndpoint { found.tokenEndpoint = e }
-        if let e = account.deviceAuthorizationEndpoint { found.deviceAuthorizationEndpoint = e }
-        if let e = account.authorizationEndpoint { found.authorizationEndpoint = e }
         metadata = found
         let flows = [found.deviceAuthorizationEndpoint.map { _ in "device" }, found.authorizationEndpoint.map { _ in "browser" }]
             .compactMap { $0 }.joined(separator: " and ")

@@ -2,6 +2,7 @@
 service once and kept in the store; it is sent only over https (plain http only to loopback)."""
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -34,6 +35,8 @@ def test_basic_login_checks_the_password_once_and_the_header_works(latchkey, apa
                            "-H", header, apache["url"]], capture_output=True, text=True, timeout=30).stdout
     assert code == "200"
     log = latchkey.log_text()
+    # The audit line names the scheme handed out (issue 16: it said "Negotiate" for Basic).
+    assert re.search(r"account=legacy .*scheme=Basic .*credential handed out", log), log
     assert PASSWORD not in log and "wrong-password" not in log
     assert PASSWORD not in done.stderr
 

@@ -253,3 +253,17 @@ def test_a_wrong_basic_password_is_named(latchkey, provider_env, keyring):  # no
         assert "Authorization: Basic [redacted]" in done.stderr
     finally:
         subprocess.run(["secret-tool", "clear", *attributes], env=env, timeout=30)
+
+
+def test_diagnose_refuses_a_plain_http_endpoint_as_the_daemon_does(latchkey, provider):
+    # Issue 16: diagnose derived the endpoints with its own copy of the broker's code, which
+    # had dropped the https-only check, so it passed what the daemon refuses.
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + latchkey.oauth_account(
+        "work", provider.url, provider.ca, extra='device_authorization_endpoint = "http://idp.example.org/device"'))
+    latchkey.start()
+    login = latchkey.run("login", "work")
+    assert login.returncode != 0 and "is not https" in login.stderr, login.stderr
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert finding["check"] == "provider metadata" and "is not https" in finding["finding"], report
+    assert done.returncode != 0
