@@ -24,7 +24,7 @@ extension Broker {
             throw LatchkeyError(.signinRequired, "There is no password for '\(name)'.", hint: "Run `latchkey login \(name)`.")
         }
         if let kerberosFailure {
-            accounts[name]?.kerberos.lastError = "using the Basic fallback: \(kerberosFailure.message)"
+            accounts[name]?.kerberos.failed("using the Basic fallback: \(kerberosFailure.message)")
             logger.warning("Kerberos cannot be used; falling back to Basic", metadata: ["account": "\(name)", "reason": "\(kerberosFailure.message)"])
         }
         let value = Secret("Basic " + Base64.encode(Array("\(user):\(password.reveal())".utf8)))

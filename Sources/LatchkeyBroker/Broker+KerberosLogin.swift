@@ -32,7 +32,7 @@ extension Broker {
             }
             let remembered = config.rememberPassword ? prompter.password : nil
             let committed = await commitSignIn(name, session, writes: remembered.map { [(.password, $0)] } ?? []) { account in
-                account.kerberos = KerberosTicket(state: .valid, expiresAt: expires)
+                account.kerberos.signedIn(expiresAt: expires)
                 account.lastRefresh = now
             }
             guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }

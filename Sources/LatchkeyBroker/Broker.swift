@@ -15,7 +15,6 @@ public actor Broker {
         var config: AccountConfig { didSet { publish() } }
         var machine: TokenMachine { didSet { publish() } }
         var refreshToken: Secret<String>?
-        var waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>] = []
         var metadata: ProviderMetadata?
         var login: LoginSession?
         var lastRefresh: Timestamp?
@@ -27,8 +26,8 @@ public actor Broker {
         var nextWriteRetry: Timestamp?
         /// Spreads proactive refreshes of many accounts (0...1, drawn once).
         var jitter = Double.random(in: 0...1)
-        /// Kerberos accounts: the ticket as last seen.
-        var kerberos = KerberosTicket()
+        /// Kerberos and Basic accounts: the ticket (or kept password) as last seen.
+        var kerberos = TicketMachine()
         /// When the person was last told that this account needs a sign-in.
         var notifiedAt: Timestamp?
         /// Changes at every sign-in and sign-out: a refresh or sign-in that started under an
@@ -69,7 +68,6 @@ public actor Broker {
     struct ScopedSlot {
         var scopes: [String]
         var machine: TokenMachine
-        var waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>] = []
     }
 
     final class LoginSession {
@@ -118,8 +116,10 @@ public actor Broker {
     let publisher: (any TokenPublisher)?
     /// Every job the broker starts runs here; the daemon runs it and drains it at shutdown.
     public nonisolated let work = BackgroundWork()
+    /// Requests waiting on OAuth refreshes, by account and scope set.
+    var refreshes = SingleFlight<RefreshKey, Result<AccessToken, LatchkeyError>>()
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
-    var renewals: [String: [CheckedContinuation<Bool, Never>]] = [:]
+    var renewals = SingleFlight<String, Bool>()
 
     public init(configuration: Configuration, oauth: any OAuthExchange, store: any CredentialStore, storeWarning: String? = nil,
                 notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
@@ -220,7 +220,7 @@ public actor Broker {
 
     /// How many requests wait on the account's own refresh.
     func waitingRequests(account name: String) -> Int {
-        accounts[name]?.waiters.count ?? 0
+        refreshes.waiting(RefreshKey(account: name))
     }
 
     func nextGeneration() -> Int {
@@ -310,9 +310,7 @@ public actor Broker {
         case .joinRefresh:
             break
         }
-        let result = await withCheckedContinuation { continuation in
-            if let key { accounts[name]!.scoped[key]!.waiters.append(continuation) } else { accounts[name]!.waiters.append(continuation) }
-        }
+        let result = await withCheckedContinuation { refreshes.join(RefreshKey(account: name, scopes: key), $0) }
         return try result.get()
     }
 
@@ -425,28 +423,20 @@ public actor Broker {
 
     /// Fails every request waiting on any of the account's refreshes (sign-out, removal).
     func failAllWaiters(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) {
-        finishRefresh(name, nil, outcome)
-        for key in accounts[name]?.scoped.keys.map({ $0 }) ?? [] { finishRefresh(name, key, outcome) }
+        refreshes.finishAll(where: { $0.account == name }, Self.result(name, outcome))
     }
 
+    /// Hands a refresh's outcome to the requests waiting on it.
     func finishRefresh(_ name: String, _ key: String?, _ outcome: TokenMachine.RefreshOutcome?) {
-        let waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>]
-        if let key {
-            guard let slotWaiters = accounts[name]?.scoped[key]?.waiters else { return }
-            waiters = slotWaiters
-            accounts[name]?.scoped[key]?.waiters = []
-        } else {
-            guard let accountWaiters = accounts[name]?.waiters else { return }
-            waiters = accountWaiters
-            accounts[name]?.waiters = []
-        }
-        let result: Result<AccessToken, LatchkeyError>
+        refreshes.finish(RefreshKey(account: name, scopes: key), Self.result(name, outcome))
+    }
+
+    private static func result(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) -> Result<AccessToken, LatchkeyError> {
         switch outcome {
-        case .serveWaiters(let token): result = .success(token)
-        case .failWaiters(let error): result = .failure(error)
-        case nil: result = .failure(.unknownAccount(name))
+        case .serveWaiters(let token): .success(token)
+        case .failWaiters(let error): .failure(error)
+        case nil: .failure(.unknownAccount(name))
         }
-        for waiter in waiters { waiter.resume(returning: result) }
     }
 
     // MARK: Helpers
@@ -525,7 +515,7 @@ extension Broker {
         accounts[name]?.generation = nextGeneration()
         accounts[name]?.refreshToken = nil
         accounts[name]?.pendingWrites = [:]
-        accounts[name]?.kerberos = KerberosTicket()
+        accounts[name]?.kerberos.signedOut()
         accounts[name]?.machine.signedOut()
         failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
         accounts[name]?.scoped = [:]
