@@ -16,8 +16,8 @@ public struct APIRequest: Sendable {
         self.body = body
         self.client = client
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        segments = parts[0].split(separator: "/").map { Self.percentDecode(String($0), plusIsSpace: false) }
-        query = parts.count > 1 ? Self.parseQuery(String(parts[1])) : []
+        segments = parts[0].split(separator: "/").map { FormEncoding.unescape($0, plusIsSpace: false) }
+        query = parts.count > 1 ? FormEncoding.pairs(parts[1]).map { (name: $0.0, value: $0.1) } : []
     }
 
     public func queryValue(_ name: String) -> String? {
@@ -26,28 +26,6 @@ public struct APIRequest: Sendable {
 
     public func queryValues(_ name: String) -> [String] {
         query.filter { $0.name == name }.map(\.value)
-    }
-
-    static func parseQuery(_ text: String) -> [(name: String, value: String)] {
-        text.split(separator: "&").map { pair in
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (percentDecode(String(kv[0]), plusIsSpace: true), kv.count > 1 ? percentDecode(String(kv[1]), plusIsSpace: true) : "")
-        }
-    }
-
-    static func percentDecode(_ s: String, plusIsSpace: Bool) -> String {
-        var out = [UInt8]()
-        var bytes = s.utf8.makeIterator()
-        while let b = bytes.next() {
-            if b == UInt8(ascii: "%"), let h = bytes.next(), let l = bytes.next(), let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16) {
-                out.append(v)
-            } else if b == UInt8(ascii: "+"), plusIsSpace {
-                out.append(UInt8(ascii: " "))
-            } else {
-                out.append(b)
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CLinux
+import LatchkeyClient
 
 /// Process hygiene for a holder of secrets: no core dumps, not ptrace-attachable by other
 /// processes of the user, files and sockets created private (umask 077), no memory dump by
