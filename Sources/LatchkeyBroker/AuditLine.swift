@@ -7,9 +7,12 @@ import Logging
 public enum AuditLine {
     /// Logs that `client` was handed a credential of `account` with `scheme` (`Bearer`,
     /// `Negotiate`, `Basic`) and, for tokens, its scopes.
-    public static func handedOut(_ logger: Logger, account: String, client: ClientIdentity, scheme: String, scopes: String? = nil) {
+    public static func handedOut(
+        _ logger: Logger, account: String, client: ClientIdentity, scheme: String, scopes: String? = nil
+    ) {
         var metadata: Logger.Metadata = [
-            "account": "\(account)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")", "scheme": "\(scheme)",
+            "account": "\(account)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
+            "scheme": "\(scheme)",
         ]
         if let scopes { metadata["scope"] = "\(scopes)" }
         logger.info("credential handed out", metadata: metadata)

@@ -35,7 +35,9 @@ extension Broker {
 
     /// Removes what a stale sign-in wrote, from memory (a failed write waiting to be retried)
     /// and from the store, unless a newer sign-in has committed since: its secrets stay.
-    private func takeBack(_ name: String, _ written: [(kind: ItemKind, value: Secret<String>)], since started: Int) async {
+    private func takeBack(_ name: String, _ written: [(kind: ItemKind, value: Secret<String>)], since started: Int)
+        async
+    {
         for item in written where accounts[name]?.pendingWrites[item.kind] == item.value {
             accounts[name]?.pendingWrites[item.kind] = nil
         }
@@ -44,9 +46,12 @@ extension Broker {
             do {
                 try await store.delete(account: name, kind: item.kind)
             } catch {
-                logger.error("could not remove a credential written by a sign-in that a sign-out overtook", metadata: [
-                    "account": "\(name)", "item": "\(item.kind.label)", "store": "\(store.name)", "error": "\(error.message)",
-                ])
+                logger.error(
+                    "could not remove a credential written by a sign-in that a sign-out overtook",
+                    metadata: [
+                        "account": "\(name)", "item": "\(item.kind.label)", "store": "\(store.name)",
+                        "error": "\(error.message)",
+                    ])
             }
         }
         if !written.isEmpty {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes `text` and `terminator` to standard error in one `write`, unbuffered (so it comes

@@ -26,7 +26,8 @@ public protocol OAuthExchange: Sendable {
 
     /// Trades an authorization code and its PKCE verifier for tokens.
     func exchangeCode(
-        tokenEndpoint: String, clientID: String, code: Secret<String>, request: AuthorizationRequest, options: HTTPOptions
+        tokenEndpoint: String, clientID: String, code: Secret<String>, request: AuthorizationRequest,
+        options: HTTPOptions
     ) async throws(OAuthError) -> TokenResponse
 
     /// The refresh_token grant; a rotated refresh token comes back in the answer.
@@ -36,7 +37,8 @@ public protocol OAuthExchange: Sendable {
     ) async throws(OAuthError) -> TokenResponse
 
     /// Revokes a token at the provider.
-    func revoke(endpoint: String, clientID: String, token: Secret<String>, hint: String, options: HTTPOptions) async throws(OAuthError)
+    func revoke(endpoint: String, clientID: String, token: Secret<String>, hint: String, options: HTTPOptions)
+        async throws(OAuthError)
 }
 
 extension OAuthClient: OAuthExchange {}

@@ -9,7 +9,9 @@ extension ProviderMetadata {
     /// Refresh tokens and device codes travel in request bodies: every endpoint must be https
     /// (plain http only to this machine), whatever a discovery document says. A refusal is an
     /// `OAuthError` with the code `insecure_endpoint`.
-    public static func resolve(for config: AccountConfig, exchange: any OAuthExchange, options: HTTPOptions) async throws(OAuthError) -> ProviderMetadata {
+    public static func resolve(for config: AccountConfig, exchange: any OAuthExchange, options: HTTPOptions)
+        async throws(OAuthError) -> ProviderMetadata
+    {
         var metadata: ProviderMetadata
         switch config.provider {
         case .microsoft: metadata = .microsoft(tenant: config.tenant)
@@ -17,7 +19,9 @@ extension ProviderMetadata {
         case .oidc:
             if let issuer = config.issuer {
                 guard isSafeEndpoint(issuer) else {
-                    throw OAuthError(kind: .provider(code: insecureEndpoint), message: "the issuer \(issuer) is not https; Latchkey discovers providers over https only")
+                    throw OAuthError(
+                        kind: .provider(code: insecureEndpoint),
+                        message: "the issuer \(issuer) is not https; Latchkey discovers providers over https only")
                 }
                 metadata = try await exchange.discover(issuer: issuer, options: options)
             } else {
@@ -28,9 +32,15 @@ extension ProviderMetadata {
         if let e = config.deviceAuthorizationEndpoint { metadata.deviceAuthorizationEndpoint = e }
         if let e = config.authorizationEndpoint { metadata.authorizationEndpoint = e }
         if let e = config.revocationEndpoint { metadata.revocationEndpoint = e }
-        for endpoint in [metadata.tokenEndpoint, metadata.deviceAuthorizationEndpoint, metadata.revocationEndpoint,
-                         metadata.authorizationEndpoint].compactMap({ $0 }) where !isSafeEndpoint(endpoint) {
-            throw OAuthError(kind: .provider(code: insecureEndpoint), message: "the provider's endpoint \(endpoint) is not https; Latchkey sends no secret over plain http (fix the provider's discovery document or the account's endpoints)")
+        for endpoint in [
+            metadata.tokenEndpoint, metadata.deviceAuthorizationEndpoint, metadata.revocationEndpoint,
+            metadata.authorizationEndpoint,
+        ].compactMap({ $0 }) where !isSafeEndpoint(endpoint) {
+            throw OAuthError(
+                kind: .provider(code: insecureEndpoint),
+                message:
+                    "the provider's endpoint \(endpoint) is not https; Latchkey sends no secret over plain http (fix the provider's discovery document or the account's endpoints)"
+            )
         }
         return metadata
     }

@@ -7,7 +7,8 @@ import Testing
 /// Transient failures back off (the provider's Retry-After honoured) and a token that has not
 /// expired keeps being served meanwhile; permanent failures need a sign-in.
 @Suite struct BackoffTests {
-    static let unavailable = OAuthError(kind: .httpStatus(503), message: "idp.test answered 503", retryAfter: 120, httpStatus: 503)
+    static let unavailable = OAuthError(
+        kind: .httpStatus(503), message: "idp.test answered 503", retryAfter: 120, httpStatus: 503)
 
     @Test func aTransientFailureBacksOffForRetryAfterAndKeepsServingTheValidToken() async throws {
         let harness = BrokerHarness()
@@ -45,7 +46,8 @@ import Testing
     @Test func aPermanentFailureNeedsASignInAndAsksTheProviderNoMore() async throws {
         let harness = BrokerHarness()
         try await harness.signedIn(accessTokenLeft: -1)
-        harness.provider.script([.failure(OAuthError(kind: .provider(code: "invalid_grant"), message: "invalid_grant"))])
+        harness.provider.script([.failure(OAuthError(kind: .provider(code: "invalid_grant"), message: "invalid_grant"))]
+        )
         try await harness.run { (broker) async throws in
             for _ in 0..<3 {
                 await #expect { try await broker.token(account: "work") } throws: { error in

@@ -38,7 +38,8 @@ final class MemoryProvider: OAuthExchange {
             value += 1
             return value
         }
-        return TokenResponse(accessToken: Secret("access-\(n)"), expiresIn: lifetime, refreshToken: Secret("refresh-\(n)"))
+        return TokenResponse(
+            accessToken: Secret("access-\(n)"), expiresIn: lifetime, refreshToken: Secret("refresh-\(n)"))
     }
 
     func discover(issuer: String, options: HTTPOptions) async throws(OAuthError) -> ProviderMetadata {
@@ -49,11 +50,12 @@ final class MemoryProvider: OAuthExchange {
         endpoint: String, clientID: String, scopes: [String], claims: String?, options: HTTPOptions
     ) async throws(OAuthError) -> DeviceAuthorization {
         counts.withLock { $0.deviceAuthorizations += 1 }
-        return try DeviceAuthorization(json: .object([
-            ("device_code", .string("device-code-1")), ("user_code", .string("ABCD-EFGH")),
-            ("verification_uri", .string("https://idp.test/device")), ("expires_in", .number(600)),
-            ("interval", .number(0)),
-        ]))
+        return try DeviceAuthorization(
+            json: .object([
+                ("device_code", .string("device-code-1")), ("user_code", .string("ABCD-EFGH")),
+                ("verification_uri", .string("https://idp.test/device")), ("expires_in", .number(600)),
+                ("interval", .number(0)),
+            ]))
     }
 
     /// The person approves at once: the first poll is granted.
@@ -65,7 +67,8 @@ final class MemoryProvider: OAuthExchange {
     }
 
     func exchangeCode(
-        tokenEndpoint: String, clientID: String, code: Secret<String>, request: AuthorizationRequest, options: HTTPOptions
+        tokenEndpoint: String, clientID: String, code: Secret<String>, request: AuthorizationRequest,
+        options: HTTPOptions
     ) async throws(OAuthError) -> TokenResponse {
         newTokens()
     }
@@ -88,5 +91,7 @@ final class MemoryProvider: OAuthExchange {
         }
     }
 
-    func revoke(endpoint: String, clientID: String, token: Secret<String>, hint: String, options: HTTPOptions) async throws(OAuthError) {}
+    func revoke(endpoint: String, clientID: String, token: Secret<String>, hint: String, options: HTTPOptions)
+        async throws(OAuthError)
+    {}
 }

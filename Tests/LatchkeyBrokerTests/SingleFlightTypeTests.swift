@@ -33,7 +33,9 @@ import Testing
         let owner = Owner()
         let answers = await withTaskGroup(of: (String, Int).self) { group in
             for key in ["work", "work scoped", "other"] { group.addTask { (key, await owner.wait(key)) } }
-            while await owner.waiting("work") + owner.waiting("work scoped") + owner.waiting("other") < 3 { await Task.yield() }
+            while await owner.waiting("work") + owner.waiting("work scoped") + owner.waiting("other") < 3 {
+                await Task.yield()
+            }
             await owner.finishAll("work", -1)
             #expect(await owner.waiting("other") == 1)
             await owner.finish("other", 7)

@@ -15,7 +15,8 @@ import Testing
     }
 
     @Test func escapesAndPlusAreDecodedWhereTheyMeanSomething() {
-        let request = APIRequest(method: "GET", target: "/v1/accounts/my%20work/header?url=https%3A%2F%2Fa.example%2Fb+c&x=1&x=2")
+        let request = APIRequest(
+            method: "GET", target: "/v1/accounts/my%20work/header?url=https%3A%2F%2Fa.example%2Fb+c&x=1&x=2")
         #expect(request.segments == ["v1", "accounts", "my work", "header"])
         #expect(request.queryValue("url") == "https://a.example/b c")
         #expect(request.queryValues("x") == ["1", "2"])
