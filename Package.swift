@@ -109,6 +109,14 @@ let package = Package(
         .testTarget(name: "LatchkeyActiveSyncTests", dependencies: ["LatchkeyActiveSync", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyHTTPTests", dependencies: ["LatchkeyHTTP", "LatchkeyCore"]),
         .testTarget(name: "LatchkeyClientTests", dependencies: ["LatchkeyClient"]),
+        // The broker's flows over an in-memory provider, a memory store and a hand-moved clock.
+        .testTarget(
+            name: "LatchkeyBrokerTests",
+            dependencies: [
+                "LatchkeyBroker", "LatchkeyCore", "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "LatchkeyServerTests",
             dependencies: ["LatchkeyServer", "LatchkeyBroker", "LatchkeyClient", "LatchkeyCore", "LatchkeyOAuth",

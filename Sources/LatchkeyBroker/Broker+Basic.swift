@@ -13,6 +13,7 @@ extension Broker {
         guard let user = config.username ?? config.email ?? config.principal else {
             throw LatchkeyError(.configuration, "'\(name)' has no user name for Basic authentication.", hint: "Set username in [accounts.\(name)].")
         }
+        let generation = accounts[name]?.generation
         let password: Secret<String>?
         do {
             password = try await store.read(account: name, kind: .password)
@@ -24,11 +25,15 @@ extension Broker {
             throw LatchkeyError(.signinRequired, "There is no password for '\(name)'.", hint: "Run `latchkey login \(name)`.")
         }
         if let kerberosFailure {
-            accounts[name]?.kerberos.lastError = "using the Basic fallback: \(kerberosFailure.message)"
+            accounts[name]?.kerberos.failed("using the Basic fallback: \(kerberosFailure.message)")
             logger.warning("Kerberos cannot be used; falling back to Basic", metadata: ["account": "\(name)", "reason": "\(kerberosFailure.message)"])
         }
         let value = Secret("Basic " + Base64.encode(Array("\(user):\(password.reveal())".utf8)))
-        return (value, clock() + 86_400)
+        let expires = clock() + 86_400
+        // A Basic account with its password is signed in (after a restart too); a Kerberos
+        // account falling back stays what its ticket says. Not when signed out meanwhile.
+        if kerberosFailure == nil, accounts[name]?.generation == generation { accounts[name]?.kerberos.signedIn(expiresAt: expires) }
+        return (value, expires)
     }
 
     /// Basic credentials travel only over https, or plain http to this machine.
@@ -69,11 +74,14 @@ extension Broker {
                     banner = "The service refused that password (HTTP 401). Try again."
                     continue
                 }
-                guard accounts[name]?.login === session else {
-                    throw LatchkeyError.signinRequired(name, "'\(name)' was signed out during the sign-in.")
+                let now = clock()
+                let committed = await commitSignIn(name, session, writes: [(.password, password)]) { account in
+                    account.kerberos.signedIn(expiresAt: now + 86_400)
+                    account.lastRefresh = now
                 }
-                await persist(name, .password, password)
-                accounts[name]?.lastRefresh = clock()
+                guard committed else {
+                    throw Self.signedOutDuringSignIn(name)
+                }
                 logger.info("signed in", metadata: ["account": "\(name)", "flow": "basic", "status": "\(response.status)"])
                 endLogin(name, session, .done(account: name, expiresAt: clock() + 86_400))
                 return

@@ -6,14 +6,6 @@ import LatchkeyStore
 import Logging
 import Synchronization
 
-/// What the broker knows of a Kerberos account's ticket.
-struct KerberosTicket: Sendable {
-    var state: TokenMachine.State = .signedOut
-    var expiresAt: Timestamp?
-    var lastError: String?
-    var nextCheck: Timestamp?
-}
-
 /// GSSAPI and libkrb5 calls block; they run here, never on the cooperative pool.
 let kerberosQueue = DispatchQueue(label: "latchkey.kerberos", attributes: .concurrent)
 
@@ -55,7 +47,7 @@ extension Broker {
         }
         switch status {
         case .success(let s):
-            accounts[name]?.kerberos.state = .signinRequired
+            accounts[name]?.kerberos.signInRequired()
             throw LatchkeyError(.signinRequired, "The Kerberos ticket of '\(name)' (\(s.principal)) has \(s.secondsLeft) s left, less than the \(CheckedNumber.describe(minValid)) s a header must stay valid.", hint: "Run `latchkey login \(name)` (or kinit) for a new ticket.")
         case .failure(let error):
             throw kerberosError(name, error, service: nil)
@@ -63,11 +55,8 @@ extension Broker {
     }
 
     private func noteTicket(_ name: String, secondsLeft: Int) -> Timestamp {
-        let expires = clock() + Double(secondsLeft)
-        accounts[name]?.kerberos.state = .valid
-        accounts[name]?.kerberos.expiresAt = expires
-        accounts[name]?.kerberos.lastError = nil
-        return expires
+        let now = clock()
+        return accounts[name]?.kerberos.ticketSeen(secondsLeft: secondsLeft, now: now) ?? now
     }
 
     /// Renews a renewable ticket, or signs in again with the remembered password, until the
@@ -77,17 +66,19 @@ extension Broker {
     @discardableResult
     func refreshTicket(_ name: String, reason: String, needed: Double) async -> Bool {
         guard accounts[name] != nil else { return false }
-        if renewals[name] == nil {
-            guard work.start({ await self.renewTicket(name, reason: reason, needed: needed) }) else { return false }
-            renewals[name] = []
+        if renewals.begin(name) {
+            guard work.start({ await self.renewTicket(name, reason: reason, needed: needed) }) else {
+                renewals.finish(name, false)
+                return false
+            }
         }
-        return await withCheckedContinuation { renewals[name, default: []].append($0) }
+        return await withCheckedContinuation { renewals.join(name, $0) }
     }
 
     /// The job of `refreshTicket`: renews, then answers every caller that joined.
     private func renewTicket(_ name: String, reason: String, needed: Double) async {
         let renewed = await refreshTicketNow(name, reason: reason, needed: needed)
-        for waiter in renewals.removeValue(forKey: name) ?? [] { waiter.resume(returning: renewed) }
+        renewals.finish(name, renewed)
     }
 
     private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {
@@ -108,7 +99,7 @@ extension Broker {
             logger.info("Kerberos ticket acquired again with the remembered password", metadata: ["account": "\(name)", "reason": "\(reason)"])
             return true
         case .failure(let error):
-            accounts[name]?.kerberos.lastError = error.message
+            accounts[name]?.kerberos.failed(error.message)
             logger.warning("could not acquire a Kerberos ticket unattended", metadata: ["account": "\(name)", "error": "\(error.message)"])
             return false
         }
@@ -124,13 +115,13 @@ extension Broker {
         for name in order {
             guard let account = accounts[name], account.config.method == .kerberos, account.login == nil else { continue }
             let now = clock()
-            if let due = account.kerberos.nextCheck, now < due {
-                next = min(next ?? due, due)
+            guard account.kerberos.checkDue(now: now) else {
+                if let due = account.kerberos.nextCheck { next = min(next ?? due, due) }
                 continue
             }
             let minValid = account.config.minValid ?? settings.minValid
             let due = await checkTicket(name, principal: account.config.principal, renewBelow: minValid + 30)
-            accounts[name]?.kerberos.nextCheck = due
+            accounts[name]?.kerberos.scheduleCheck(at: due)
             next = min(next ?? due, due)
         }
         return next
@@ -155,8 +146,7 @@ extension Broker {
                     _ = noteTicket(name, secondsLeft: s.secondsLeft)
                     secondsLeft = s.secondsLeft
                 }
-            } else if accounts[name]?.kerberos.state != .signinRequired {
-                accounts[name]?.kerberos.state = .signinRequired
+            } else if accounts[name]?.kerberos.signInRequired() == true {
                 logger.warning("Kerberos sign-in needed: the ticket expires and cannot be renewed", metadata: ["account": "\(name)"])
                 signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
             }
@@ -176,10 +166,10 @@ extension Broker {
 
     /// A Kerberos failure as the person sees it, with the library's words kept.
     func kerberosError(_ name: String, _ error: KerberosError, service: String?) -> LatchkeyError {
-        accounts[name]?.kerberos.lastError = error.message
+        accounts[name]?.kerberos.failed(error.message)
         switch error.kind {
         case .noCredentials, .expired:
-            accounts[name]?.kerberos.state = .signinRequired
+            accounts[name]?.kerberos.signInRequired()
             return LatchkeyError(.signinRequired, "No usable Kerberos credentials for '\(name)': \(error.message)", hint: "Run `latchkey login \(name)` (or kinit).")
         case .kdcUnreachable:
             return LatchkeyError(.providerUnavailable, "Cannot reach the KDC: \(error.message)", hint: "Check the network, VPN and the KDC; Latchkey tries again on the next request.", retryAfter: 30)

@@ -23,20 +23,19 @@ extension Broker {
         }
         switch result {
         case .success:
-            guard accounts[name]?.login === session else {
-                return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in.")))
-            }
-            if config.rememberPassword, let password = prompter.password {
-                await persist(name, .password, password)
-            }
             let status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+            let now = clock()
             let expires: Timestamp
             switch status {
-            case .success(let s): expires = clock() + Double(s.secondsLeft)
-            case .failure: expires = clock()
+            case .success(let s): expires = now + Double(s.secondsLeft)
+            case .failure: expires = now
             }
-            accounts[name]?.kerberos = KerberosTicket(state: .valid, expiresAt: expires)
-            accounts[name]?.lastRefresh = clock()
+            let remembered = config.rememberPassword ? prompter.password : nil
+            let committed = await commitSignIn(name, session, writes: remembered.map { [(.password, $0)] } ?? []) { account in
+                account.kerberos.signedIn(expiresAt: expires)
+                account.lastRefresh = now
+            }
+            guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }
             logger.info("signed in", metadata: ["account": "\(name)", "flow": "kerberos", "principal": "\(principal)"])
             endLogin(name, session, .done(account: name, expiresAt: expires))
         case .failure(let error):

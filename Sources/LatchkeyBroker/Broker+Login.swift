@@ -108,7 +108,7 @@ extension Broker {
         }
         emit(event, session)
         session.subscribers.removeAll()
-        accounts[name]?.kerberos.nextCheck = nil  // a new ticket: look at it now
+        accounts[name]?.kerberos.scheduleCheck(at: nil)  // a new ticket: look at it now
         wakeScheduler()
         sessions[session.id] = nil
     }
@@ -151,7 +151,7 @@ extension Broker {
             var interval = device.interval
             var transientFailures = 0
             while true {
-                try await Task.sleep(for: .seconds(interval))
+                try await sleep(interval)
                 guard clock() < deadline else {
                     throw LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
                 }
@@ -191,21 +191,21 @@ extension Broker {
     /// Keeps what a sign-in brought (the rotated refresh token first) and ends the session.
     func completeSignIn(_ name: String, _ session: LoginSession, _ response: TokenResponse, flow: String) async {
         // Signed out (or removed) while the person was signing in: keep nothing.
-        guard let config = accounts[name]?.config, accounts[name]?.login === session else {
-            return endLogin(name, session, .error(.signinRequired(name, "'\(name)' was signed out during the sign-in.")))
-        }
-        accounts[name]?.generation = nextGeneration()
-        accounts[name]?.pendingClaims = nil
+        guard let config = accounts[name]?.config else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }
         let now = clock()
-        if let refresh = response.refreshToken {
-            accounts[name]?.refreshToken = refresh
-            await persist(name, .refreshToken, refresh)
-        }
         let token = response.accessToken(issuedAt: now, requestedScopes: config.scopes)
-        noteSignIn(name, idToken: response.idToken, now: now)
-        await persist(name, .accessToken, StoredAccessToken.encode(token, session: accounts[name]?.session))
-        accounts[name]?.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
-        accounts[name]?.lastRefresh = now
+        // The refresh token first: an access token is only kept with what renews it.
+        let life = Self.signInSession(idToken: response.idToken, now: now)
+        var writes: [(kind: ItemKind, value: Secret<String>)] = response.refreshToken.map { [(.refreshToken, $0)] } ?? []
+        writes.append((.accessToken, StoredAccessToken.encode(token, session: life)))
+        let committed = await commitSignIn(name, session, writes: writes) { account in
+            account.pendingClaims = nil
+            if let refresh = response.refreshToken { account.refreshToken = refresh }
+            account.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
+            account.lastRefresh = now
+            account.session = life
+        }
+        guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }
         logger.info("signed in", metadata: ["account": "\(name)", "flow": "\(flow)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))"])
         endLogin(name, session, .done(account: name, expiresAt: token.expiresAt))
     }

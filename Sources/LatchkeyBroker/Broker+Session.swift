@@ -4,7 +4,7 @@ import Logging
 
 extension Broker {
     /// An interactive sign-in: the session starts (at the ID token's `auth_time` when it has one).
-    func noteSignIn(_ name: String, idToken: Secret<String>?, now: Timestamp) {
+    static func signInSession(idToken: Secret<String>?, now: Timestamp) -> SessionLife {
         var session = SessionLife()
         if let authTime = idToken.flatMap({ SessionLife.authTime(idToken: $0.reveal()) }), authTime <= now + 300 {
             session.signedInAt = authTime
@@ -14,7 +14,7 @@ extension Broker {
         }
         session.refreshUsedAt = now
         session.refreshRotatedAt = now
-        accounts[name]?.session = session
+        return session
     }
 
     /// A refresh succeeded: the refresh token was used (and, if a new one came, rotated).

@@ -15,7 +15,6 @@ public actor Broker {
         var config: AccountConfig { didSet { publish() } }
         var machine: TokenMachine { didSet { publish() } }
         var refreshToken: Secret<String>?
-        var waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>] = []
         var metadata: ProviderMetadata?
         var login: LoginSession?
         var lastRefresh: Timestamp?
@@ -31,13 +30,15 @@ public actor Broker {
         var nextWriteRetry: Timestamp?
         /// Spreads proactive refreshes of many accounts (0...1, drawn once).
         var jitter = Double.random(in: 0...1)
-        /// Kerberos accounts: the ticket as last seen.
-        var kerberos = KerberosTicket()
+        /// Kerberos and Basic accounts: the ticket (or kept password) as last seen.
+        var kerberos = TicketMachine()
         /// When the person was last told that this account needs a sign-in.
         var notifiedAt: Timestamp?
         /// Changes at every sign-in and sign-out: a refresh or sign-in that started under an
         /// older generation stores nothing when it finishes (a logout must stay a logout).
         var generation = 0
+        /// The generation the last committed sign-in took (`commitSignIn`).
+        var lastSignIn = 0
         /// Tokens for scope sets other than the account's own (`--scope`), each with its own
         /// life and single flight; they share the account's refresh token. Kept in memory only.
         var scoped: [String: ScopedSlot] = [:]
@@ -72,7 +73,6 @@ public actor Broker {
     struct ScopedSlot {
         var scopes: [String]
         var machine: TokenMachine
-        var waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>] = []
     }
 
     final class LoginSession {
@@ -98,10 +98,13 @@ public actor Broker {
         }
     }
 
-    let oauth: OAuthClient
+    /// The provider exchanges: `OAuthClient` in the daemon, an in-memory provider in tests.
+    let oauth: any OAuthExchange
     let store: any CredentialStore
     let logger: Logger
     let clock: @Sendable () -> Timestamp
+    /// Waits between device-flow polls (`Task.sleep`; the broker's tests pass one that only yields).
+    let sleep: @Sendable (Double) async throws -> Void
     let notifier: any Notifier
     /// Why the configured store is not the one in use (`auto` fell back), shown by `status`.
     public nonisolated let storeWarning: String?
@@ -122,14 +125,17 @@ public actor Broker {
     let publisher: (any TokenPublisher)?
     /// Every job the broker starts runs here; the daemon runs it and drains it at shutdown.
     public nonisolated let work = BackgroundWork()
+    /// Requests waiting on OAuth refreshes, by account and scope set.
+    var refreshes = SingleFlight<RefreshKey, Result<AccessToken, LatchkeyError>>()
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
-    var renewals: [String: [CheckedContinuation<Bool, Never>]] = [:]
+    var renewals = SingleFlight<String, Bool>()
     /// Wakes the refresh scheduler when what is due changes (Broker+Scheduler.swift).
     let doorbell = Doorbell()
 
-    public init(configuration: Configuration, oauth: OAuthClient, store: any CredentialStore, storeWarning: String? = nil,
+    public init(configuration: Configuration, oauth: any OAuthExchange, store: any CredentialStore, storeWarning: String? = nil,
                 notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
-                clock: @escaping @Sendable () -> Timestamp = WallClock.now) {
+                clock: @escaping @Sendable () -> Timestamp = WallClock.now,
+                sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }) {
         self.publisher = publisher
         publisher?.setDefaultMinValid(configuration.broker.minValid)
         self.notifier = notifier
@@ -138,6 +144,7 @@ public actor Broker {
         self.storeWarning = storeWarning
         self.logger = logger
         self.clock = clock
+        self.sleep = sleep
         self.settings = configuration.broker
         for config in configuration.accounts {
             accounts[config.name] = Account(config: config, machine: TokenMachine(account: config.name), publisher: publisher)
@@ -224,13 +231,14 @@ public actor Broker {
         let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
         metrics.handedOut += 1
         if let client {
-            // The audit line: who got which account's credential — never the credential.
-            logger.info("credential handed out", metadata: [
-                "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
-                "scope": "\(token.scopes.joined(separator: " "))",
-            ])
+            AuditLine.handedOut(logger, account: name, client: client, scheme: "Bearer", scopes: token.scopes.joined(separator: " "))
         }
         return token
+    }
+
+    /// How many requests wait on the account's own refresh.
+    func waitingRequests(account name: String) -> Int {
+        refreshes.waiting(RefreshKey(account: name))
     }
 
     func nextGeneration() -> Int {
@@ -320,9 +328,7 @@ public actor Broker {
         case .joinRefresh:
             break
         }
-        let result = await withCheckedContinuation { continuation in
-            if let key { accounts[name]!.scoped[key]!.waiters.append(continuation) } else { accounts[name]!.waiters.append(continuation) }
-        }
+        let result = await withCheckedContinuation { refreshes.join(RefreshKey(account: name, scopes: key), $0) }
         return try result.get()
     }
 
@@ -346,11 +352,7 @@ public actor Broker {
             }
             metrics.handedOut += 1
             noteUse(name)
-            if let client {
-                logger.info("credential handed out", metadata: [
-                    "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")", "scheme": "Negotiate",
-                ])
-            }
+            if let client { AuditLine.handedOut(logger, account: name, client: client, scheme: AuditLine.scheme(of: header.value)) }
             return header
         }
         let token = try await handOutToken(account: name, scopes: [], minValid: minValid, client: client)
@@ -444,38 +446,24 @@ public actor Broker {
 
     /// Fails every request waiting on any of the account's refreshes (sign-out, removal).
     func failAllWaiters(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) {
-        finishRefresh(name, nil, outcome)
-        for key in accounts[name]?.scoped.keys.map({ $0 }) ?? [] { finishRefresh(name, key, outcome) }
+        refreshes.finishAll(where: { $0.account == name }, Self.result(name, outcome))
     }
 
+    /// Hands a refresh's outcome to the requests waiting on it.
     func finishRefresh(_ name: String, _ key: String?, _ outcome: TokenMachine.RefreshOutcome?) {
         wakeScheduler()
-        let waiters: [CheckedContinuation<Result<AccessToken, LatchkeyError>, Never>]
-        if let key {
-            guard let slotWaiters = accounts[name]?.scoped[key]?.waiters else { return }
-            waiters = slotWaiters
-            accounts[name]?.scoped[key]?.waiters = []
-        } else {
-            guard let accountWaiters = accounts[name]?.waiters else { return }
-            waiters = accountWaiters
-            accounts[name]?.waiters = []
-        }
-        let result: Result<AccessToken, LatchkeyError>
+        refreshes.finish(RefreshKey(account: name, scopes: key), Self.result(name, outcome))
+    }
+
+    private static func result(_ name: String, _ outcome: TokenMachine.RefreshOutcome?) -> Result<AccessToken, LatchkeyError> {
         switch outcome {
-        case .serveWaiters(let token): result = .success(token)
-        case .failWaiters(let error): result = .failure(error)
-        case nil: result = .failure(.unknownAccount(name))
+        case .serveWaiters(let token): .success(token)
+        case .failWaiters(let error): .failure(error)
+        case nil: .failure(.unknownAccount(name))
         }
-        for waiter in waiters { waiter.resume(returning: result) }
     }
 
     // MARK: Helpers
-
-    /// https, or plain http to loopback (test providers, local proxies).
-    static func isSafeEndpoint(_ url: String) -> Bool {
-        guard let parts = URLParts(url) else { return false }
-        return parts.scheme == "https" || (parts.scheme == "http" && parts.isLoopback)
-    }
 
     /// Tells the person, once, that the account needs a sign-in (rate limited: at most one
     /// notification per account every 10 minutes).
@@ -492,35 +480,13 @@ public actor Broker {
         HTTPOptions(caFile: config.caFile, connectTimeout: min(10, settings.providerTimeout), totalTimeout: settings.providerTimeout)
     }
 
-    /// The provider's endpoints: explicit ones, a preset, or OIDC discovery (cached).
+    /// The provider's endpoints (`ProviderMetadata.resolve`), cached per account.
     func metadata(for name: String) async throws(OAuthError) -> ProviderMetadata {
         guard let config = accounts[name]?.config else { throw .invalidResponse("unknown account") }
         if let cached = accounts[name]?.metadata { return cached }
-        var metadata: ProviderMetadata
-        switch config.provider {
-        case .microsoft: metadata = .microsoft(tenant: config.tenant)
-        case .google: metadata = .google
-        case .oidc:
-            if let issuer = config.issuer {
-                guard Self.isSafeEndpoint(issuer) else {
-                    throw OAuthError(kind: .provider(code: "insecure_endpoint"), message: "the issuer \(issuer) is not https; Latchkey discovers providers over https only")
-                }
-                metadata = try await oauth.discover(issuer: issuer, options: httpOptions(config))
-            } else {
-                metadata = ProviderMetadata(tokenEndpoint: config.tokenEndpoint ?? "")
-            }
-        }
-        if let e = config.tokenEndpoint { metadata.tokenEndpoint = e }
-        if let e = config.deviceAuthorizationEndpoint { metadata.deviceAuthorizationEndpoint = e }
-        if let e = config.authorizationEndpoint { metadata.authorizationEndpoint = e }
-        if let e = config.revocationEndpoint { metadata.revocationEndpoint = e }
-        // Refresh tokens and device codes travel in request bodies: https only (plain http
-        // only to this machine), whatever a discovery document says.
-        for endpoint in [metadata.tokenEndpoint, metadata.deviceAuthorizationEndpoint, metadata.revocationEndpoint,
-                         metadata.authorizationEndpoint].compactMap({ $0 }) where !Self.isSafeEndpoint(endpoint) {
-            throw OAuthError(kind: .provider(code: "insecure_endpoint"), message: "the provider's endpoint \(endpoint) is not https; Latchkey sends no secret over plain http (fix the provider's discovery document or the account's endpoints)")
-        }
-        accounts[name]?.metadata = metadata
+        let metadata = try await ProviderMetadata.resolve(for: config, exchange: oauth, options: httpOptions(config))
+        // A reload may have changed the account's provider meanwhile: cache only what is current.
+        if accounts[name]?.config.sameProvider(as: config) == true { accounts[name]?.metadata = metadata }
         return metadata
     }
 
@@ -573,7 +539,7 @@ extension Broker {
         accounts[name]?.generation = nextGeneration()
         accounts[name]?.refreshToken = nil
         accounts[name]?.pendingWrites = [:]
-        accounts[name]?.kerberos = KerberosTicket()
+        accounts[name]?.kerberos.signedOut()
         accounts[name]?.machine.signedOut()
         failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
         accounts[name]?.scoped = [:]

@@ -58,8 +58,8 @@ public enum Autostart {
         guard result == 0 else {
             throw ClientError(kind: .unreachable, message: "cannot start the daemon \(daemon): \(String(cString: strerror(result)))")
         }
-        let deadline = now() + timeout
-        while now() < deadline {
+        let deadline = monotonicNow() + timeout
+        while monotonicNow() < deadline {
             do {
                 _ = try SocketConnection(path: socketPath)
                 return
@@ -73,11 +73,5 @@ public enum Autostart {
             usleep(20_000)
         }
         throw ClientError(kind: .unreachable, message: "the daemon did not answer within \(Int(clamping: timeout) ?? 0) s; see \(log)")
-    }
-
-    private static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

@@ -240,21 +240,20 @@ public struct Diagnosis {
     }
 
     mutating func providerMetadata(_ account: AccountConfig) async {
-        var found: ProviderMetadata
-        switch account.provider {
-        case .microsoft: found = .microsoft(tenant: account.tenant)
-        case .google: found = .google
-        case .oidc:
-            if let issuer = account.issuer {
-                guard let discovered = await discoverIssuer(issuer) else { return }
-                found = discovered
-            } else {
-                found = ProviderMetadata(tokenEndpoint: account.tokenEndpoint ?? "")
+        let found: ProviderMetadata
+        var discovered: ProviderMetadata?
+        do {
+            if account.provider == .oidc, let issuer = account.issuer {
+                try ProviderMetadata.checkIssuer(issuer)
+                guard let document = await discoverIssuer(issuer) else { return }
+                discovered = document
             }
+            found = try ProviderMetadata.resolve(for: account, discovered: discovered)
+        } catch {
+            add(Finding("provider metadata", .fail, "The daemon refuses this provider: \(error.message).",
+                remedy: "Use https endpoints in [accounts.\(name)] (plain http only to this machine).", area: .configuration))
+            return
         }
-        if let e = account.tokenEndpoint { found.tokenEndpoint = e }
-        if let e = account.deviceAuthorizationEndpoint { found.deviceAuthorizationEndpoint = e }
-        if let e = account.authorizationEndpoint { found.authorizationEndpoint = e }
         metadata = found
         let flows = [found.deviceAuthorizationEndpoint.map { _ in "device" }, found.authorizationEndpoint.map { _ in "browser" }]
             .compactMap { $0 }.joined(separator: " and ")

@@ -204,10 +204,7 @@ final class HotPathHandler: ChannelDuplexHandler {
         let count = handOuts[name, default: 0] + 1
         handOuts[name] = count
         if count == 1 {
-            // The audit line: who got which account's credential — never the credential.
-            logger.info("credential handed out", metadata: [
-                "account": "\(name)", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")", "scope": "\(entry.scopes)",
-            ])
+            AuditLine.handedOut(logger, account: name, client: client, scheme: "Bearer", scopes: entry.scopes)
         }
         return true
     }

@@ -86,11 +86,6 @@ func fail(_ error: LatchkeyError, exit status: Int32? = nil) -> Never {
     exit(status ?? error.code.exitStatus)
 }
 
-func printError(_ text: String) {
-    var line = text + "\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-}
-
 /// Standard output carries only the requested data.
 func printOut(_ text: String) {
     var line = text + "\n"

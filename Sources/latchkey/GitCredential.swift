@@ -1,4 +1,5 @@
 import ArgumentParser
+import LatchkeyClient
 import LatchkeyCore
 
 /// git's credential-helper protocol (git-credential(1), gitcredentials(7)).

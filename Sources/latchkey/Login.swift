@@ -142,13 +142,3 @@ struct Login: ParsableCommand {
     }
 }
 
-func printError(_ text: String, terminator: String) {
-    var line = text + terminator
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-}
-
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatchkeyClient
 
 /// Reading answers from the person: without echo on a terminal for secrets, or one line from
 /// standard input when there is no terminal (scripts, tests).

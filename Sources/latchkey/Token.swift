@@ -1,4 +1,5 @@
 import ArgumentParser
+import LatchkeyClient
 import LatchkeyCore
 
 struct Token: ParsableCommand {

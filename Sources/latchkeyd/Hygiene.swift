@@ -1,4 +1,5 @@
 internal import CLinux
+import LatchkeyClient
 
 #if canImport(Glibc)
     import Glibc

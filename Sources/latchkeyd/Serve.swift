@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import LatchkeyBroker
+import LatchkeyClient
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyOAuth
@@ -108,7 +109,3 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-func printError(_ text: String) {
-    var line = text + "\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-}

@@ -2,6 +2,7 @@
 service once and kept in the store; it is sent only over https (plain http only to loopback)."""
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -28,14 +29,21 @@ def test_basic_login_checks_the_password_once_and_the_header_works(latchkey, apa
     done = latchkey.run("login", "legacy", input="wrong-password\n" + PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     assert "refused that password" in done.stderr and "Signed in to 'legacy'" in done.stderr
+    # Signed in is what status says (issue 16: the Basic state lived outside any machine and
+    # stayed signed_out), and a logout says signed_out again.
+    assert '"state":"valid"' in latchkey.run("status", "legacy", "--json").stdout
     header = latchkey.run("header", "legacy").stdout.strip()
     assert header.startswith("Authorization: Basic ")
     code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", apache["ca"],
                            "-H", header, apache["url"]], capture_output=True, text=True, timeout=30).stdout
     assert code == "200"
     log = latchkey.log_text()
+    # The audit line names the scheme handed out (issue 16: it said "Negotiate" for Basic).
+    assert re.search(r"account=legacy .*scheme=Basic .*credential handed out", log), log
     assert PASSWORD not in log and "wrong-password" not in log
     assert PASSWORD not in done.stderr
+    assert latchkey.run("logout", "legacy").returncode == 0
+    assert '"state":"signed_out"' in latchkey.run("status", "legacy", "--json").stdout
 
 
 def test_basic_is_never_sent_over_plain_http_to_another_host(latchkey, apache):

@@ -441,3 +441,17 @@ def test_all_accounts_one_line_each_then_the_failures_and_the_worst_exit_status(
     done = latchkey.run("diagnose", "--all")
     assert done.returncode == 77, done.stdout
     assert latchkey.run("diagnose").returncode == 64  # neither an account nor --all
+
+
+def test_diagnose_refuses_a_plain_http_endpoint_as_the_daemon_does(latchkey, provider):
+    # Issue 16: diagnose derived the endpoints with its own copy of the broker's code, which
+    # had dropped the https-only check, so it passed what the daemon refuses.
+    latchkey.write_config('[broker]\nstore = "memory"\n\n' + latchkey.oauth_account(
+        "work", provider.url, provider.ca, extra='device_authorization_endpoint = "http://idp.example.org/device"'))
+    latchkey.start()
+    login = latchkey.run("login", "work")
+    assert login.returncode != 0 and "is not https" in login.stderr, login.stderr
+    done, report = diagnose(latchkey, "work")
+    finding = failed(report)
+    assert finding["check"] == "provider metadata" and "is not https" in finding["finding"], report
+    assert done.returncode != 0

@@ -1,0 +1,66 @@
+import LatchkeyCore
+import LatchkeyStore
+import Logging
+
+extension Broker {
+    /// The one way a sign-in ends in "signed in", for every method. It writes the sign-in's
+    /// secrets to the store, checking after every await that the session is still the
+    /// account's running sign-in, then applies `commit` to the account with no await between
+    /// that last check and the change. A logout (or a reload that removed or changed the
+    /// account) during the writes makes the sign-in stale: it takes back what it wrote and
+    /// returns false, so a logout stays a logout.
+    func commitSignIn(
+        _ name: String, _ session: LoginSession, writes: [(kind: ItemKind, value: Secret<String>)],
+        commit: (inout Account) -> Void
+    ) async -> Bool {
+        guard accounts[name]?.login === session else { return false }
+        // A refresh still running from before this sign-in must not store over its secrets.
+        accounts[name]?.generation = nextGeneration()
+        let started = lastGeneration
+        await PausePoint.hit("signin.commit")
+        var written: [(kind: ItemKind, value: Secret<String>)] = []
+        for item in writes {
+            guard accounts[name]?.login === session else { break }
+            await persist(name, item.kind, item.value)
+            written.append(item)
+        }
+        guard accounts[name]?.login === session, accounts[name] != nil else {
+            await takeBack(name, written, since: started)
+            return false
+        }
+        commit(&accounts[name]!)
+        accounts[name]?.lastSignIn = nextGeneration()
+        return true
+    }
+
+    /// Removes what a stale sign-in wrote, from memory (a failed write waiting to be retried)
+    /// and from the store, unless a newer sign-in has committed since: its secrets stay.
+    private func takeBack(_ name: String, _ written: [(kind: ItemKind, value: Secret<String>)], since started: Int)
+        async
+    {
+        for item in written where accounts[name]?.pendingWrites[item.kind] == item.value {
+            accounts[name]?.pendingWrites[item.kind] = nil
+        }
+        if let account = accounts[name], account.lastSignIn > started { return }
+        for item in written {
+            do {
+                try await store.delete(account: name, kind: item.kind)
+            } catch {
+                logger.error(
+                    "could not remove a credential written by a sign-in that a sign-out overtook",
+                    metadata: [
+                        "account": "\(name)", "item": "\(item.kind.label)", "store": "\(store.name)",
+                        "error": "\(error.message)",
+                    ])
+            }
+        }
+        if !written.isEmpty {
+            logger.info("sign-in overtaken by a sign-out: what it stored was removed", metadata: ["account": "\(name)"])
+        }
+    }
+
+    /// The error a stale sign-in ends with.
+    static func signedOutDuringSignIn(_ name: String) -> LatchkeyError {
+        .signinRequired(name, "'\(name)' was signed out during the sign-in.")
+    }
+}

@@ -1,0 +1,68 @@
+/// The life of a Kerberos account's ticket (and of a Basic account's kept password) as the
+/// broker sees it, as a pure state machine in `TokenMachine`'s style: events go in with the
+/// current time, decisions come out, and the broker carries them out. libkrb5 owns the ticket
+/// itself (the credential cache); this machine owns only what the broker knows and shows.
+///
+/// Invariants:
+/// - a sign-in or a ticket seen with time left makes the account `valid`, a sign-out
+///   `signed_out`, a failure that needs the person `signin_required`;
+/// - the scheduler looks at a ticket when its check is due (the broker schedules it shortly
+///   before a renewal is due, and at once after a sign-in);
+/// - the person is told once that a sign-in is needed, not at every check.
+public struct TicketMachine: Sendable {
+    public private(set) var state: TokenMachine.State = .signedOut
+    public private(set) var expiresAt: Timestamp?
+    public private(set) var lastError: String?
+    /// When the scheduler looks at the ticket next; nil: at once.
+    public private(set) var nextCheck: Timestamp?
+
+    public init() {}
+
+    /// A ticket with `secondsLeft` was seen (a header built, a check, a renewal): the account
+    /// is valid until the expiry this returns.
+    public mutating func ticketSeen(secondsLeft: Int, now: Timestamp) -> Timestamp {
+        let expires = now + Double(secondsLeft)
+        state = .valid
+        expiresAt = expires
+        lastError = nil
+        return expires
+    }
+
+    /// A sign-in brought a ticket (or a checked password) that lasts until `expiresAt`.
+    public mutating func signedIn(expiresAt: Timestamp) {
+        state = .valid
+        self.expiresAt = expiresAt
+        lastError = nil
+    }
+
+    /// The account was signed out: nothing is known any more.
+    public mutating func signedOut() {
+        self = TicketMachine()
+    }
+
+    /// Only the person can help (no ticket, an expired or too short one, a refused
+    /// password). True when this is news: the caller tells the person once.
+    @discardableResult
+    public mutating func signInRequired(_ why: String? = nil) -> Bool {
+        if let why { lastError = why }
+        defer { state = .signinRequired }
+        return state != .signinRequired
+    }
+
+    /// A failure that a later try can get past (KDC unreachable, a fallback in use): noted
+    /// for `status`, the state stays.
+    public mutating func failed(_ message: String) {
+        lastError = message
+    }
+
+    /// Whether the scheduler should look at the ticket at `now`.
+    public func checkDue(now: Timestamp) -> Bool {
+        nextCheck.map { now >= $0 } ?? true
+    }
+
+    /// The scheduler looks at the ticket next at `time`; nil: at once (a sign-in brought a new
+    /// ticket).
+    public mutating func scheduleCheck(at time: Timestamp?) {
+        nextCheck = time
+    }
+}

@@ -1,0 +1,48 @@
+import LatchkeyCore
+import LatchkeyStore
+import Testing
+
+@testable import LatchkeyBroker
+
+/// A logout that lands while a sign-in writes its secrets stays a logout (issue 16): the
+/// sign-in ends as signed out and takes back what it wrote.
+@Suite struct LogoutRaceTests {
+    @Test func aLogoutDuringTheSignInsStoreWriteStaysALogout() async throws {
+        let harness = BrokerHarness()
+        await harness.store.writes.close()
+        try await harness.run { (broker) async throws in
+            let events = try await broker.login(account: "work")
+            await harness.store.writes.arrived(1)  // the sign-in is writing its refresh token
+            try await broker.logout(account: "work")
+            await harness.store.writes.open()
+            var last: LoginEvent?
+            for await event in events { last = event }
+            guard case .error(let error) = last else {
+                Issue.record("the sign-in ended with \(String(describing: last))")
+                return
+            }
+            #expect(error.code == .signinRequired && error.message.contains("signed out during the sign-in"))
+            #expect(try await broker.summary(account: "work").state == .signedOut)
+            await #expect { try await broker.token(account: "work") } throws: { error in
+                (error as? LatchkeyError)?.code == .signinRequired
+            }
+        }
+        #expect(try await harness.store.read(account: "work", kind: .refreshToken) == nil)
+        #expect(try await harness.store.read(account: "work", kind: .accessToken) == nil)
+        #expect(harness.provider.seen.polls == 1)
+    }
+
+    @Test func aSignInWithoutALogoutCommits() async throws {
+        let harness = BrokerHarness()
+        try await harness.run { (broker) async throws in
+            var last: LoginEvent?
+            for await event in try await broker.login(account: "work") { last = event }
+            guard case .done = last else {
+                Issue.record("the sign-in ended with \(String(describing: last))")
+                return
+            }
+            #expect(try await broker.token(account: "work").value.reveal() == "access-1")
+        }
+        #expect(try await harness.store.read(account: "work", kind: .refreshToken)?.reveal() == "refresh-1")
+    }
+}

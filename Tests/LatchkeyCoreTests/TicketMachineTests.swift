@@ -1,0 +1,46 @@
+import LatchkeyCore
+import Testing
+
+/// The Kerberos (and Basic) account state as a pure machine: events in with the time.
+@Suite struct TicketMachineTests {
+    let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000)
+
+    @Test func aSeenTicketMakesTheAccountValidUntilItsExpiry() {
+        var machine = TicketMachine()
+        #expect(machine.state == .signedOut)
+        machine.failed("KDC unreachable")
+        let expires = machine.ticketSeen(secondsLeft: 600, now: t0)
+        #expect(expires == t0 + 600)
+        #expect(machine.state == .valid && machine.expiresAt == t0 + 600 && machine.lastError == nil)
+    }
+
+    @Test func theNeedForASignInIsNewsOnlyOnce() {
+        var machine = TicketMachine()
+        machine.signedIn(expiresAt: t0 + 60)
+        let first = machine.signInRequired("the ticket expired")
+        let second = machine.signInRequired()
+        #expect(first && !second)
+        #expect(machine.state == .signinRequired && machine.lastError == "the ticket expired")
+        machine.signedIn(expiresAt: t0 + 600)
+        #expect(machine.state == .valid)
+        let again = machine.signInRequired()
+        #expect(again)
+    }
+
+    @Test func aSignOutForgetsEverything() {
+        var machine = TicketMachine()
+        machine.signedIn(expiresAt: t0 + 600)
+        machine.failed("fallback in use")
+        machine.signedOut()
+        #expect(machine.state == .signedOut && machine.expiresAt == nil && machine.lastError == nil)
+    }
+
+    @Test func theSchedulerLooksWhenTheCheckIsDue() {
+        var machine = TicketMachine()
+        #expect(machine.checkDue(now: t0))
+        machine.scheduleCheck(at: t0 + 60)
+        #expect(!machine.checkDue(now: t0 + 59) && machine.checkDue(now: t0 + 60))
+        machine.scheduleCheck(at: nil)
+        #expect(machine.checkDue(now: t0 + 1))
+    }
+}
