@@ -1,5 +1,6 @@
 import LatchkeyActiveSync
 import LatchkeyCore
+import LatchkeyOAuth
 import LatchkeyStore
 
 /// What a sync tool needs to talk ActiveSync through Latchkey: the Authorization header, the
@@ -97,7 +98,7 @@ extension Broker {
     func provisionActiveSync(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {
         guard let config = accounts[name]?.config, let url = config.url else { throw .unknownAccount(name) }
         // The token goes with every ActiveSync request: https, or plain http to this machine only.
-        guard Self.isSafeEndpoint(url) else {
+        guard ProviderMetadata.isSafeEndpoint(url) else {
             throw LatchkeyError(.configuration, "The url of '\(name)' is not https; Latchkey sends no token over plain http except to this machine.",
                                 hint: "Use the https address of the ActiveSync endpoint in [accounts.\(name)].")
         }
