@@ -15,6 +15,9 @@ public struct TicketMachine: Sendable {
     public private(set) var lastError: String?
     /// When the scheduler looks at the ticket next; nil: at once.
     public private(set) var nextCheck: Timestamp?
+    /// The person signed out: the scheduler leaves the ticket cache alone (a ticket still in
+    /// it does not make the account valid again) until a sign-in or a request uses a ticket.
+    public private(set) var signedOutByPerson = false
 
     public init() {}
 
@@ -22,6 +25,7 @@ public struct TicketMachine: Sendable {
     /// is valid until the expiry this returns.
     public mutating func ticketSeen(secondsLeft: Int, now: Timestamp) -> Timestamp {
         let expires = now + Double(secondsLeft)
+        signedOutByPerson = false
         state = .valid
         expiresAt = expires
         lastError = nil
@@ -30,6 +34,7 @@ public struct TicketMachine: Sendable {
 
     /// A sign-in brought a ticket (or a checked password) that lasts until `expiresAt`.
     public mutating func signedIn(expiresAt: Timestamp) {
+        signedOutByPerson = false
         state = .valid
         self.expiresAt = expiresAt
         lastError = nil
@@ -38,6 +43,7 @@ public struct TicketMachine: Sendable {
     /// The account was signed out: nothing is known any more.
     public mutating func signedOut() {
         self = TicketMachine()
+        signedOutByPerson = true
     }
 
     /// Only the person can help (no ticket, an expired or too short one, a refused
@@ -57,7 +63,7 @@ public struct TicketMachine: Sendable {
 
     /// Whether the scheduler should look at the ticket at `now`.
     public func checkDue(now: Timestamp) -> Bool {
-        nextCheck.map { now >= $0 } ?? true
+        !signedOutByPerson && (nextCheck.map { now >= $0 } ?? true)
     }
 
     /// The scheduler looks at the ticket next at `time`; nil: at once (a sign-in brought a new

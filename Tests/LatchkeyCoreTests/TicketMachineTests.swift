@@ -43,4 +43,13 @@ import Testing
         machine.scheduleCheck(at: nil)
         #expect(machine.checkDue(now: t0 + 1))
     }
+
+    @Test func afterASignOutTheSchedulerLeavesTheCacheAlone() {
+        var machine = TicketMachine()
+        machine.signedOut()
+        machine.scheduleCheck(at: nil)
+        #expect(!machine.checkDue(now: t0) && machine.state == .signedOut)
+        _ = machine.ticketSeen(secondsLeft: 600, now: t0)  // a request used a ticket
+        #expect(machine.checkDue(now: t0) && machine.state == .valid)
+    }
 }

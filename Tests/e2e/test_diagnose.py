@@ -260,12 +260,12 @@ def test_a_wrong_basic_password_is_named(latchkey, provider_env, keyring):  # no
 
 def test_a_missing_discovery_document_names_the_url_the_status_and_the_fix(latchkey, provider):
     latchkey.write_config('[broker]\nstore = "memory"\n\n'
-                          + latchkey.oauth_account("work", provider.url + "/no-such-tenant", provider.ca))
+                          + latchkey.oauth_account("work", provider.url + "/no/such-tenant", provider.ca))
     done, report = diagnose(latchkey, "work")
     finding = failed(report)
     assert done.returncode == 78, report
     assert finding["check"] == "provider metadata", report
-    url = provider.url + "/no-such-tenant/.well-known/openid-configuration"
+    url = provider.url + "/no/such-tenant/.well-known/openid-configuration"
     assert f"no OIDC discovery document at {url} (HTTP 404)" in finding["finding"], finding
     assert "issuer" in finding["remedy"] and "[accounts.work]" in finding["remedy"], finding
     assert "refused" not in finding["finding"]
@@ -408,7 +408,7 @@ def test_a_mail_server_refusing_the_token_is_reported_with_its_answer(latchkey, 
 def test_all_accounts_one_line_each_then_the_failures_and_the_worst_exit_status(latchkey, provider, person):
     work = latchkey.oauth_account("work", provider.url, provider.ca)
     bad = latchkey.oauth_account("bad", provider.url, provider.ca).replace('"latchkey-test"', '"not-registered-app"')
-    gone = latchkey.oauth_account("gone", provider.url + "/no-such-tenant", provider.ca)
+    gone = latchkey.oauth_account("gone", provider.url + "/no/such-tenant", provider.ca)
     latchkey.write_config('[broker]\nstore = "memory"\n\n' + work + "\n" + bad + "\n" + gone)
     provider.configure(microsoft=True)
     latchkey.start()

@@ -88,7 +88,9 @@ def test_device_sign_in_with_mfa_then_token_and_header(latchkey, provider, perso
 
 def test_expired_token_is_refreshed_once_with_rotation(latchkey, provider, person):
     provider.configure(interval=1, access_token_lifetime=20)
-    start_with_account(latchkey, provider, extra="min_valid = 0")
+    # A quiet account (no client within active_window): no proactive refresh ahead of the
+    # expiry, so the request after it is the one that refreshes (README, Token life).
+    start_with_account(latchkey, provider, extra="min_valid = 0", broker='active_window = "1s"')
     assert latchkey.login("work", person)[0] == 0
     first = latchkey.run("token", "work").stdout.strip()
     first_refresh = provider.issued()["refresh_tokens"][0]
