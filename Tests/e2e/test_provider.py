@@ -620,7 +620,8 @@ def test_reset_clears_everything(provider, person):
     provider.reset()
     assert provider.settings() == {"access_token_lifetime": 3600, "device_code_lifetime": 300,
                                    "interval": 5, "microsoft": False, "block_device_code": False,
-                                   "refresh_token_lifetime": 90 * 24 * 3600}
+                                   "refresh_token_lifetime": 90 * 24 * 3600, "refresh_token_inactivity": 0,
+                                   "session_lifetime": 0}
     assert set(provider.counters().values()) <= {0, None, False}
     assert provider.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert provider.resource(tokens["access_token"]).status_code == 401
