@@ -71,6 +71,20 @@ class User:
                 pass
         return found
 
+    def processes(self):
+        """(pid, executable, cmdline) of each of the user's processes; one that ends while it is
+        read (a `runuser` or `env` of an earlier command, say) is left out."""
+        found = []
+        for pid in self.pids():
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read().decode(errors="replace")
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            found.append((pid, exe, cmdline))
+        return found
+
     def remove(self):
         for pid in self.pids():
             try:
@@ -162,13 +176,12 @@ def test_package_installs_works_for_a_user_and_purges_clean(deb, user, provider,
         assert names.stdout.split() == ["work"], names
         assert not os.path.exists(os.path.join(user.runtime, "latchkey", "latchkey.sock")), \
             "the completion started a daemon"
-        assert not any("latchkeyd" in open(f"/proc/{pid}/cmdline").read() for pid in user.pids()
-                       if os.path.exists(f"/proc/{pid}/cmdline"))
+        assert not any("latchkeyd" in cmdline for _, _, cmdline in user.processes())
 
         # A real sign-in: the installed client starts the installed daemon (autostart).
         rc, out, err, code = device_login(user.argv("latchkey", "login", "work"), person)
         assert rc == 0 and code and "Signed in to 'work'" in err, err
-        daemons = [pid for pid in user.pids() if os.path.realpath(f"/proc/{pid}/exe") == "/usr/bin/latchkeyd"]
+        daemons = [pid for pid, exe, _ in user.processes() if exe == "/usr/bin/latchkeyd"]
         assert len(daemons) == 1, "the installed client did not start the installed daemon"
         token = user.run("latchkey", "token", "work")
         assert token.returncode == 0, token.stderr
