@@ -6,6 +6,7 @@ missing is skipped, unless LATCHKEY_INTEGRATION=1, in which case it fails.
 """
 
 import os
+import signal
 
 import pytest
 
@@ -76,6 +77,11 @@ _real_clients = {}  # client name -> "passed" or "failed"
 
 
 def pytest_configure(config):
+    # A shell running pytest in the background without job control (`cmd &` in a script) starts
+    # it with SIGINT ignored, and every process it starts inherits that: the Ctrl-C tests would
+    # then time out. Python's own handler is not inherited across exec (the children get the
+    # default action), so the tests see what a person at a terminal sees.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line("markers", "real_client(name): the test runs this real client's README recipe")
 
 
