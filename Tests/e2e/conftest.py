@@ -3,12 +3,39 @@
 The test environment (scripts/testenv/*.sh) exports what the tests need into
 $LATCHKEY_TESTENV/env.sh; source it before running pytest. A test whose environment is
 missing is skipped, unless LATCHKEY_INTEGRATION=1, in which case it fails.
+
+Run with pytest-xdist (`-n 2`, as scripts/test.sh does), each worker takes its own test
+environment from LATCHKEY_TESTENV_FILES (one env.sh per worker, space-separated): the provider's
+settings, faults and counters, the keyring and the KDC are then never shared by two tests at once.
 """
 
 import os
+import re
 import signal
+import subprocess
 
 import pytest
+
+
+def _load_worker_environment():
+    """Under xdist, replace this worker's test environment variables with those of its own
+    env.sh (worker gwN takes file N of LATCHKEY_TESTENV_FILES)."""
+    files = os.environ.get("LATCHKEY_TESTENV_FILES", "").split()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not files or not re.fullmatch(r"gw[0-9]+", worker):
+        return
+    path = files[int(worker[2:]) % len(files)]
+    with open(path) as f:
+        names = re.findall(r"^export ([A-Za-z_][A-Za-z0-9_]*)=", f.read(), re.M)
+    script = 'set -a; source "$1"; for n in "${@:2}"; do printf "%s=%s\\0" "$n" "${!n}"; done'
+    out = subprocess.run(["bash", "-c", script, "_", path, *names], capture_output=True, check=True).stdout
+    for item in out.split(b"\0"):
+        if item:
+            name, _, value = item.decode().partition("=")
+            os.environ[name] = value
+
+
+_load_worker_environment()
 
 from support.provider import Person, Provider
 
@@ -74,6 +101,7 @@ def latchkey(tmp_path, bin_dir):
 # summary line counts them, with the recipes README.md marks "not tested" (support/recipes.py).
 
 _real_clients = {}  # client name -> "passed" or "failed"
+_refreshes = {}  # client name -> provider refreshes across an expiry (from every worker's reports)
 
 
 def pytest_configure(config):
@@ -86,6 +114,7 @@ def pytest_configure(config):
 
 
 def pytest_runtest_logreport(report):
+    _refreshes.update(getattr(report, "mail_refreshes", {}))
     marks = getattr(report, "real_clients", ())
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         for name in marks:
@@ -100,12 +129,15 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     names = [mark.args[0] for mark in item.iter_markers("real_client") if mark.args]
     outcome.get_result().real_clients = names
+    if names:
+        # Reports travel from an xdist worker to the controller with their attributes.
+        from support.mailenv import REFRESHES
+        outcome.get_result().mail_refreshes = dict(REFRESHES)
 
 
 def pytest_terminal_summary(terminalreporter):
     if not _real_clients:
         return
-    from support.mailenv import REFRESHES
     from support.recipes import not_tested
     passed = sorted(n for n, s in _real_clients.items() if s == "passed")
     failed = sorted(n for n, s in _real_clients.items() if s == "failed")
@@ -114,6 +146,6 @@ def pytest_terminal_summary(terminalreporter):
         f"real clients: {len(passed) + len(failed)} run ({len(passed)} passed: {', '.join(passed)}"
         + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else "")
         + f"); recipes not tested: {len(skipped)}")
-    if REFRESHES:
+    if _refreshes:
         terminalreporter.write_line("provider refreshes across a token expiry: "
-                                    + ", ".join(f"{n} {c}" for n, c in sorted(REFRESHES.items())))
+                                    + ", ".join(f"{n} {c}" for n, c in sorted(_refreshes.items())))

@@ -65,13 +65,13 @@ def test_a_thousand_concurrent_requests_on_an_expired_token_cause_one_refresh(la
 
 
 def test_steady_requests_never_wait_on_the_provider(latchkey, provider, person):
-    """20-second tokens, two minutes of requests: every refresh is proactive (none is started
+    """20-second tokens, a minute of requests: every refresh is proactive (none is started
     by a request), and every answer honours min_valid."""
     provider.configure(interval=1, access_token_lifetime=20)
     latchkey.write_config('[broker]\nstore = "memory"\nmin_valid = "5s"\n' + account(latchkey, provider))
     latchkey.start()
     assert latchkey.login("work", person)[0] == 0
-    deadline = time.time() + 120
+    deadline = time.time() + 60
     answers, slowest = 0, 0.0
     while time.time() < deadline:
         started = time.monotonic()
@@ -84,9 +84,9 @@ def test_steady_requests_never_wait_on_the_provider(latchkey, provider, person):
         time.sleep(0.1)
     refreshes = provider.counters()["token_refresh_ok"]
     log = latchkey.log_text()
-    assert refreshes >= 8  # about one every 10 s
+    assert refreshes >= 4  # about one every 10 s
     assert log.count("trigger=proactive") >= refreshes and "trigger=request" not in log
-    print(f"{answers} answers in 120 s, {refreshes} proactive refreshes, slowest answer {slowest*1000:.1f} ms")
+    print(f"{answers} answers in 60 s, {refreshes} proactive refreshes, slowest answer {slowest*1000:.1f} ms")
     assert_no_secrets(latchkey, provider)
 
 
