@@ -93,24 +93,6 @@ import Testing
         #expect(microsoft.tokenEndpoint == "https://login.microsoftonline.com/organizations/oauth2/v2.0/token")
     }
 
-    @Test func urlParts() {
-        #expect(URLParts("https://[::1]:8443/x")?.host == "::1")
-        #expect(URLParts("https://[::1]:8443/x")?.port == 8443)
-        #expect(URLParts("http://127.0.0.1/x")?.isLoopback == true)
-        #expect(URLParts("https://mail.example.com")?.isLoopback == false)
-        // Names that only look like loopback do not count.
-        #expect(URLParts("http://127.0.0.1.evil.com/")?.isLoopback == false)
-        #expect(URLParts("http://127.example.net/")?.isLoopback == false)
-        #expect(URLParts("http://127.0.0.1:8080@evil.com/")?.isLoopback == false)
-        #expect(URLParts("http://[::1]@evil.com/")?.isLoopback == false)
-        #expect(URLParts("http://evil.com\\@127.0.0.1/") == nil)
-        #expect(URLParts("http://127.1.2.3/")?.isLoopback == true)
-        #expect(URLParts("http://127.0.0.256/")?.isLoopback == false)
-        // Digits of other scripts and fractions are numbers to Character, not to Int(_:).
-        #expect(URLParts("http://127.\u{663}.0.1/")?.isLoopback != true)
-        #expect(URLParts("http://127.\u{BD}.0.1/")?.isLoopback != true)
-    }
-
     @Test func providerTextIsPrintableAndShort() throws {
         let body = #"{"error":"invalid_grant","error_description":"AADSTS70000: bad \u001b[31mred\u001b[0m grant\r\nTrace ID: 1"}"#
         #expect {
