@@ -81,7 +81,7 @@ let package = Package(
                 "LatchkeyCore", "LatchkeyBroker", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyOAuth",
                 "LatchkeyStore", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyGSS", "LatchkeyClient", "LatchkeyDiagnostics",
                 "CLinux",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // No swift-argument-parser: it links FoundationEssentials (CommandLineArguments.swift).
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

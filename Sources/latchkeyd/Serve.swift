@@ -1,4 +1,3 @@
-import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,17 +13,39 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the daemon in the foreground.")
+struct Serve: DaemonCommand {
+    static let name = "serve"
+    static let grammar = CommandLineArguments.Grammar(options: ["config", "socket", "log-level"])
+    static let usage = "latchkeyd serve [--config <config>] [--socket <socket>] [--log-level <log-level>]"
+    static let help = """
+        OVERVIEW: Run the daemon in the foreground.
 
-    @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).")
+        USAGE: latchkeyd serve [--config <config>] [--socket <socket>] [--log-level <log-level>]
+
+        OPTIONS:
+          --config <config>       The configuration file (default:
+                                  $XDG_CONFIG_HOME/latchkey/config.toml).
+          --socket <socket>       The socket path (default:
+                                  $XDG_RUNTIME_DIR/latchkey/latchkey.sock).
+          --log-level <log-level> trace, debug, info, notice, warning, error or
+                                  critical (default: $LATCHKEY_LOG_LEVEL or info).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+        """ + "\n"
+
+    /// The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).
     var config: String?
-
-    @Option(help: "The socket path (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).")
+    /// The socket path (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).
     var socket: String?
-
-    @Option(help: "trace, debug, info, notice, warning, error or critical (default: $LATCHKEY_LOG_LEVEL or info).")
+    /// trace, debug, info, notice, warning, error or critical (default: $LATCHKEY_LOG_LEVEL or info).
     var logLevel: String?
+
+    init(_ arguments: CommandLineArguments) {
+        config = arguments.value("config")
+        socket = arguments.value("socket")
+        logLevel = arguments.value("log-level")
+    }
 
     func run() async throws {
         Hygiene.disableBacktracer()
