@@ -11,7 +11,6 @@ import LatchkeyServer
 import LatchkeyStore
 import Logging
 import NIOPosix
-import ServiceLifecycle
 
 struct Serve: DaemonCommand {
     static let name = "serve"
@@ -113,12 +112,11 @@ struct Serve: DaemonCommand {
         // drains its requests, then the broker cancels sign-ins and lets a refresh in flight
         // finish and store its rotated refresh token. A clean stop exits 0.
         let services = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: BrokerService(broker: broker)), .init(service: server), .init(service: RefreshScheduler(broker: broker)),
-                    .init(service: ConfigurationReloader(broker: broker, path: configPath, logger: logger)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [
+                BrokerService(broker: broker), server, RefreshScheduler(broker: broker),
+                ConfigurationReloader(broker: broker, path: configPath, logger: logger),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("latchkeyd started", metadata: [
             "version": "\(LatchkeyVersion.current)", "accounts": "\(configuration.accounts.count)", "store": "\(store.name)",
             "config": "\(configPath)",
