@@ -86,6 +86,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            // lld instead of gold, so the relative relocations are packed (DT_RELR: 1 MB of
+            // `.rela.dyn` read at every start becomes 20 KB), and no symbol exported that no
+            // library looks up (the Swift toolchain's -export-dynamic: 0.8 MB of dynamic symbol
+            // table the loader searches). docs/performance.md "Idle memory".
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(platforms: [.linux]))
             ]
         ),
         // toml-test's decoder interface over the config reader (scripts/toml-test.sh, the
