@@ -34,7 +34,8 @@ extension Collection where Element: Equatable {
 
 extension RangeReplaceableCollection where Element: Equatable {
     /// Every occurrence of `pattern` (left to right, not overlapping) replaced by `replacement`.
-    public func replacingEvery(_ pattern: some Collection<Element>, with replacement: some Collection<Element>) -> Self {
+    public func replacingEvery(_ pattern: some Collection<Element>, with replacement: some Collection<Element>) -> Self
+    {
         guard !pattern.isEmpty else { return self }
         var result = Self()
         var rest = self[...]

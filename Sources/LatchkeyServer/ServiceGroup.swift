@@ -84,7 +84,9 @@ public final class ServiceGroup: Sendable {
             case .finished(let index, let error):
                 running.remove(index)
                 if let error {
-                    logger.error("service failed: stopping the others", metadata: ["service": "\(type(of: services[index]))", "error": "\(error)"])
+                    logger.error(
+                        "service failed: stopping the others",
+                        metadata: ["service": "\(type(of: services[index]))", "error": "\(error)"])
                     return error
                 }
                 if !shuttingDown {

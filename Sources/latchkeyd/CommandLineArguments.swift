@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The daemon's own command line, read by hand: swift-argument-parser would link
 /// FoundationEssentials into the daemon, 3 MB of resident code (docs/performance.md "Idle

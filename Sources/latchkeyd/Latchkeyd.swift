@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The daemon executable: `latchkey serve` runs it. It owns every flow, secret and cache.
 ///

@@ -30,9 +30,12 @@ import Testing
             for pattern in Self.patterns {
                 #expect(text.includes(pattern) == Self.regexModuleContains(text, pattern), "\(text) / \(pattern)")
                 #expect(text.firstOccurrence(of: pattern) == text.firstRange(of: pattern), "\(text) / \(pattern)")
-                #expect(Array(text.utf8).firstOccurrence(of: pattern.utf8) == Array(text.utf8).firstRange(of: pattern.utf8))
+                #expect(
+                    Array(text.utf8).firstOccurrence(of: pattern.utf8) == Array(text.utf8).firstRange(of: pattern.utf8))
                 if !pattern.isEmpty {
-                    #expect(text.replacingEvery(pattern, with: "<\(pattern)>") == text.replacing(pattern, with: "<\(pattern)>"))
+                    #expect(
+                        text.replacingEvery(pattern, with: "<\(pattern)>")
+                            == text.replacing(pattern, with: "<\(pattern)>"))
                 }
             }
         }

@@ -36,7 +36,8 @@ import Testing
                 while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
                 return true
             }
-            journal.note("\(name) ended \(ended), cancelled \(Task.isCancelled), shutting down \(Task.isShuttingDownGracefully)")
+            journal.note(
+                "\(name) ended \(ended), cancelled \(Task.isCancelled), shutting down \(Task.isShuttingDownGracefully)")
         }
     }
 
@@ -57,35 +58,44 @@ import Testing
     @Test func shutsDownTheLastServiceFirstAndAwaitsEach() async throws {
         let journal = Journal()
         let group = ServiceGroup(
-            services: [Waiting(name: "first", journal: journal), Waiting(name: "second", journal: journal),
-                       Cancellable(name: "third", journal: journal)],
+            services: [
+                Waiting(name: "first", journal: journal), Waiting(name: "second", journal: journal),
+                Cancellable(name: "third", journal: journal),
+            ],
             logger: Self.logger)
         async let running: Void = group.run()
         try await Task.sleep(for: .milliseconds(50))
         group.triggerGracefulShutdown()
         group.triggerGracefulShutdown()
         try await running
-        #expect(journal.all == [
-            "third ended true, cancelled false, shutting down true", "second asked", "second done", "first asked", "first done",
-        ])
+        #expect(
+            journal.all == [
+                "third ended true, cancelled false, shutting down true", "second asked", "second done", "first asked",
+                "first done",
+            ])
     }
 
     @Test func aFailingServiceCancelsTheOthersAndItsErrorIsThrown() async {
         let journal = Journal()
-        let group = ServiceGroup(services: [Cancellable(name: "other", journal: journal), Failing()], logger: Self.logger)
+        let group = ServiceGroup(
+            services: [Cancellable(name: "other", journal: journal), Failing()], logger: Self.logger)
         await #expect(throws: Failing.Failure.self) { try await group.run() }
         #expect(journal.all == ["other ended true, cancelled true, shutting down false"])
     }
 
     @Test func aServiceEndingBeforeTheShutdownIsAnError() async {
         let journal = Journal()
-        let group = ServiceGroup(services: [Returning(), Waiting(name: "other", journal: journal)], logger: Self.logger)
+        let group = ServiceGroup(
+            services: [Returning(), Waiting(name: "other", journal: journal)], logger: Self.logger)
         await #expect(throws: ServiceGroup.FinishedEarly.self) { try await group.run() }
         #expect(journal.all.isEmpty)
     }
 
     @Test func outsideAGroupNothingIsShutDown() async throws {
-        let ran = await withGracefulShutdownHandler { Task.isShuttingDownGracefully } onGracefulShutdown: {}
+        let ran = await withGracefulShutdownHandler {
+            Task.isShuttingDownGracefully
+        } onGracefulShutdown: {
+        }
         #expect(ran == false)
         let task = Task { try await gracefulShutdown() }
         task.cancel()
