@@ -57,7 +57,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // Only the signals: ServiceGroup.swift replaces ServiceLifecycle (it links swift-async-algorithms).
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(name: "LatchkeyClient", dependencies: ["LatchkeyCore", "CLinux"]),
@@ -81,11 +82,19 @@ let package = Package(
                 "LatchkeyCore", "LatchkeyBroker", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyOAuth",
                 "LatchkeyStore", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyGSS", "LatchkeyClient", "LatchkeyDiagnostics",
                 "CLinux",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // No swift-argument-parser: it links FoundationEssentials (CommandLineArguments.swift).
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            // lld instead of gold, so the relative relocations are packed (DT_RELR: 1 MB of
+            // `.rela.dyn` read at every start becomes 20 KB), and no symbol exported that no
+            // library looks up (the Swift toolchain's -export-dynamic: 0.8 MB of dynamic symbol
+            // table the loader searches). docs/performance.md "Idle memory".
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(platforms: [.linux]))
             ]
         ),
         // toml-test's decoder interface over the config reader (scripts/toml-test.sh, the
@@ -125,8 +134,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+                .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ]
 )

@@ -30,7 +30,8 @@ grep -v '^#' "$DEBIAN/lintian-overrides" | grep . > "$ROOT/usr/share/lintian/ove
 [ -s "$ROOT/usr/share/lintian/overrides/latchkey" ] || rm -r "$ROOT/usr/share/lintian"
 
 # Dependencies from the libraries the daemon links (the thin client is static: none); libcurl4,
-# which the daemon loads at its first transfer (dlopen), is named in packaging/debian/control.
+# which the daemon loads at its first transfer (dlopen), and libc6 >= 2.36, which its packed
+# relocations need (DT_RELR), are named in packaging/debian/control.
 install -d -m 755 "$ROOT/DEBIAN"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -98,7 +98,7 @@ public struct DaemonClient: Sendable {
     }
 
     private func isChunked(_ headers: [(name: String, value: String)]) -> Bool {
-        headers.contains { $0.name.lowercased() == "transfer-encoding" && $0.value.lowercased().contains("chunked") }
+        headers.contains { $0.name.lowercased() == "transfer-encoding" && $0.value.lowercased().includes("chunked") }
     }
 
     /// One chunk of a chunked body; nil after the last.

@@ -56,7 +56,7 @@ public struct SessionLife: Sendable, Equatable {
     /// request is 43200."), in seconds; nil when the message states none.
     public static func statedLifetime(in message: String) -> Double? {
         let marker = "lifetime for this request is "
-        guard message.contains("AADSTS70043"), let start = message.firstRange(of: marker) else { return nil }
+        guard message.includes("AADSTS70043"), let start = message.firstOccurrence(of: marker) else { return nil }
         let digits = message[start.upperBound...].prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, digits.count <= 12, let seconds = Double(String(digits)), seconds > 0,
             seconds <= longestLifetime

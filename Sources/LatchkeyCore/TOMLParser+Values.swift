@@ -164,7 +164,7 @@ extension TOMLParser {
             text.first == "0" && text.count > 1 && text.dropFirst().first?.isNumber == true && !text.contains("-")
                 && !text.contains(":")
             ? " (a leading zero is not allowed)"
-            : text.contains("__") || text.hasSuffix("_") || text.contains("_.") || text.contains("._")
+            : text.includes("__") || text.hasSuffix("_") || text.includes("_.") || text.includes("._")
                 ? " ('_' must stand between two digits)" : ""
         throw fail("'\(text)' is not \(what) TOML accepts\(hint)", at: start)
     }

@@ -35,7 +35,7 @@ public struct URLParts: Sendable, Equatable {
 
     /// The parts of `url`, or a `URLProblem` that says which part is wrong.
     public init(parsing url: String) throws(URLProblem) {
-        guard let schemeEnd = url.utf8.firstRange(of: "://".utf8) else {
+        guard let schemeEnd = url.utf8.firstOccurrence(of: "://".utf8) else {
             throw URLProblem("it has no scheme (such as https://)")
         }
         let scheme = Substring(url.utf8[..<schemeEnd.lowerBound])

@@ -120,7 +120,7 @@ extension Diagnosis {
     /// `AADSTSnnnnn` and an OAuth error code named in a message.
     static func providerCode(in text: String) -> (String?, [Int]) {
         let codes = ProviderErrors.aadstsCode(in: text).map { [$0] } ?? []
-        let code = ProviderErrors.oauth.keys.sorted { $0.count > $1.count }.first { text.contains($0) }
+        let code = ProviderErrors.oauth.keys.sorted { $0.count > $1.count }.first { text.includes($0) }
         return (code ?? (codes.isEmpty ? nil : ""), codes)
     }
 

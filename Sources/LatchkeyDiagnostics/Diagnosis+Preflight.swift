@@ -86,12 +86,12 @@ extension Diagnosis {
 
     /// The sentence of a page that holds `marker`, tags and spacing removed (bounded input).
     static func sentence(around marker: String, in page: String) -> String? {
-        guard let found = page.firstRange(of: marker) else { return nil }
+        guard let found = page.firstOccurrence(of: marker) else { return nil }
         let tail = page[found.lowerBound...].prefix(600)
         let stop = tail.firstIndex(of: "<") ?? tail.endIndex
         var text = String(tail[..<stop])
         for (entity, character) in [("&#39;", "'"), ("&#x27;", "'"), ("&quot;", "\""), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")] {
-            text = text.split(separator: entity, omittingEmptySubsequences: false).joined(separator: character)
+            text = text.replacingEvery(entity, with: character)
         }
         return text
     }

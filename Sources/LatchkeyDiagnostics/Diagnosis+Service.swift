@@ -128,7 +128,7 @@ extension Diagnosis {
                 remedy: "Run `latchkey login \(name)` and type the current password.", area: .signIn))
         } else if response.status == 401 {
             add(Finding("request", .fail, "GET \(url) refused the \(scheme) header (HTTP 401\(said.isEmpty ? "" : ", " + said)).",
-                remedy: said.contains("insufficient_claims")
+                remedy: said.includes("insufficient_claims")
                     ? "Run `latchkey challenge \(name) --www-authenticate '…'` from the client, or `latchkey login \(name)`."
                     : "Check the account's scopes (the token's aud and scp above) against what the service needs.", area: .signIn))
         } else {

@@ -66,7 +66,7 @@ public struct Autodiscover: Sendable {
 
     /// `scheme://authority` of a URL.
     static func origin(of url: String) -> String? {
-        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        guard let schemeEnd = url.firstOccurrence(of: "://") else { return nil }
         let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard !authority.isEmpty else { return nil }
         return String(url[..<schemeEnd.upperBound]) + authority
@@ -74,7 +74,7 @@ public struct Autodiscover: Sendable {
 
     /// A `Location` resolved against the URL it answered (absolute, or a path on the same origin).
     static func resolve(_ location: String, against url: String) -> String {
-        if location.contains("://") { return location }
+        if location.includes("://") { return location }
         guard let origin = origin(of: url) else { return location }
         if location.hasPrefix("/") { return origin + location }
         let path = url.dropFirst(origin.count).prefix { $0 != "?" && $0 != "#" }

@@ -32,8 +32,8 @@ public enum ExchangeProtocol: String, Sendable, CaseIterable {
                 ? (.ews, "Autodiscover found EWS") : (.activeSync, "Autodiscover found ActiveSync")
         }
         let path = serviceURL.lowercased()
-        if path.contains("/ews/") { return (.ews, "the service URL is an EWS path") }
-        if path.contains("/microsoft-server-activesync") {
+        if path.includes("/ews/") { return (.ews, "the service URL is an EWS path") }
+        if path.includes("/microsoft-server-activesync") {
             return (.activeSync, "the service URL is ActiveSync's path")
         }
         return (.activeSync, "the service URL names neither, so ActiveSync (give --protocol to choose)")

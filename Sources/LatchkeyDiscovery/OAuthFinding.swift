@@ -34,7 +34,7 @@ extension Discovery {
         }
         var finding = OAuthFinding(issuer: derivedIssuer, provider: .oidc)
         var candidates: [(url: String, issuer: String)] = []
-        if authorizationURI.contains("/oauth2/") {
+        if authorizationURI.includes("/oauth2/") {
             // A Microsoft-shaped authority elsewhere (AD FS, a custom domain): v2.0 first.
             candidates.append((derivedIssuer + "/v2.0/.well-known/openid-configuration", derivedIssuer + "/v2.0"))
         }

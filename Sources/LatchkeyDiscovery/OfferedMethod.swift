@@ -49,7 +49,7 @@ enum OAuthIssuer {
     static func derive(fromAuthorizationURI uri: String) -> String? {
         var rest = Substring(uri)
         if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
-        guard let schemeEnd = rest.firstRange(of: "://") else { return nil }
+        guard let schemeEnd = rest.firstOccurrence(of: "://") else { return nil }
         let scheme = rest[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "https" || scheme == "http" else { return nil }
         let afterScheme = rest[schemeEnd.upperBound...]

@@ -63,8 +63,8 @@ enum XMLEncoding {
     static func declaredEncoding(_ text: [UInt8]) -> String? {
         guard text.starts(with: Array("<?xml".utf8)), text.count > 5, XMLTree.isSpace(text[5]) else { return nil }
         let head = text.prefix(256)
-        guard let end = head.firstRange(of: Array("?>".utf8))?.lowerBound,
-            let key = head[..<end].firstRange(of: Array("encoding".utf8))?.upperBound
+        guard let end = head.firstOccurrence(of: Array("?>".utf8))?.lowerBound,
+            let key = head[..<end].firstOccurrence(of: Array("encoding".utf8))?.upperBound
         else { return nil }
         var rest = head[key..<end].drop(while: XMLTree.isSpace)
         guard rest.first == UInt8(ascii: "=") else { return nil }

@@ -38,7 +38,7 @@ extension Kerberos {
                 // libkrb5 drops the KDC's reason for the final refusal; the banner before the last
                 // try carries its words for the one before ("…too short.  Please try again.").
                 var reason = Substring(banner.split(separator: "\n").joined(separator: " "))
-                if let retry = reason.firstRange(of: "  Please try again.") { reason = reason[..<retry.lowerBound] }
+                if let retry = reason.firstOccurrence(of: "  Please try again.") { reason = reason[..<retry.lowerBound] }
                 extra = String(reason)
             }
             try context.check(code, override: relay.cancelled ? .cancelled : nil, extra: extra)

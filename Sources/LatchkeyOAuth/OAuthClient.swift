@@ -145,7 +145,7 @@ public struct OAuthClient: Sendable {
         do {
             json = try JSONValue.parse(response.body)
         } catch {
-            let html = response.contentType.contains("html") || response.body.prefix(64).contains(UInt8(ascii: "<"))
+            let html = response.contentType.includes("html") || response.body.prefix(64).contains(UInt8(ascii: "<"))
             if html && !isSuccess {
                 throw OAuthError(kind: .httpStatus(status), message: "the provider answered HTTP \(status) with an HTML page instead of JSON\(ignored)", retryAfter: retryAfter, httpStatus: status)
             }

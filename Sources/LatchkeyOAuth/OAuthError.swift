@@ -60,7 +60,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// This error, when it is about an answer that cannot be read, as a malformed answer of
     /// `provider` (a host name), so the person knows whom to blame.
     public func malformed(from provider: String) -> OAuthError {
-        guard kind == .invalidResponse, !message.contains("malformed answer") else { return self }
+        guard kind == .invalidResponse, !message.includes("malformed answer") else { return self }
         var copy = self
         copy.message = "\(provider) sent a malformed answer: \(message)"
         return copy

@@ -92,7 +92,7 @@ public enum ProviderErrors {
     public static func remedy(code: String, errorCodes: [Int], account: String = "NAME") -> String {
         let text = errorCodes.lazy.compactMap { aadstsRemedies[$0] }.first ?? oauthRemedies[code]
             ?? "Run `latchkey diagnose \(account) --trace` to see the exchange."
-        return text.split(separator: "NAME", omittingEmptySubsequences: false).joined(separator: account)
+        return text.replacingEvery("NAME", with: account)
     }
 
     /// The plain-words reason for a provider error.
@@ -105,7 +105,7 @@ public enum ProviderErrors {
 
     /// The first `AADSTSnnnnn` number in a text.
     public static func aadstsCode(in text: String) -> Int? {
-        guard let range = text.firstRange(of: "AADSTS") else { return nil }
+        guard let range = text.firstOccurrence(of: "AADSTS") else { return nil }
         let digits = text.utf8[range.upperBound...].prefix { (0x30...0x39).contains($0) }
         return CheckedNumber.decimal(Substring(digits), maximum: 99_999_999)
     }

@@ -191,7 +191,7 @@ struct Answer {
     func send(to client: Int32) {
         let reason =
             [200: "OK", 302: "Found", 403: "Forbidden", 404: "Not Found", 410: "Gone"][status] ?? "Bad Request"
-        let escaped = text.replacingAll("&", "&amp;").replacingAll("<", "&lt;")
+        let escaped = text.replacingEvery("&", with: "&amp;").replacingEvery("<", with: "&lt;")
         let body =
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Latchkey</title></head><body><p>\(escaped)</p></body></html>"
         let head =
@@ -207,11 +207,5 @@ struct Answer {
             if n <= 0 { return }
             offset += n
         }
-    }
-}
-
-extension String {
-    func replacingAll(_ target: String, _ replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

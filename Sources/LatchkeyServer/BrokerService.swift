@@ -1,5 +1,4 @@
 import LatchkeyBroker
-import ServiceLifecycle
 
 /// The broker's background work (refreshes, sign-ins, retried writes) as a service of the
 /// daemon. Listed before the socket server, it is shut down after it: requests in flight

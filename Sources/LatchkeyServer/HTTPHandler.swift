@@ -3,7 +3,6 @@ import LatchkeyCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import ServiceLifecycle
 
 /// One connection's HTTP/1.1 exchanges: collects a request (with a body cap), hands it to the
 /// router as a job of the server's `work` (a child of the server's `run`, never an unowned

@@ -9,7 +9,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
-import ServiceLifecycle
 
 /// The daemon's Unix socket: `$XDG_RUNTIME_DIR/latchkey/latchkey.sock`, folder 0700, socket
 /// 0600 (umask 077 is set at start-up, so there is no window with wider modes).

@@ -1,3 +1,4 @@
+import LatchkeyCore
 import LatchkeyCrypto
 
 #if canImport(Glibc)
@@ -173,6 +174,6 @@ enum FileIO {
                 || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || "/._-+,:@%".utf8.contains(c)
         }
         if safe && !path.isEmpty { return path }
-        return "'" + path.replacing("'", with: "'\\''") + "'"
+        return "'" + path.replacingEvery("'", with: "'\\''") + "'"
     }
 }

@@ -126,18 +126,18 @@ public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
     }
 
     static func classify(_ text: String, doing what: String) -> StoreError {
-        if text.contains("was not provided by any .service files") || text.contains("ServiceUnknown")
-            || text.contains("org.freedesktop.secrets") && text.contains("not")
+        if text.includes("was not provided by any .service files") || text.includes("ServiceUnknown")
+            || text.includes("org.freedesktop.secrets") && text.includes("not")
         {
             return StoreError(.unavailable, "No Secret Service is running on the session bus (\(text)). Start one (gnome-keyring-daemon --components=secrets, or KeePassXC with its Secret Service integration), or set store = \"file\" in the configuration.")
         }
-        if text.contains("Cannot autolaunch D-Bus") || text.contains("DBUS_SESSION_BUS_ADDRESS") {
+        if text.includes("Cannot autolaunch D-Bus") || text.includes("DBUS_SESSION_BUS_ADDRESS") {
             return StoreError(.noBus, "There is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no display (\(text)). Run Latchkey inside your desktop or systemd user session, or set store = \"file\" on a headless machine.")
         }
-        if text.contains("Could not connect") {
+        if text.includes("Could not connect") {
             return StoreError(.noBus, "The D-Bus session bus cannot be reached (\(text)). Is your session still running? Check DBUS_SESSION_BUS_ADDRESS, or set store = \"file\" on a headless machine.")
         }
-        if text.lowercased().contains("locked") {
+        if text.lowercased().includes("locked") {
             return lockedError("default")
         }
         return StoreError(.other, "The Secret Service could not \(what) the item: \(text)")

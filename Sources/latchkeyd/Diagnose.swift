@@ -1,4 +1,3 @@
-import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,20 +11,61 @@ import LatchkeyStore
 /// `latchkey diagnose ACCOUNT|EMAIL` (SPEC.md §8): read-only checks from this machine to the
 /// service, stopping at the first failure, each with a remedy. Works without a daemon, and for
 /// an address that is not set up yet.
-struct Diagnose: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Find out why signing in or syncing fails, and how to fix it.")
+struct Diagnose: DaemonCommand {
+    static let name = "diagnose"
+    static let grammar = CommandLineArguments.Grammar(
+        options: ["config", "socket", "autodiscover", "ca-file"], flags: ["all", "json", "trace"], positional: "target")
+    static let usage =
+        "latchkeyd diagnose [<target>] [--all] [--json] [--trace] [--config <config>] [--socket <socket>] "
+        + "[--autodiscover <autodiscover>] [--ca-file <ca-file>]"
+    static let help = """
+        OVERVIEW: Find out why signing in or syncing fails, and how to fix it.
 
-    @Argument(help: "An account name, or an e-mail address (set up or not).") var target: String?
-    @Flag(help: "Every account: one summary line each, then the details of those that fail.") var all = false
-    @Flag(help: "Print the report as JSON (docs/diagnose-json.md).") var json = false
-    @Flag(help: "Print every HTTP exchange (secrets redacted) to standard error.") var trace = false
-    @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).") var config: String?
-    @Option(help: "The daemon's socket (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).") var socket: String?
-    @Option(help: "For an address not set up: the Autodiscover host to ask (https://host).") var autodiscover: String?
-    @Option(name: .customLong("ca-file"), help: "For an address not set up: an extra CA certificate (PEM) to trust.") var caFile: String?
+        USAGE: latchkeyd diagnose [<target>] [--all] [--json] [--trace] [--config <config>] [--socket <socket>] [--autodiscover <autodiscover>] [--ca-file <ca-file>]
 
-    func validate() throws {
-        if all == (target != nil) { throw ValidationError("Give an account name or e-mail address, or --all.") }
+        ARGUMENTS:
+          <target>                An account name, or an e-mail address (set up or not).
+
+        OPTIONS:
+          --all                   Every account: one summary line each, then the
+                                  details of those that fail.
+          --json                  Print the report as JSON (docs/diagnose-json.md).
+          --trace                 Print every HTTP exchange (secrets redacted) to
+                                  standard error.
+          --config <config>       The configuration file (default:
+                                  $XDG_CONFIG_HOME/latchkey/config.toml).
+          --socket <socket>       The daemon's socket (default:
+                                  $XDG_RUNTIME_DIR/latchkey/latchkey.sock).
+          --autodiscover <autodiscover>
+                                  For an address not set up: the Autodiscover host to
+                                  ask (https://host).
+          --ca-file <ca-file>     For an address not set up: an extra CA certificate
+                                  (PEM) to trust.
+          --version               Show the version.
+          -h, --help              Show help information.
+
+        """ + "\n"
+
+    /// What each field is: `help` above, which `latchkeyd diagnose --help` prints.
+    var target: String?
+    var all: Bool
+    var json: Bool
+    var trace: Bool
+    var config: String?
+    var socket: String?
+    var autodiscover: String?
+    var caFile: String?
+
+    init(_ arguments: CommandLineArguments) throws(CommandLineArguments.Mistake) {
+        target = arguments.positional
+        all = arguments.flags.contains("all")
+        json = arguments.flags.contains("json")
+        trace = arguments.flags.contains("trace")
+        config = arguments.value("config")
+        socket = arguments.value("socket")
+        autodiscover = arguments.value("autodiscover")
+        caFile = arguments.value("ca-file")
+        if all == (target != nil) { throw CommandLineArguments.Mistake("Give an account name or e-mail address, or --all.") }
     }
 
     func run() async throws {

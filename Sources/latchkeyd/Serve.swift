@@ -1,4 +1,3 @@
-import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,19 +11,40 @@ import LatchkeyServer
 import LatchkeyStore
 import Logging
 import NIOPosix
-import ServiceLifecycle
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the daemon in the foreground.")
+struct Serve: DaemonCommand {
+    static let name = "serve"
+    static let grammar = CommandLineArguments.Grammar(options: ["config", "socket", "log-level"])
+    static let usage = "latchkeyd serve [--config <config>] [--socket <socket>] [--log-level <log-level>]"
+    static let help = """
+        OVERVIEW: Run the daemon in the foreground.
 
-    @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).")
+        USAGE: latchkeyd serve [--config <config>] [--socket <socket>] [--log-level <log-level>]
+
+        OPTIONS:
+          --config <config>       The configuration file (default:
+                                  $XDG_CONFIG_HOME/latchkey/config.toml).
+          --socket <socket>       The socket path (default:
+                                  $XDG_RUNTIME_DIR/latchkey/latchkey.sock).
+          --log-level <log-level> trace, debug, info, notice, warning, error or
+                                  critical (default: $LATCHKEY_LOG_LEVEL or info).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+        """ + "\n"
+
+    /// The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).
     var config: String?
-
-    @Option(help: "The socket path (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).")
+    /// The socket path (default: $XDG_RUNTIME_DIR/latchkey/latchkey.sock).
     var socket: String?
-
-    @Option(help: "trace, debug, info, notice, warning, error or critical (default: $LATCHKEY_LOG_LEVEL or info).")
+    /// trace, debug, info, notice, warning, error or critical (default: $LATCHKEY_LOG_LEVEL or info).
     var logLevel: String?
+
+    init(_ arguments: CommandLineArguments) {
+        config = arguments.value("config")
+        socket = arguments.value("socket")
+        logLevel = arguments.value("log-level")
+    }
 
     func run() async throws {
         Hygiene.disableBacktracer()
@@ -92,12 +112,11 @@ struct Serve: AsyncParsableCommand {
         // drains its requests, then the broker cancels sign-ins and lets a refresh in flight
         // finish and store its rotated refresh token. A clean stop exits 0.
         let services = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: BrokerService(broker: broker)), .init(service: server), .init(service: RefreshScheduler(broker: broker)),
-                    .init(service: ConfigurationReloader(broker: broker, path: configPath, logger: logger)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [
+                BrokerService(broker: broker), server, RefreshScheduler(broker: broker),
+                ConfigurationReloader(broker: broker, path: configPath, logger: logger),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("latchkeyd started", metadata: [
             "version": "\(LatchkeyVersion.current)", "accounts": "\(configuration.accounts.count)", "store": "\(store.name)",
             "config": "\(configPath)",

@@ -1,7 +1,7 @@
 import LatchkeyBroker
 import LatchkeyCore
+import LatchkeyServer
 import Logging
-import ServiceLifecycle
 import UnixSignals
 
 /// Proactive refresh as a service of the daemon.

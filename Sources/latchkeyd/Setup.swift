@@ -1,4 +1,3 @@
-import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,28 +10,92 @@ import LatchkeyHTTP
 /// `latchkey setup EMAIL`: Autodiscover, probe, choose the method, explain, and add the
 /// account to the config (SPEC.md §5). The file's other content and comments are kept: the
 /// section is appended, and the whole new file is parsed before it replaces the old one.
-struct Setup: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Discover how an e-mail account signs in and add it to the configuration.")
+struct Setup: DaemonCommand {
+    static let name = "setup"
+    static let grammar = CommandLineArguments.Grammar(
+        options: [
+            "name", "autodiscover", "url", "client-id", "ca-file", "scope", "username", "prefer", "protocol", "connect-to",
+            "config", "socket",
+        ],
+        repeatable: ["scope", "connect-to"], flags: ["dry-run"], positional: "email")
+    static let usage = "latchkeyd setup [<options>] <email>"
+    static let help = """
+        OVERVIEW: Discover how an e-mail account signs in and add it to the
+        configuration.
 
-    @Argument(help: "The address you sign in with, such as alice@contoso.example.") var email: String
-    @Option(help: "The account's name in the config (default: the address's domain, first label).") var name: String?
-    @Option(help: "Ask this Autodiscover host (https://host) instead of the address's domain.") var autodiscover: String?
-    @Option(help: "The service URL, when known: skips Autodiscover.") var url: String?
-    @Option(name: .customLong("client-id"), help: "The OAuth client id to register for this account.") var clientID: String?
-    @Option(name: .customLong("ca-file"), help: "An extra CA certificate (PEM) to trust for this account.") var caFile: String?
-    @Option(name: .customLong("scope"), help: "An OAuth scope (repeatable; default: the service's own).") var scopes: [String] = []
-    @Option(help: "The user name for Basic (default: the address).") var username: String?
-    @Option(help: "The preference order, comma-separated (default: oauth,kerberos,basic).") var prefer: String?
-    @Option(name: .customLong("protocol"), help: "Exchange Online: the scopes for activesync, ews or imap (IMAP and SMTP) (default: the protocol found).")
+        USAGE: latchkeyd setup [<options>] <email>
+
+        ARGUMENTS:
+          <email>                 The address you sign in with, such as
+                                  alice@contoso.example.
+
+        OPTIONS:
+          --name <name>           The account's name in the config (default: the
+                                  address's domain, first label).
+          --autodiscover <autodiscover>
+                                  Ask this Autodiscover host (https://host) instead of
+                                  the address's domain.
+          --url <url>             The service URL, when known: skips Autodiscover.
+          --client-id <client-id> The OAuth client id to register for this account.
+          --ca-file <ca-file>     An extra CA certificate (PEM) to trust for this
+                                  account.
+          --scope <scope>         An OAuth scope (repeatable; default: the service's
+                                  own).
+          --username <username>   The user name for Basic (default: the address).
+          --prefer <prefer>       The preference order, comma-separated (default:
+                                  oauth,kerberos,basic).
+          --protocol <protocol>   Exchange Online: the scopes for activesync, ews or
+                                  imap (IMAP and SMTP) (default: the protocol found).
+          --connect-to <connect-to>
+                                  HOST:PORT:HOST2:PORT2, as curl's: connect to
+                                  HOST2:PORT2 for HOST:PORT, still verifying HOST's
+                                  certificate (repeatable).
+          --config <config>       The configuration file (default:
+                                  $XDG_CONFIG_HOME/latchkey/config.toml).
+          --socket <socket>       The daemon's socket, to have a running daemon read
+                                  the new account.
+          --dry-run               Print the section instead of writing it.
+          --version               Show the version.
+          -h, --help              Show help information.
+
+        """ + "\n"
+
+    /// What each field is: `help` above, which `latchkeyd setup --help` prints.
+    var email: String
+    var name: String?
+    var autodiscover: String?
+    var url: String?
+    var clientID: String?
+    var caFile: String?
+    var scopes: [String]
+    var username: String?
+    var prefer: String?
     var exchangeProtocol: String?
-    @Option(
-        name: .customLong("connect-to"),
-        help: "HOST:PORT:HOST2:PORT2, as curl's: connect to HOST2:PORT2 for HOST:PORT, still verifying HOST's certificate (repeatable).")
-    var connectTo: [String] = []
-    @Option(help: "The configuration file (default: $XDG_CONFIG_HOME/latchkey/config.toml).") var config: String?
-    @Option(help: "The daemon's socket, to have a running daemon read the new account.") var socket: String?
-    @Flag(help: "Print the section instead of writing it.") var dryRun = false
+    var connectTo: [String]
+    var config: String?
+    var socket: String?
+    var dryRun: Bool
+
+    init(_ arguments: CommandLineArguments) throws(CommandLineArguments.Mistake) {
+        guard let email = arguments.positional else {
+            throw CommandLineArguments.Mistake(
+                "Missing expected argument '<email>'\nHelp:  <email>  The address you sign in with, such as alice@contoso.example.")
+        }
+        self.email = email
+        name = arguments.value("name")
+        autodiscover = arguments.value("autodiscover")
+        url = arguments.value("url")
+        clientID = arguments.value("client-id")
+        caFile = arguments.value("ca-file")
+        scopes = arguments.values["scope"] ?? []
+        username = arguments.value("username")
+        prefer = arguments.value("prefer")
+        exchangeProtocol = arguments.value("protocol")
+        connectTo = arguments.values["connect-to"] ?? []
+        config = arguments.value("config")
+        socket = arguments.value("socket")
+        dryRun = arguments.flags.contains("dry-run")
+    }
 
     func run() async throws {
         Hygiene.apply()

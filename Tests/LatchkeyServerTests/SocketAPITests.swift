@@ -11,7 +11,6 @@ import LatchkeyStore
 import Logging
 import NIOPosix
 import Dispatch
-import ServiceLifecycle
 import Testing
 
 /// The socket API in process: the real NIO server on a temporary Unix socket, asked by the
@@ -46,7 +45,7 @@ import Testing
         try SocketServer.prepare(path: path)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group, limits: limits, hot: hot)
-        let services = ServiceGroup(configuration: .init(services: [.init(service: BrokerService(broker: broker)), .init(service: server)], logger: logger))
+        let services = ServiceGroup(services: [BrokerService(broker: broker), server], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await services.run() }
             let client = DaemonClient(socketPath: path)
@@ -59,10 +58,10 @@ import Testing
                     }
                 }
             } catch {
-                await services.triggerGracefulShutdown()
+                services.triggerGracefulShutdown()
                 throw error
             }
-            await services.triggerGracefulShutdown()
+            services.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
         try await group.shutdownGracefully()
