@@ -1,3 +1,4 @@
+import LatchkeyBlocking
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyOAuth
@@ -94,9 +95,7 @@ extension Broker {
     }
 
     private func askBlocking(_ relay: PromptRelay, banner: String?, prompts: [(text: String, echo: Bool)]) async -> [Secret<String>]? {
-        await withCheckedContinuation { continuation in
-            kerberosQueue.async { continuation.resume(returning: relay.ask(banner: banner, prompts: prompts)) }
-        }
+        await Blocking.run { relay.ask(banner: banner, prompts: prompts) }
     }
 
     private func showBasicQuestion(sessionID: String, banner: String?, prompts: [(text: String, echo: Bool)]) {

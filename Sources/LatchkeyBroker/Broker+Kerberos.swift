@@ -1,19 +1,9 @@
-import Dispatch
 import LatchkeyCore
 import LatchkeyGSS
 import LatchkeyOAuth
 import LatchkeyStore
 import Logging
 import Synchronization
-
-/// GSSAPI and libkrb5 calls block; they run here, never on the cooperative pool.
-let kerberosQueue = DispatchQueue(label: "latchkey.kerberos", attributes: .concurrent)
-
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(KerberosError) -> T) async -> Result<T, KerberosError> {
-    await withCheckedContinuation { continuation in
-        kerberosQueue.async { continuation.resume(returning: Result { () throws(KerberosError) in try body() }) }
-    }
-}
 
 extension Broker {
     /// `Negotiate <token>` for the service the client is about to call: a fresh SPNEGO token
@@ -25,7 +15,7 @@ extension Broker {
         let wanted = minValid ?? config.minValid ?? settings.minValid
         let ticket = try await usableTicket(name, config, minValid: wanted)
         let principal = config.principal
-        switch await blocking({ () throws(KerberosError) in try Kerberos.negotiateToken(service: service, principal: principal, cache: nil) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.negotiateToken(service: service, principal: principal, cache: nil) }) {
         case .success(let token):
             return (Secret("Negotiate " + Base64.encode(token.reveal())), ticket)
         case .failure(let error):
@@ -36,13 +26,13 @@ extension Broker {
     /// The ticket's expiry, after renewing or re-acquiring it when it would not last `minValid`.
     private func usableTicket(_ name: String, _ config: AccountConfig, minValid: Double) async throws(LatchkeyError) -> Timestamp {
         let principal = config.principal
-        var status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+        var status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
         if case .success(let s) = status, Double(s.secondsLeft) >= minValid {
             return noteTicket(name, secondsLeft: s.secondsLeft)
         }
         // Too short or missing: renew, or sign in again with a remembered password.
         if await refreshTicket(name, reason: "a client needs it", needed: minValid) {
-            status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+            status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
             if case .success(let s) = status, Double(s.secondsLeft) >= minValid { return noteTicket(name, secondsLeft: s.secondsLeft) }
         }
         switch status {
@@ -84,8 +74,8 @@ extension Broker {
     private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {
         guard let config = accounts[name]?.config else { return false }
         let principal = config.principal
-        if case .success = await blocking({ () throws(KerberosError) in try Kerberos.renew(principal: principal, cache: nil) }),
-            case .success(let s) = await blocking({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }),
+        if case .success = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.renew(principal: principal, cache: nil) }),
+            case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }),
             Double(s.secondsLeft) >= needed
         {
             // A renewal cannot go past the ticket's renewable life: it counts only if it lasts.
@@ -94,7 +84,7 @@ extension Broker {
         }
         guard config.rememberPassword, let principal, let password = try? await store.read(account: name, kind: .password) else { return false }
         let prompter = RememberedPasswordOnly()
-        switch await blocking({ () throws(KerberosError) in try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter) }) {
         case .success:
             logger.info("Kerberos ticket acquired again with the remembered password", metadata: ["account": "\(name)", "reason": "\(reason)"])
             return true
@@ -133,7 +123,7 @@ extension Broker {
     /// Looks at one account's ticket, renews it when fewer than `renewBelow` seconds are left;
     /// returns when to look again.
     private func checkTicket(_ name: String, principal: String?, renewBelow: Double) async -> Timestamp {
-        let status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+        let status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
         var secondsLeft: Int?
         switch status {
         case .success(let s) where Double(s.secondsLeft) > renewBelow:
@@ -142,7 +132,7 @@ extension Broker {
         case .success, .failure:
             if case .failure = status, accounts[name]?.kerberos.state == .signedOut { return clock() + 60 }
             if await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow) {
-                if case .success(let s) = await blocking({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
+                if case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
                     _ = noteTicket(name, secondsLeft: s.secondsLeft)
                     secondsLeft = s.secondsLeft
                 }
