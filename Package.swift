@@ -67,8 +67,8 @@ let package = Package(
         .target(
             name: "LatchkeyDiagnostics",
             dependencies: [
-                "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyGSS", "LatchkeyStore", "LatchkeyCrypto",
-                "LatchkeyDiscovery", "LatchkeyClient",
+                "LatchkeyCore", "LatchkeyBlocking", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyGSS", "LatchkeyStore",
+                "LatchkeyCrypto", "LatchkeyDiscovery", "LatchkeyClient",
             ]
         ),
         .executableTarget(
