@@ -14,12 +14,14 @@ import Dispatch
 /// does so itself, e.g. a flag the transfer's progress callback reads, inside
 /// `withTaskCancellationHandler`.
 public enum Blocking {
-    /// Threads for calls that may run side by side (one per call while calls block).
-    private static let shared = DispatchQueue(label: "latchkey.blocking", attributes: .concurrent)
-
     /// Runs `body` on a thread of its own and returns (or throws) what it did.
+    ///
+    /// Each call gets a serial queue of its own, which libdispatch runs on its overcommit pool
+    /// (a thread per blocking call). Not one concurrent or global queue: its workers would start
+    /// libdispatch's once-a-second worker monitor for the rest of the process's life, waking an
+    /// idle daemon (issue 18).
     public static func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
-        try await hop(shared, body)
+        try await hop(DispatchQueue(label: "latchkey.blocking"), body)
     }
 
     static func hop<T: Sendable, E: Error>(
