@@ -126,66 +126,47 @@ extension Broker {
         session.lastPrompt = nil
     }
 
-    /// RFC 8628: ask for a device code, show it, poll at `interval` (5 s more after each
-    /// `slow_down`), and stop on success, `access_denied`, `expired_token` or the deadline.
+    /// The OAuth flow of an account, over its current configuration.
+    func oauthFlow(_ name: String, _ config: AccountConfig) -> OAuthFlow {
+        OAuthFlow(name: name, config: config, exchange: oauth, options: httpOptions(config), logger: logger, clock: clock, sleep: sleep)
+    }
+
+    /// The device sign-in (`OAuthFlow.deviceSignIn`): its prompts go to the session's
+    /// watchers, its tokens through `completeSignIn`.
     func runDeviceLogin(_ name: String, sessionID: String) async {
         guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
-        let options = httpOptions(config)
         errorMemory.attempt(name, flow: "device")
-        do {
-            let metadata = try await mapOAuth(name) { () async throws(OAuthError) in try await self.metadata(for: name) }
-            guard let endpoint = metadata.deviceAuthorizationEndpoint else {
-                throw LatchkeyError(
-                    .configuration, "The provider of '\(name)' offers no device authorization endpoint.",
-                    hint: "Set device_authorization_endpoint for the account, or use the browser flow.")
+        let flow = oauthFlow(name, config)
+        let failure: LatchkeyError
+        do throws(OAuthFlow.SignInFailure) {
+            let metadata: ProviderMetadata
+            do {
+                metadata = try await self.metadata(for: name)
+            } catch {
+                throw .provider(error)
             }
-            let device = try await mapOAuth(name) { () async throws(OAuthError) in
-                try await oauth.startDeviceAuthorization(
-                    endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, claims: accounts[name]?.pendingClaims,
-                    options: options)
+            let response = try await flow.deviceSignIn(metadata: metadata, claims: accounts[name]?.pendingClaims) { event in
+                await self.show(event, sessionID: sessionID)
             }
-            let deadline = clock() + device.expiresIn
-            emit(.devicePrompt(.init(
-                verificationURI: device.verificationURI, verificationURIComplete: device.verificationURIComplete,
-                userCode: device.userCode, expiresIn: Int(clamping: device.expiresIn) ?? 0, message: device.message)), session)
-            var interval = device.interval
-            var transientFailures = 0
-            while true {
-                try await sleep(interval)
-                guard clock() < deadline else {
-                    throw LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
-                }
-                let poll: DevicePoll
-                switch await pollOnce(tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", deviceCode: device.deviceCode, options: options) {
-                case .success(let answer):
-                    poll = answer
-                case .failure(let error) where error.isTransient && error.code == nil && transientFailures < 20:
-                    // RFC 8628 §3.5: on a failed connection, back off and keep polling.
-                    transientFailures += 1
-                    interval = min(interval * 2, 60)
-                    logger.warning("device poll failed; retrying", metadata: ["account": "\(name)", "error": "\(error.description)", "interval_s": "\(CheckedNumber.describe(interval))"])
-                    continue
-                case .failure(let error):
-                    throw latchkeyError(name, error)
-                }
-                switch poll {
-                case .pending:
-                    emit(.waiting(secondsLeft: Int(clamping: deadline - clock(), to: 0...Int.max) ?? 0), session)
-                case .slowDown:
-                    interval += 5
-                    logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(CheckedNumber.describe(interval))"])
-                case .granted(let response):
-                    return await completeSignIn(name, session, response, flow: "device")
-                }
-            }
-        } catch let error as LatchkeyError {
-            logger.warning("sign-in failed", metadata: ["account": "\(name)", "error": "\(error.message)"])
-            endLogin(name, session, .error(error))
+            return await completeSignIn(name, session, response, flow: "device")
         } catch {
-            // Task cancelled: the person pressed Ctrl-C or every watcher went away.
-            logger.info("sign-in cancelled", metadata: ["account": "\(name)"])
-            endLogin(name, session, .error(LatchkeyError(.signinRequired, "The sign-in for '\(name)' was cancelled.", hint: "Run `latchkey login \(name)` to try again.")))
+            switch error {
+            case .provider(let error): failure = latchkeyError(name, error)
+            case .failed(let error): failure = error
+            case .cancelled:
+                // The person pressed Ctrl-C or every watcher went away.
+                logger.info("sign-in cancelled", metadata: ["account": "\(name)"])
+                return endLogin(name, session, .error(flow.cancelled))
+            }
         }
+        logger.warning("sign-in failed", metadata: ["account": "\(name)", "error": "\(failure.message)"])
+        endLogin(name, session, .error(failure))
+    }
+
+    /// A prompt of a running sign-in, for its watchers (nothing once it has ended).
+    private func show(_ event: LoginEvent, sessionID: String) {
+        guard let session = sessions[sessionID] else { return }
+        emit(event, session)
     }
 
     /// Keeps what a sign-in brought (the rotated refresh token first) and ends the session.
@@ -221,14 +202,6 @@ extension Broker {
             throw LatchkeyError(
                 .badRequest, "'\(config.name)' uses the \(config.method.rawValue) method; --method \(asked) does not apply to it.",
                 hint: config.method == .oauth ? "Use --method device or --method browser." : "Leave out --method.")
-        }
-    }
-
-    private func pollOnce(tokenEndpoint: String, clientID: String, deviceCode: Secret<String>, options: HTTPOptions) async -> Result<DevicePoll, OAuthError> {
-        do {
-            return .success(try await oauth.pollDeviceAuthorization(tokenEndpoint: tokenEndpoint, clientID: clientID, deviceCode: deviceCode, options: options))
-        } catch {
-            return .failure(error)
         }
     }
 

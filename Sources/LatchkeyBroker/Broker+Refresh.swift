@@ -86,14 +86,13 @@ extension Broker {
         let scopes = key.flatMap { account.scoped[$0]?.scopes } ?? account.config.scopes
         let started = clock()
         let generation = account.generation
+        let flow = oauthFlow(name, account.config)
         let outcome: TokenMachine.RefreshOutcome?
         do {
             let metadata = try await self.metadata(for: name)
             let claims = account.pendingClaims
             CrashPoint.hit("refresh.before_request")
-            let response = try await oauth.refresh(
-                tokenEndpoint: metadata.tokenEndpoint, clientID: account.config.clientID ?? "",
-                refreshToken: refreshToken, scopes: scopes, claims: claims, options: httpOptions(account.config))
+            let response = try await flow.refresh(metadata: metadata, refreshToken: refreshToken, scopes: scopes, claims: claims)
             CrashPoint.hit("refresh.after_answer")
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             if claims != nil && accounts[name]?.pendingClaims == claims { accounts[name]?.pendingClaims = nil }
@@ -123,10 +122,7 @@ extension Broker {
             ])
         } catch {
             // A scope set's failure is about that scope set only: the account stays as it is.
-            let failure: TokenMachine.Failure = error.isTransient
-                ? .transient(message: error.description, retryAfter: error.retryAfter)
-                : .permanent(message: key.map { "The provider gives no token for '\(name)' with the scopes \($0): \(error.description). The account itself is unchanged." }
-                    ?? "Signing in to '\(name)' again is needed: \(error.description).")
+            let failure = flow.refreshFailure(error, scopeKey: key)
             metrics.recordRefresh(error.isTransient ? .transient : .permanent, seconds: clock() - started)
             logger.warning("token refresh failed", metadata: [
                 "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
