@@ -31,9 +31,9 @@ extension Broker {
             } else if account.config.method == .basic {
                 job = { await self.runBasicLogin(name, sessionID: id) }
             } else if browser {
-                job = { await self.runBrowserLogin(name, sessionID: id) }
+                job = { await self.runOAuthLogin(name, sessionID: id, browser: true) }
             } else {
-                job = { await self.runDeviceLogin(name, sessionID: id) }
+                job = { await self.runOAuthLogin(name, sessionID: id, browser: false) }
             }
             guard let running = work.startCancellable(job) else {
                 endLogin(name, session, .error(Self.stopping))
@@ -70,11 +70,7 @@ extension Broker {
         case .kerberos: await runKerberosLogin(name, sessionID: sessionID)
         case .basic: await runBasicLogin(name, sessionID: sessionID)
         case .oauth:
-            if browser || accounts[name]?.config.flow == .browser {
-                await runBrowserLogin(name, sessionID: sessionID)
-            } else {
-                await runDeviceLogin(name, sessionID: sessionID)
-            }
+            await runOAuthLogin(name, sessionID: sessionID, browser: browser || accounts[name]?.config.flow == .browser)
         default:
             endLogin(name, session, .error(LatchkeyError(.configuration, "'\(name)' was changed while signing in.", hint: "Run `latchkey login \(name)` again.")))
         }
@@ -131,11 +127,12 @@ extension Broker {
         OAuthFlow(name: name, config: config, exchange: oauth, options: httpOptions(config), logger: logger, clock: clock, sleep: sleep)
     }
 
-    /// The device sign-in (`OAuthFlow.deviceSignIn`): its prompts go to the session's
-    /// watchers, its tokens through `completeSignIn`.
-    func runDeviceLogin(_ name: String, sessionID: String) async {
+    /// An OAuth sign-in (`OAuthFlow`: the browser's or the device flow): its prompts go to the
+    /// session's watchers, its tokens through `completeSignIn`.
+    func runOAuthLogin(_ name: String, sessionID: String, browser: Bool) async {
         guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
-        errorMemory.attempt(name, flow: "device")
+        let kind = browser ? "browser" : "device"
+        errorMemory.attempt(name, flow: kind)
         let flow = oauthFlow(name, config)
         let failure: LatchkeyError
         do throws(OAuthFlow.SignInFailure) {
@@ -145,10 +142,12 @@ extension Broker {
             } catch {
                 throw .provider(error)
             }
-            let response = try await flow.deviceSignIn(metadata: metadata, claims: accounts[name]?.pendingClaims) { event in
-                await self.show(event, sessionID: sessionID)
-            }
-            return await completeSignIn(name, session, response, flow: "device")
+            let claims = accounts[name]?.pendingClaims
+            let show: @Sendable (LoginEvent) async -> Void = { event in await self.show(event, sessionID: sessionID) }
+            let response = browser
+                ? try await flow.browserSignIn(metadata: metadata, claims: claims, show: show)
+                : try await flow.deviceSignIn(metadata: metadata, claims: claims, show: show)
+            return await completeSignIn(name, session, response, flow: kind)
         } catch {
             switch error {
             case .provider(let error): failure = latchkeyError(name, error)
@@ -159,7 +158,7 @@ extension Broker {
                 return endLogin(name, session, .error(flow.cancelled))
             }
         }
-        logger.warning("sign-in failed", metadata: ["account": "\(name)", "error": "\(failure.message)"])
+        logger.warning("sign-in failed", metadata: ["account": "\(name)", "flow": "\(kind)", "error": "\(failure.message)"])
         endLogin(name, session, .error(failure))
     }
 
@@ -203,10 +202,6 @@ extension Broker {
                 .badRequest, "'\(config.name)' uses the \(config.method.rawValue) method; --method \(asked) does not apply to it.",
                 hint: config.method == .oauth ? "Use --method device or --method browser." : "Leave out --method.")
         }
-    }
-
-    func mapOAuth<T>(_ name: String, _ body: () async throws(OAuthError) -> T) async throws(LatchkeyError) -> T {
-        do { return try await body() } catch { throw latchkeyError(name, error) }
     }
 
     /// An OAuth failure in the person's words, with what to do.

@@ -3,11 +3,12 @@ import LatchkeyHTTP
 import LatchkeyOAuth
 import Logging
 
-/// The OAuth method for one account: the device sign-in (RFC 8628) from the first request to
-/// the granted tokens, the refresh grant, and what a provider's failure means. The broker routes
-/// to it and keeps what outlives a call: the account's `TokenMachine`s, the single flight of
-/// refreshes (`refreshes`), the provider metadata cache, and the one `commitSignIn` through
-/// which a sign-in's tokens become the account's (a logout or a newer sign-in makes it stale).
+/// The OAuth method for one account: the device sign-in (RFC 8628) and the browser's (RFC 8252,
+/// below) from the first request to the granted tokens, the refresh grant, and what a
+/// provider's failure means. The broker routes to it and keeps what outlives a call: the
+/// account's `TokenMachine`s, the single flight of refreshes (`refreshes`), the provider
+/// metadata cache, and the one `commitSignIn` through which a sign-in's tokens become the
+/// account's (a logout or a newer sign-in makes it stale).
 ///
 /// A value made per sign-in or refresh from the account's current configuration; it runs off
 /// the broker's actor and touches no account, so nothing it does can undo a logout.
@@ -106,5 +107,53 @@ struct OAuthFlow: Sendable {
         if error.isTransient { return .transient(message: error.description, retryAfter: error.retryAfter) }
         return .permanent(message: key.map { "The provider gives no token for '\(name)' with the scopes \($0): \(error.description). The account itself is unchanged." }
             ?? "Signing in to '\(name)' again is needed: \(error.description).")
+    }
+}
+
+extension OAuthFlow {
+    /// How long the loopback listener waits for the browser to come back, in seconds.
+    static let browserTimeout = 600
+
+    /// Authorization code with PKCE S256 and a loopback redirect (RFC 8252): the person opens
+    /// the listener's start page (the client runs xdg-open, or prints it), which redirects to
+    /// the provider; they sign in with MFA, and the browser comes back to 127.0.0.1:PORT with
+    /// the code, which is traded with the verifier.
+    func browserSignIn(
+        metadata: ProviderMetadata, claims: String?, show: @Sendable (LoginEvent) async -> Void
+    ) async throws(SignInFailure) -> TokenResponse {
+        guard let endpoint = metadata.authorizationEndpoint else {
+            throw .failed(LatchkeyError(
+                .configuration, "The provider of '\(name)' offers no authorization endpoint, so the browser sign-in cannot work.",
+                hint: "Set authorization_endpoint for the account, or use the device flow."))
+        }
+        let (logger, name) = (self.logger, self.name)
+        let listener: LoopbackRedirect
+        do {
+            listener = try LoopbackRedirect { uid in
+                logger.warning("browser sign-in: refused a connection of another user", metadata: ["account": "\(name)", "uid": "\(uid.map(String.init) ?? "unknown")"])
+            }
+        } catch {
+            throw .provider(error)
+        }
+        let request = AuthorizationRequest(
+            authorizationEndpoint: endpoint, clientID: config.clientID ?? "", redirectURI: listener.redirectURI,
+            scopes: config.scopes, claims: claims)
+        // Only the start page leaves the daemon: `state` and the PKCE challenge reach the
+        // browser through its redirect, never through an argv other users can read.
+        await show(.browserPrompt(.init(startURL: listener.startURL, redirectURI: listener.redirectURI, expiresIn: Self.browserTimeout)))
+        logger.info("waiting for the browser", metadata: ["account": "\(name)", "redirect_uri": "\(listener.redirectURI)"])
+        let code: Secret<String>
+        do {
+            code = try await listener.waitForCode(authorizationURL: request.url, state: request.state, timeout: Double(Self.browserTimeout))
+        } catch {
+            throw .provider(error)
+        }
+        if Task.isCancelled { throw .cancelled }
+        do {
+            return try await exchange.exchangeCode(
+                tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", code: code, request: request, options: options)
+        } catch {
+            throw .provider(error)
+        }
     }
 }
