@@ -136,12 +136,7 @@ extension Broker {
         let flow = oauthFlow(name, config)
         let failure: LatchkeyError
         do throws(OAuthFlow.SignInFailure) {
-            let metadata: ProviderMetadata
-            do {
-                metadata = try await self.metadata(for: name)
-            } catch {
-                throw .provider(error)
-            }
+            let metadata = try await OAuthFlow.atProvider { () async throws(OAuthError) in try await self.metadata(for: name) }
             let claims = accounts[name]?.pendingClaims
             let show: @Sendable (LoginEvent) async -> Void = { event in await self.show(event, sessionID: sessionID) }
             let response = browser

@@ -44,12 +44,9 @@ struct OAuthFlow: Sendable {
                 .configuration, "The provider of '\(name)' offers no device authorization endpoint.",
                 hint: "Set device_authorization_endpoint for the account, or use the browser flow."))
         }
-        let device: DeviceAuthorization
-        do {
-            device = try await exchange.startDeviceAuthorization(
+        let device = try await Self.atProvider { () async throws(OAuthError) in
+            try await exchange.startDeviceAuthorization(
                 endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, claims: claims, options: options)
-        } catch {
-            throw .provider(error)
         }
         let deadline = clock() + device.expiresIn
         await show(.devicePrompt(.init(
@@ -83,6 +80,18 @@ struct OAuthFlow: Sendable {
             case .granted(let response):
                 return response
             }
+        }
+    }
+
+    /// Runs one exchange with the provider (on the caller's actor); its failure is the
+    /// provider's answer.
+    static func atProvider<T>(
+        isolation: isolated (any Actor)? = #isolation, _ exchange: () async throws(OAuthError) -> T
+    ) async throws(SignInFailure) -> T {
+        do {
+            return try await exchange()
+        } catch {
+            throw .provider(error)
         }
     }
 
@@ -127,13 +136,10 @@ extension OAuthFlow {
                 hint: "Set authorization_endpoint for the account, or use the device flow."))
         }
         let (logger, name) = (self.logger, self.name)
-        let listener: LoopbackRedirect
-        do {
-            listener = try LoopbackRedirect { uid in
+        let listener = try await Self.atProvider { () async throws(OAuthError) in
+            try LoopbackRedirect { uid in
                 logger.warning("browser sign-in: refused a connection of another user", metadata: ["account": "\(name)", "uid": "\(uid.map(String.init) ?? "unknown")"])
             }
-        } catch {
-            throw .provider(error)
         }
         let request = AuthorizationRequest(
             authorizationEndpoint: endpoint, clientID: config.clientID ?? "", redirectURI: listener.redirectURI,
@@ -142,18 +148,13 @@ extension OAuthFlow {
         // browser through its redirect, never through an argv other users can read.
         await show(.browserPrompt(.init(startURL: listener.startURL, redirectURI: listener.redirectURI, expiresIn: Self.browserTimeout)))
         logger.info("waiting for the browser", metadata: ["account": "\(name)", "redirect_uri": "\(listener.redirectURI)"])
-        let code: Secret<String>
-        do {
-            code = try await listener.waitForCode(authorizationURL: request.url, state: request.state, timeout: Double(Self.browserTimeout))
-        } catch {
-            throw .provider(error)
+        let code = try await Self.atProvider { () async throws(OAuthError) in
+            try await listener.waitForCode(authorizationURL: request.url, state: request.state, timeout: Double(Self.browserTimeout))
         }
         if Task.isCancelled { throw .cancelled }
-        do {
-            return try await exchange.exchangeCode(
+        return try await Self.atProvider { () async throws(OAuthError) in
+            try await exchange.exchangeCode(
                 tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", code: code, request: request, options: options)
-        } catch {
-            throw .provider(error)
         }
     }
 }
