@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyBrokerTests",
             dependencies: [
-                "LatchkeyBroker", "LatchkeyCore", "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyStore",
+                "LatchkeyBroker", "LatchkeyCore", "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyStore", "LatchkeyGSS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

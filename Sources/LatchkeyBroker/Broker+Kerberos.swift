@@ -3,7 +3,6 @@ import LatchkeyGSS
 import LatchkeyOAuth
 import LatchkeyStore
 import Logging
-import Synchronization
 
 extension Broker {
     /// `Negotiate <token>` for the service the client is about to call: a fresh SPNEGO token
@@ -147,63 +146,16 @@ extension Broker {
     }
 
     func servicePrincipal(_ name: String, _ config: AccountConfig, url: String?) throws(LatchkeyError) -> String {
-        if let service = config.service { return service }
-        guard let target = url ?? config.url, let host = URLParts(target)?.host else {
-            throw LatchkeyError(.configuration, "Latchkey cannot tell which service '\(name)' is for.", hint: "Pass --url URL, or set url (or service = \"HTTP@host\") in [accounts.\(name)].")
-        }
-        return "HTTP@" + host
+        try KerberosFlow(name: name, config: config).servicePrincipal(url: url)
     }
 
-    /// A Kerberos failure as the person sees it, with the library's words kept.
+    /// A Kerberos failure as the person sees it (`KerberosFlow.failure`), noted in the
+    /// account's ticket machine.
     func kerberosError(_ name: String, _ error: KerberosError, service: String?) -> LatchkeyError {
+        let config = accounts[name]?.config ?? AccountConfig(name: name)
+        let failure = KerberosFlow(name: name, config: config).failure(error, service: service)
         accounts[name]?.kerberos.failed(error.message)
-        switch error.kind {
-        case .noCredentials, .expired:
-            accounts[name]?.kerberos.signInRequired()
-            return LatchkeyError(.signinRequired, "No usable Kerberos credentials for '\(name)': \(error.message)", hint: "Run `latchkey login \(name)` (or kinit).")
-        case .kdcUnreachable:
-            return LatchkeyError(.providerUnavailable, "Cannot reach the KDC: \(error.message)", hint: "Check the network, VPN and the KDC; Latchkey tries again on the next request.", retryAfter: 30)
-        case .unknownServer:
-            return LatchkeyError(.configuration, "The KDC does not know the service \(service ?? "asked for"): \(error.message)", hint: "Check the url (or service) of [accounts.\(name)]: the SPN must match the server's keytab.")
-        case .clockSkew:
-            return LatchkeyError(.configuration, "The clocks of this machine and the KDC differ too much: \(error.message)", hint: "Synchronise the clock (timedatectl set-ntp true).")
-        case .wrongPassword, .passwordRejected, .cancelled:
-            return LatchkeyError(.signinRequired, "Signing in to '\(name)' failed: \(error.message)", hint: "Run `latchkey login \(name)` again.")
-        case .other:
-            return LatchkeyError(.providerUnavailable, "Kerberos failed for '\(name)': \(error.message)", hint: "Try again; if it persists, run `latchkey diagnose \(name)`.", retryAfter: 30)
-        }
-    }
-}
-
-/// Answers only the password prompt, from the store; anything else (an expired password, an
-/// OTP) needs the person, so it cancels.
-struct RememberedPasswordOnly: KerberosPrompter {
-    func answer(banner: String?, prompts: [KerberosPrompt]) -> [Secret<String>]? { nil }
-}
-
-/// Relays libkrb5's prompts to the person over the login stream; keeps the first password
-/// typed, for `remember_password`.
-final class RelayPrompter: KerberosPrompter {
-    let relay: PromptRelay
-    private let typedPassword = Mutex<Secret<String>?>(nil)
-
-    init(relay: PromptRelay) {
-        self.relay = relay
-    }
-
-    var password: Secret<String>? { typedPassword.withLock { $0 } }
-
-    func answer(banner: String?, prompts: [KerberosPrompt]) -> [Secret<String>]? {
-        guard let answers = relay.ask(banner: banner, prompts: prompts.map { ($0.text, !$0.hidden) }), answers.count == prompts.count else {
-            return nil
-        }
-        for (prompt, answer) in zip(prompts, answers) where prompt.kind == .password {
-            typedPassword.withLock { if $0 == nil { $0 = answer } }
-        }
-        // A changed password replaces the one to remember.
-        for (prompt, answer) in zip(prompts, answers) where prompt.kind == .newPassword {
-            typedPassword.withLock { $0 = answer }
-        }
-        return answers
+        if failure.signInRequired { accounts[name]?.kerberos.signInRequired() }
+        return failure.error
     }
 }
