@@ -33,19 +33,22 @@ let package = Package(
 
         // Plain values: no I/O, no clock, no logging, no Foundation (the thin client links it).
         .target(name: "LatchkeyCore"),
-        .target(name: "LatchkeyHTTP", dependencies: ["LatchkeyCore", "CCurl"]),
+        // The one helper that runs blocking C calls off the cooperative pool (Dispatch only).
+        .target(name: "LatchkeyBlocking"),
+        .target(name: "LatchkeyHTTP", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "CCurl"]),
         .target(name: "LatchkeyCrypto", dependencies: ["LatchkeyCore", "COpenSSL"]),
-        .target(name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyCrypto", "CLinux"]),
-        .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "CGSSAPI"]),
+        .target(
+            name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "LatchkeyHTTP", "LatchkeyCrypto", "CLinux"]),
+        .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "CGSSAPI"]),
         .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth"]),
         .target(name: "LatchkeyActiveSync", dependencies: ["LatchkeyCore", "LatchkeyHTTP"]),
-        .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "CGIO", "CLinux"]),
-        .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyCrypto", "CLibSecret"]),
+        .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "CGIO", "CLinux"]),
+        .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "LatchkeyCrypto", "CLibSecret"]),
         .target(
             name: "LatchkeyBroker",
             dependencies: [
-                "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyGSS", "LatchkeyCrypto",
-                "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyActiveSync",
+                "LatchkeyCore", "LatchkeyBlocking", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyStore", "LatchkeyGSS",
+                "LatchkeyCrypto", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyActiveSync",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -65,8 +68,8 @@ let package = Package(
         .target(
             name: "LatchkeyDiagnostics",
             dependencies: [
-                "LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyGSS", "LatchkeyStore", "LatchkeyCrypto",
-                "LatchkeyDiscovery", "LatchkeyClient",
+                "LatchkeyCore", "LatchkeyBlocking", "LatchkeyHTTP", "LatchkeyOAuth", "LatchkeyGSS", "LatchkeyStore",
+                "LatchkeyCrypto", "LatchkeyDiscovery", "LatchkeyClient",
             ]
         ),
         .executableTarget(
@@ -122,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "LatchkeyBrokerTests",
             dependencies: [
-                "LatchkeyBroker", "LatchkeyCore", "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyStore",
+                "LatchkeyBroker", "LatchkeyCore", "LatchkeyOAuth", "LatchkeyHTTP", "LatchkeyStore", "LatchkeyGSS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -24,8 +24,6 @@ struct ActiveSyncSession: Sendable {
     var acknowledged: PolicyAcknowledgement?
     var wiped: WipeKind?
     var lastError: String?
-    /// The provisioning under way: concurrent header requests wait for it (one run, one key).
-    var running: Task<Result<Void, LatchkeyError>, Never>?
 
     /// The policy's requirements Latchkey does not enforce, as `name=value`.
     var unenforced: [String] { settings.filter(\.unenforced).map { "\($0.name)=\($0.value)" } }
@@ -78,21 +76,32 @@ extension Broker {
             hint: "If the wipe was meant, ask the server's administrator; to use the account again, run: latchkey login \(name)")
     }
 
-    /// Single flight: the first request provisions (and awaits its run), the others join it.
+    /// Single flight: the first request starts the provisioning as a job of `work` (so a
+    /// shutdown waits for it), every request (the first too) waits for its one result.
     func provisionOnce(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {
-        if let running = activeSync[name]?.running { return try await running.value.get() }
-        let run = Task { () async -> Result<Void, LatchkeyError> in
-            do throws(LatchkeyError) {
-                try await self.provisionActiveSync(name, authorization: authorization, client: client)
-                return .success(())
-            } catch {
-                return .failure(error)
+        if provisions.begin(name) {
+            let started = work.start {
+                let result: Result<Void, LatchkeyError>
+                do throws(LatchkeyError) {
+                    try await self.provisionActiveSync(name, authorization: authorization, client: client)
+                    result = .success(())
+                } catch {
+                    result = .failure(error)
+                }
+                await self.finishProvisioning(name, result)
+            }
+            guard started else {
+                provisions.finish(name, .failure(Self.stopping))
+                throw Self.stopping
             }
         }
-        activeSync[name, default: ActiveSyncSession()].running = run
-        let result = await run.value
-        activeSync[name]?.running = nil
+        // The job runs on this actor, so it cannot finish before this request has joined.
+        let result = await withCheckedContinuation { provisions.join(name, $0) }
         try result.get()
+    }
+
+    private func finishProvisioning(_ name: String, _ result: Result<Void, LatchkeyError>) {
+        provisions.finish(name, result)
     }
 
     func provisionActiveSync(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {

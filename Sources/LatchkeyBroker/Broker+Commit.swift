@@ -64,3 +64,33 @@ extension Broker {
         .signinRequired(name, "'\(name)' was signed out during the sign-in.")
     }
 }
+
+extension Broker {
+    /// Signs the account out: forgets every secret in memory and in the store. The
+    /// account's `allowed_clients` are enforced against `client`.
+    public func logout(account name: String, client: ClientIdentity? = nil) async throws(LatchkeyError) {
+        guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
+        try authorize(name, config, client)
+        accounts[name]?.login?.cancel()
+        accounts[name]?.login = nil
+        accounts[name]?.generation = nextGeneration()
+        accounts[name]?.refreshToken = nil
+        accounts[name]?.pendingWrites = [:]
+        accounts[name]?.kerberos.signedOut()
+        accounts[name]?.machine.signedOut()
+        failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
+        accounts[name]?.scoped = [:]
+        activeSync[name] = nil  // the DeviceId and policy key leave with the credentials
+        do {
+            try await store.deleteAll(account: name)
+        } catch {
+            var failure = storeError(name, error)
+            failure.message = "Signed out in memory, but the credentials of '\(name)' could not be removed from the \(store.name) store: \(error.message)"
+            failure.hint = "Fix the store, then run `latchkey logout \(name)` again."
+            throw failure
+        }
+        accounts[name]?.needsRestore = false
+        accounts[name]?.storeError = nil
+        logger.info("signed out", metadata: ["account": "\(name)"])
+    }
+}

@@ -1,19 +1,8 @@
-import Dispatch
 import LatchkeyCore
 import LatchkeyGSS
 import LatchkeyOAuth
 import LatchkeyStore
 import Logging
-import Synchronization
-
-/// GSSAPI and libkrb5 calls block; they run here, never on the cooperative pool.
-let kerberosQueue = DispatchQueue(label: "latchkey.kerberos", attributes: .concurrent)
-
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(KerberosError) -> T) async -> Result<T, KerberosError> {
-    await withCheckedContinuation { continuation in
-        kerberosQueue.async { continuation.resume(returning: Result { () throws(KerberosError) in try body() }) }
-    }
-}
 
 extension Broker {
     /// `Negotiate <token>` for the service the client is about to call: a fresh SPNEGO token
@@ -25,7 +14,7 @@ extension Broker {
         let wanted = minValid ?? config.minValid ?? settings.minValid
         let ticket = try await usableTicket(name, config, minValid: wanted)
         let principal = config.principal
-        switch await blocking({ () throws(KerberosError) in try Kerberos.negotiateToken(service: service, principal: principal, cache: nil) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.negotiateToken(service: service, principal: principal, cache: nil) }) {
         case .success(let token):
             return (Secret("Negotiate " + Base64.encode(token.reveal())), ticket)
         case .failure(let error):
@@ -36,13 +25,13 @@ extension Broker {
     /// The ticket's expiry, after renewing or re-acquiring it when it would not last `minValid`.
     private func usableTicket(_ name: String, _ config: AccountConfig, minValid: Double) async throws(LatchkeyError) -> Timestamp {
         let principal = config.principal
-        var status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+        var status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
         if case .success(let s) = status, Double(s.secondsLeft) >= minValid {
             return noteTicket(name, secondsLeft: s.secondsLeft)
         }
         // Too short or missing: renew, or sign in again with a remembered password.
         if await refreshTicket(name, reason: "a client needs it", needed: minValid) {
-            status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+            status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
             if case .success(let s) = status, Double(s.secondsLeft) >= minValid { return noteTicket(name, secondsLeft: s.secondsLeft) }
         }
         switch status {
@@ -84,8 +73,8 @@ extension Broker {
     private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {
         guard let config = accounts[name]?.config else { return false }
         let principal = config.principal
-        if case .success = await blocking({ () throws(KerberosError) in try Kerberos.renew(principal: principal, cache: nil) }),
-            case .success(let s) = await blocking({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }),
+        if case .success = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.renew(principal: principal, cache: nil) }),
+            case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }),
             Double(s.secondsLeft) >= needed
         {
             // A renewal cannot go past the ticket's renewable life: it counts only if it lasts.
@@ -94,7 +83,7 @@ extension Broker {
         }
         guard config.rememberPassword, let principal, let password = try? await store.read(account: name, kind: .password) else { return false }
         let prompter = RememberedPasswordOnly()
-        switch await blocking({ () throws(KerberosError) in try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter) }) {
         case .success:
             logger.info("Kerberos ticket acquired again with the remembered password", metadata: ["account": "\(name)", "reason": "\(reason)"])
             return true
@@ -133,7 +122,7 @@ extension Broker {
     /// Looks at one account's ticket, renews it when fewer than `renewBelow` seconds are left;
     /// returns when to look again.
     private func checkTicket(_ name: String, principal: String?, renewBelow: Double) async -> Timestamp {
-        let status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+        let status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
         var secondsLeft: Int?
         switch status {
         case .success(let s) where Double(s.secondsLeft) > renewBelow:
@@ -142,7 +131,7 @@ extension Broker {
         case .success, .failure:
             if case .failure = status, accounts[name]?.kerberos.state == .signedOut { return clock() + 60 }
             if await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow) {
-                if case .success(let s) = await blocking({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
+                if case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
                     _ = noteTicket(name, secondsLeft: s.secondsLeft)
                     secondsLeft = s.secondsLeft
                 }
@@ -157,63 +146,16 @@ extension Broker {
     }
 
     func servicePrincipal(_ name: String, _ config: AccountConfig, url: String?) throws(LatchkeyError) -> String {
-        if let service = config.service { return service }
-        guard let target = url ?? config.url, let host = URLParts(target)?.host else {
-            throw LatchkeyError(.configuration, "Latchkey cannot tell which service '\(name)' is for.", hint: "Pass --url URL, or set url (or service = \"HTTP@host\") in [accounts.\(name)].")
-        }
-        return "HTTP@" + host
+        try KerberosFlow(name: name, config: config).servicePrincipal(url: url)
     }
 
-    /// A Kerberos failure as the person sees it, with the library's words kept.
+    /// A Kerberos failure as the person sees it (`KerberosFlow.failure`), noted in the
+    /// account's ticket machine.
     func kerberosError(_ name: String, _ error: KerberosError, service: String?) -> LatchkeyError {
+        let config = accounts[name]?.config ?? AccountConfig(name: name)
+        let failure = KerberosFlow(name: name, config: config).failure(error, service: service)
         accounts[name]?.kerberos.failed(error.message)
-        switch error.kind {
-        case .noCredentials, .expired:
-            accounts[name]?.kerberos.signInRequired()
-            return LatchkeyError(.signinRequired, "No usable Kerberos credentials for '\(name)': \(error.message)", hint: "Run `latchkey login \(name)` (or kinit).")
-        case .kdcUnreachable:
-            return LatchkeyError(.providerUnavailable, "Cannot reach the KDC: \(error.message)", hint: "Check the network, VPN and the KDC; Latchkey tries again on the next request.", retryAfter: 30)
-        case .unknownServer:
-            return LatchkeyError(.configuration, "The KDC does not know the service \(service ?? "asked for"): \(error.message)", hint: "Check the url (or service) of [accounts.\(name)]: the SPN must match the server's keytab.")
-        case .clockSkew:
-            return LatchkeyError(.configuration, "The clocks of this machine and the KDC differ too much: \(error.message)", hint: "Synchronise the clock (timedatectl set-ntp true).")
-        case .wrongPassword, .passwordRejected, .cancelled:
-            return LatchkeyError(.signinRequired, "Signing in to '\(name)' failed: \(error.message)", hint: "Run `latchkey login \(name)` again.")
-        case .other:
-            return LatchkeyError(.providerUnavailable, "Kerberos failed for '\(name)': \(error.message)", hint: "Try again; if it persists, run `latchkey diagnose \(name)`.", retryAfter: 30)
-        }
-    }
-}
-
-/// Answers only the password prompt, from the store; anything else (an expired password, an
-/// OTP) needs the person, so it cancels.
-struct RememberedPasswordOnly: KerberosPrompter {
-    func answer(banner: String?, prompts: [KerberosPrompt]) -> [Secret<String>]? { nil }
-}
-
-/// Relays libkrb5's prompts to the person over the login stream; keeps the first password
-/// typed, for `remember_password`.
-final class RelayPrompter: KerberosPrompter {
-    let relay: PromptRelay
-    private let typedPassword = Mutex<Secret<String>?>(nil)
-
-    init(relay: PromptRelay) {
-        self.relay = relay
-    }
-
-    var password: Secret<String>? { typedPassword.withLock { $0 } }
-
-    func answer(banner: String?, prompts: [KerberosPrompt]) -> [Secret<String>]? {
-        guard let answers = relay.ask(banner: banner, prompts: prompts.map { ($0.text, !$0.hidden) }), answers.count == prompts.count else {
-            return nil
-        }
-        for (prompt, answer) in zip(prompts, answers) where prompt.kind == .password {
-            typedPassword.withLock { if $0 == nil { $0 = answer } }
-        }
-        // A changed password replaces the one to remember.
-        for (prompt, answer) in zip(prompts, answers) where prompt.kind == .newPassword {
-            typedPassword.withLock { $0 = answer }
-        }
-        return answers
+        if failure.signInRequired { accounts[name]?.kerberos.signInRequired() }
+        return failure.error
     }
 }

@@ -18,12 +18,12 @@ extension Broker {
         }
         session.relay = relay
         let prompter = RelayPrompter(relay: relay)
-        let result = await blocking { () throws(KerberosError) in
+        let result = await Kerberos.offPool { () throws(KerberosError) in
             try Kerberos.signIn(principal: principal, password: nil, cache: nil, prompter: prompter)
         }
         switch result {
         case .success:
-            let status = await blocking { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+            let status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
             let now = clock()
             let expires: Timestamp
             switch status {

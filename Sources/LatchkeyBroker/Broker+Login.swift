@@ -31,9 +31,9 @@ extension Broker {
             } else if account.config.method == .basic {
                 job = { await self.runBasicLogin(name, sessionID: id) }
             } else if browser {
-                job = { await self.runBrowserLogin(name, sessionID: id) }
+                job = { await self.runOAuthLogin(name, sessionID: id, browser: true) }
             } else {
-                job = { await self.runDeviceLogin(name, sessionID: id) }
+                job = { await self.runOAuthLogin(name, sessionID: id, browser: false) }
             }
             guard let running = work.startCancellable(job) else {
                 endLogin(name, session, .error(Self.stopping))
@@ -70,11 +70,7 @@ extension Broker {
         case .kerberos: await runKerberosLogin(name, sessionID: sessionID)
         case .basic: await runBasicLogin(name, sessionID: sessionID)
         case .oauth:
-            if browser || accounts[name]?.config.flow == .browser {
-                await runBrowserLogin(name, sessionID: sessionID)
-            } else {
-                await runDeviceLogin(name, sessionID: sessionID)
-            }
+            await runOAuthLogin(name, sessionID: sessionID, browser: browser || accounts[name]?.config.flow == .browser)
         default:
             endLogin(name, session, .error(LatchkeyError(.configuration, "'\(name)' was changed while signing in.", hint: "Run `latchkey login \(name)` again.")))
         }
@@ -126,66 +122,45 @@ extension Broker {
         session.lastPrompt = nil
     }
 
-    /// RFC 8628: ask for a device code, show it, poll at `interval` (5 s more after each
-    /// `slow_down`), and stop on success, `access_denied`, `expired_token` or the deadline.
-    func runDeviceLogin(_ name: String, sessionID: String) async {
+    /// The OAuth flow of an account, over its current configuration.
+    func oauthFlow(_ name: String, _ config: AccountConfig) -> OAuthFlow {
+        OAuthFlow(name: name, config: config, exchange: oauth, options: httpOptions(config), logger: logger, clock: clock, sleep: sleep)
+    }
+
+    /// An OAuth sign-in (`OAuthFlow`: the browser's or the device flow): its prompts go to the
+    /// session's watchers, its tokens through `completeSignIn`.
+    func runOAuthLogin(_ name: String, sessionID: String, browser: Bool) async {
         guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
-        let options = httpOptions(config)
-        errorMemory.attempt(name, flow: "device")
-        do {
-            let metadata = try await mapOAuth(name) { () async throws(OAuthError) in try await self.metadata(for: name) }
-            guard let endpoint = metadata.deviceAuthorizationEndpoint else {
-                throw LatchkeyError(
-                    .configuration, "The provider of '\(name)' offers no device authorization endpoint.",
-                    hint: "Set device_authorization_endpoint for the account, or use the browser flow.")
-            }
-            let device = try await mapOAuth(name) { () async throws(OAuthError) in
-                try await oauth.startDeviceAuthorization(
-                    endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, claims: accounts[name]?.pendingClaims,
-                    options: options)
-            }
-            let deadline = clock() + device.expiresIn
-            emit(.devicePrompt(.init(
-                verificationURI: device.verificationURI, verificationURIComplete: device.verificationURIComplete,
-                userCode: device.userCode, expiresIn: Int(clamping: device.expiresIn) ?? 0, message: device.message)), session)
-            var interval = device.interval
-            var transientFailures = 0
-            while true {
-                try await sleep(interval)
-                guard clock() < deadline else {
-                    throw LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
-                }
-                let poll: DevicePoll
-                switch await pollOnce(tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", deviceCode: device.deviceCode, options: options) {
-                case .success(let answer):
-                    poll = answer
-                case .failure(let error) where error.isTransient && error.code == nil && transientFailures < 20:
-                    // RFC 8628 §3.5: on a failed connection, back off and keep polling.
-                    transientFailures += 1
-                    interval = min(interval * 2, 60)
-                    logger.warning("device poll failed; retrying", metadata: ["account": "\(name)", "error": "\(error.description)", "interval_s": "\(CheckedNumber.describe(interval))"])
-                    continue
-                case .failure(let error):
-                    throw latchkeyError(name, error)
-                }
-                switch poll {
-                case .pending:
-                    emit(.waiting(secondsLeft: Int(clamping: deadline - clock(), to: 0...Int.max) ?? 0), session)
-                case .slowDown:
-                    interval += 5
-                    logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(CheckedNumber.describe(interval))"])
-                case .granted(let response):
-                    return await completeSignIn(name, session, response, flow: "device")
-                }
-            }
-        } catch let error as LatchkeyError {
-            logger.warning("sign-in failed", metadata: ["account": "\(name)", "error": "\(error.message)"])
-            endLogin(name, session, .error(error))
+        let kind = browser ? "browser" : "device"
+        errorMemory.attempt(name, flow: kind)
+        let flow = oauthFlow(name, config)
+        let failure: LatchkeyError
+        do throws(OAuthFlow.SignInFailure) {
+            let metadata = try await OAuthFlow.atProvider { () async throws(OAuthError) in try await self.metadata(for: name) }
+            let claims = accounts[name]?.pendingClaims
+            let show: @Sendable (LoginEvent) async -> Void = { event in await self.show(event, sessionID: sessionID) }
+            let response = browser
+                ? try await flow.browserSignIn(metadata: metadata, claims: claims, show: show)
+                : try await flow.deviceSignIn(metadata: metadata, claims: claims, show: show)
+            return await completeSignIn(name, session, response, flow: kind)
         } catch {
-            // Task cancelled: the person pressed Ctrl-C or every watcher went away.
-            logger.info("sign-in cancelled", metadata: ["account": "\(name)"])
-            endLogin(name, session, .error(LatchkeyError(.signinRequired, "The sign-in for '\(name)' was cancelled.", hint: "Run `latchkey login \(name)` to try again.")))
+            switch error {
+            case .provider(let error): failure = latchkeyError(name, error)
+            case .failed(let error): failure = error
+            case .cancelled:
+                // The person pressed Ctrl-C or every watcher went away.
+                logger.info("sign-in cancelled", metadata: ["account": "\(name)"])
+                return endLogin(name, session, .error(flow.cancelled))
+            }
         }
+        logger.warning("sign-in failed", metadata: ["account": "\(name)", "flow": "\(kind)", "error": "\(failure.message)"])
+        endLogin(name, session, .error(failure))
+    }
+
+    /// A prompt of a running sign-in, for its watchers (nothing once it has ended).
+    private func show(_ event: LoginEvent, sessionID: String) {
+        guard let session = sessions[sessionID] else { return }
+        emit(event, session)
     }
 
     /// Keeps what a sign-in brought (the rotated refresh token first) and ends the session.
@@ -222,18 +197,6 @@ extension Broker {
                 .badRequest, "'\(config.name)' uses the \(config.method.rawValue) method; --method \(asked) does not apply to it.",
                 hint: config.method == .oauth ? "Use --method device or --method browser." : "Leave out --method.")
         }
-    }
-
-    private func pollOnce(tokenEndpoint: String, clientID: String, deviceCode: Secret<String>, options: HTTPOptions) async -> Result<DevicePoll, OAuthError> {
-        do {
-            return .success(try await oauth.pollDeviceAuthorization(tokenEndpoint: tokenEndpoint, clientID: clientID, deviceCode: deviceCode, options: options))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    func mapOAuth<T>(_ name: String, _ body: () async throws(OAuthError) -> T) async throws(LatchkeyError) -> T {
-        do { return try await body() } catch { throw latchkeyError(name, error) }
     }
 
     /// An OAuth failure in the person's words, with what to do.

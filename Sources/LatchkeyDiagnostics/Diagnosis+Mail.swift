@@ -1,3 +1,4 @@
+import LatchkeyBlocking
 import LatchkeyCore
 import LatchkeyCrypto
 import LatchkeyStore
@@ -7,17 +8,19 @@ extension Diagnosis {
     /// token — OAUTHBEARER (RFC 7628) when offered, else XOAUTH2 — and the server's answer
     /// verbatim, redacted, with RFC 7628 §3.2.2's failure document (status, scope,
     /// openid-configuration) when it sends one. "Does the server take the token?"
-    mutating func mail(_ account: AccountConfig) {
+    mutating func mail(_ account: AccountConfig) async {
         guard account.method == .oauth, account.imap != nil || account.smtp != nil else { return }
         guard let token = freshToken else { return }
         let user = account.email ?? account.username ?? ""
-        if let server = account.imap, !stopped { mailLogin(.imap, server, user: user, token: token) }
-        if let server = account.smtp, !stopped { mailLogin(.smtp, server, user: user, token: token) }
+        if let server = account.imap, !stopped { await mailLogin(.imap, server, user: user, token: token) }
+        if let server = account.smtp, !stopped { await mailLogin(.smtp, server, user: user, token: token) }
     }
 
-    mutating func mailLogin(_ proto: MailLogin.Kind, _ server: HostPort, user: String, token: Secret<String>) {
+    mutating func mailLogin(_ proto: MailLogin.Kind, _ server: HostPort, user: String, token: Secret<String>) async {
         let check = "\(proto.rawValue) \(server)"
-        let outcome = MailLogin(proto: proto, server: server, user: user, caFile: caFile).run(token: token)
+        let login = MailLogin(proto: proto, server: server, user: user, caFile: caFile)
+        // DNS, TCP and TLS with blocking calls: off the cooperative pool.
+        let outcome = await Blocking.run { login.run(token: token) }
         switch outcome {
         case .accepted(let mechanism, let answer):
             add(Finding(check, .pass, "\(proto == .imap ? "IMAPS" : "SMTP submission") at \(server) accepted the token (\(mechanism)): \(answer)"))

@@ -20,7 +20,7 @@ extension Diagnosis {
         }
         add(Finding("kerberos realm", .pass, "The default realm is \(realm)."))
         let principal = account.principal
-        switch Self.blocking({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
         case .success(let status):
             let renew = status.renewableSecondsLeft > 0 ? ", renewable for \(status.renewableSecondsLeft) s" : ", not renewable"
             add(Finding("kerberos ticket", .pass, "\(status.principal) has a ticket for \(status.secondsLeft) s\(renew)."))
@@ -40,7 +40,7 @@ extension Diagnosis {
             add(Finding("service ticket", .fail, "Latchkey cannot tell which service '\(name)' is for.", remedy: "Set url or service in [accounts.\(name)]."))
             return
         }
-        switch Self.blocking({ () throws(KerberosError) in try Kerberos.negotiateToken(service: service, principal: principal, cache: nil) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.negotiateToken(service: service, principal: principal, cache: nil) }) {
         case .success(let token):
             add(Finding("service ticket", .pass, "A service ticket for \(service) was issued; the SPNEGO token is ready."))
             freshToken = Secret("Negotiate " + Base64.encode(token.reveal()))
@@ -60,10 +60,6 @@ extension Diagnosis {
             }
             add(Finding("service ticket", .fail, finding, remedy: remedy, area: area))
         }
-    }
-
-    static func blocking<T>(_ body: () throws(KerberosError) -> T) -> Result<T, KerberosError> {
-        do { return .success(try body()) } catch { return .failure(error) }
     }
 
     // MARK: Basic

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LatchkeyBlocking
 import LatchkeyClient
 import LatchkeyCore
 import LatchkeyCrypto
@@ -112,7 +113,7 @@ public struct Diagnosis {
                 remedy: "Run `latchkey setup` to fix the method in the config."))
         }
         if !stopped, serviceURL != nil, account.method != .auto { await request(account) }
-        if !stopped { mail(account) }
+        if !stopped { await mail(account) }
         return report
     }
 
@@ -146,30 +147,34 @@ public struct Diagnosis {
         }
         let port = parts.port ?? (parts.scheme == "https" ? 443 : 80)
         let host = parts.host
-        let addresses = Network.resolve(host)
+        // getaddrinfo, connect and the TLS handshake block: off the cooperative pool.
+        let addresses = await Blocking.run { Network.resolve(host) }
         guard !addresses.isEmpty else {
             add(Finding("dns \(host)", .fail, "The name \(host) does not resolve.",
                 remedy: "Check the host name in the config, the DNS server and the VPN.", area: .network))
             return
         }
         add(Finding("dns \(host)", .pass, "\(host) is \(addresses.prefix(3).joined(separator: ", "))."))
-        if let error = Network.connect(host, port) {
+        if let error = await Blocking.run({ Network.connect(host, port) }) {
             add(Finding("tcp \(host):\(port)", .fail, error,
                 remedy: "Check that the service runs and that no firewall or proxy is in the way.", area: .network))
             return
         }
         add(Finding("tcp \(host):\(port)", .pass, "\(host):\(port) accepts connections."))
         if parts.scheme == "https" {
-            guard tls(host: host, port: port) else { return }
+            guard await tls(host: host, port: port) else { return }
         }
         await clock(url)
     }
 
-    mutating func tls(host: String, port: Int) -> Bool {
+    mutating func tls(host: String, port: Int) async -> Bool {
         let check = "tls \(host):\(port)"
         let report: TLSReport
         do {
-            report = try TLSInspector.inspect(host: host, port: port, caFile: caFile, timeout: 5)
+            let caFile = self.caFile
+            report = try await Blocking.run { () throws(LatchkeyError) in
+                try TLSInspector.inspect(host: host, port: port, caFile: caFile, timeout: 5)
+            }
         } catch {
             return add(Finding(check, .fail, error.message, remedy: error.hint, area: .network))
         }
@@ -258,63 +263,5 @@ public struct Diagnosis {
         let flows = [found.deviceAuthorizationEndpoint.map { _ in "device" }, found.authorizationEndpoint.map { _ in "browser" }]
             .compactMap { $0 }.joined(separator: " and ")
         add(Finding("provider metadata", .pass, "Token endpoint \(found.tokenEndpoint); sign-in by \(flows.isEmpty ? "no interactive flow" : flows)."))
-    }
-}
-
-/// DNS and TCP, with the system's resolver and a short timeout.
-enum Network {
-    static func resolve(_ host: String) -> [String] {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &list) == 0, let list else { return [] }
-        defer { freeaddrinfo(list) }
-        var out: [String] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = list
-        while let entry = cursor {
-            cursor = entry.pointee.ai_next
-            var buffer = [CChar](repeating: 0, count: 64)
-            if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let text = String(cString: buffer)
-                if !out.contains(text) { out.append(text) }
-            }
-        }
-        return out
-    }
-
-    /// nil when a connection could be made, else why not.
-    static func connect(_ host: String, _ port: Int) -> String? {
-        do {
-            // TLSInspector's connect has the timeout handling; it sends nothing.
-            let fd = try TLSInspector.openConnection(host: host, port: port, timeout: 5)
-            close(fd)
-            return nil
-        } catch {
-            return error.message
-        }
-    }
-}
-
-/// RFC 9110 §5.6.7 IMF-fixdate, as servers send `Date`.
-enum HTTPDate {
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    static func parse(_ text: String) -> Double? {
-        // "Sun, 06 Nov 1994 08:49:37 GMT"
-        let parts = text.split(separator: " ")
-        // A server's header: ASCII digits in their ranges only, so the tm fields cannot overflow.
-        guard parts.count == 6, let day = CheckedNumber.decimal(parts[1], maximum: 31),
-            let month = months.firstIndex(of: String(parts[2])), let year = CheckedNumber.decimal(parts[3], maximum: 9999)
-        else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { CheckedNumber.decimal($0, maximum: 60) }
-        guard clock.count == 3 else { return nil }
-        var t = tm()
-        t.tm_year = Int32(year - 1900)
-        t.tm_mon = Int32(month)
-        t.tm_mday = Int32(day)
-        t.tm_hour = Int32(clock[0])
-        t.tm_min = Int32(clock[1])
-        t.tm_sec = Int32(clock[2])
-        return Double(timegm(&t))
     }
 }

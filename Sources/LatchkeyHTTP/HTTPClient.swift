@@ -1,15 +1,13 @@
-import Dispatch
+import LatchkeyBlocking
 import LatchkeyCore
 import Synchronization
 
-/// The one door to libcurl. Blocking transfers run on a private dispatch queue, never on the
-/// cooperative thread pool; a cancelled Swift task aborts its transfer within about a second.
+/// The one door to libcurl. Blocking transfers run off the cooperative thread pool
+/// (`Blocking.run`); a cancelled Swift task aborts its transfer within about a second.
 ///
 /// TLS verification is always on (peer and host name); `HTTPOptions.caFile` adds a CA. Proxies
 /// come from the environment as libcurl reads them (`https_proxy`, `no_proxy`, …).
 public final class HTTPClient: Sendable {
-    private let queue = DispatchQueue(label: "latchkey.http", attributes: .concurrent)
-
     /// libcurl itself is loaded, and initialised, by the first transfer (CCurl's `lk_curl_load`).
     public init() {}
 
@@ -18,11 +16,7 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPRequest, options: HTTPOptions = HTTPOptions()) async throws(HTTPError) -> HTTPResponse {
         let cancelled = CancelFlag()
         let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                queue.async {
-                    continuation.resume(returning: Transfer.perform(request, options: options, cancelled: cancelled))
-                }
-            }
+            await Blocking.run { Transfer.perform(request, options: options, cancelled: cancelled) }
         } onCancel: {
             cancelled.set()
         }

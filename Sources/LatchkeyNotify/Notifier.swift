@@ -3,7 +3,7 @@ internal import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
+import LatchkeyBlocking
 import LatchkeyCore
 
 /// Tells the person that a sign-in is needed. Messages name the account and what to run;
@@ -19,12 +19,7 @@ public struct DesktopNotifier: Notifier {
 
     public func notify(summary: String, body: String) async {
         // A blocking D-Bus call (at most 5 s), off the cooperative pool.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                Self.send(summary: summary, body: body)
-                done.resume()
-            }
-        }
+        await Blocking.run { Self.send(summary: summary, body: body) }
     }
 
     private static func send(summary: String, body: String) {

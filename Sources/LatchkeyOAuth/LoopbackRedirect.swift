@@ -1,4 +1,4 @@
-import Dispatch
+import LatchkeyBlocking
 import LatchkeyCore
 import LatchkeyCrypto
 
@@ -87,11 +87,9 @@ public final class LoopbackRedirect: @unchecked Sendable {
             )
         }
         let result: Result<Secret<String>, OAuthError> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    var session = RedirectSession(listener: self, authorizationURL: authorizationURL, state: state)
-                    continuation.resume(returning: session.run(timeout: timeout))
-                }
+            await Blocking.run {
+                var session = RedirectSession(listener: self, authorizationURL: authorizationURL, state: state)
+                return session.run(timeout: timeout)
             }
         } onCancel: {
             var byte: UInt8 = 1

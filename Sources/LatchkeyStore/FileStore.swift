@@ -1,4 +1,4 @@
-import Dispatch
+import LatchkeyBlocking
 import LatchkeyCore
 import LatchkeyCrypto
 import Synchronization
@@ -23,7 +23,8 @@ public final class FileStore: CredentialStore {
     /// The encrypted file.
     public let path: String
     private let key: Secret<[UInt8]>
-    private let queue = DispatchQueue(label: "latchkey.file-store")
+    /// Reads and writes of the file, one at a time, off the cooperative pool.
+    private let lane = BlockingLane(label: "latchkey.file-store")
     private let cache = Mutex<StoredItems?>(nil)
     /// Leftovers of a write that a crash interrupted are removed once, at the first load.
     private let leftoversRemoved = Mutex(false)
@@ -100,11 +101,6 @@ public final class FileStore: CredentialStore {
     private func perform<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError)
         -> T
     {
-        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: Result { () throws(StoreError) in try body() })
-            }
-        }
-        return try result.get()
+        try await lane.run(body)
     }
 }

@@ -1,4 +1,4 @@
-import Dispatch
+import LatchkeyBlocking
 
 #if canImport(Glibc)
     import Glibc
@@ -37,11 +37,8 @@ public enum PausePoint {
             if access(go, F_OK) == 0 { return }
             let descriptor = open(reached, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
             if descriptor >= 0 { close(descriptor) }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                DispatchQueue.global().async {
-                    while access(go, F_OK) != 0 { usleep(20_000) }
-                    continuation.resume()
-                }
+            await Blocking.run {
+                while access(go, F_OK) != 0 { usleep(20_000) }
             }
         #endif
     }

@@ -1,5 +1,5 @@
 internal import CLibSecret
-import Dispatch
+import LatchkeyBlocking
 import LatchkeyCore
 
 /// Secrets in the Secret Service (gnome-keyring, KeePassXC, KWallet's bridge) through libsecret.
@@ -10,10 +10,10 @@ import LatchkeyCore
 ///
 /// A locked collection looks like "no item" to a lookup (NOTES-linux.md), so every read first
 /// asks the service whether the default collection is locked. All libsecret and GIO calls are
-/// blocking and run on one private serial queue, never on Swift's cooperative pool.
+/// blocking and run one at a time on one `BlockingLane`, never on Swift's cooperative pool.
 public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
-    // @unchecked: `schema` is created once in init and only read afterwards, on `queue`.
-    private let queue = DispatchQueue(label: "latchkey.secret-service")
+    // @unchecked: `schema` is created once in init and only read afterwards, on `lane`.
+    private let lane = BlockingLane(label: "latchkey.secret-service")
     private let schema: UnsafeMutablePointer<SecretSchema>
 
     public init() {
@@ -79,12 +79,7 @@ public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
     // MARK: Plumbing
 
     private func perform<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
-        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: Result { () throws(StoreError) in try body() })
-            }
-        }
-        return try result.get()
+        try await lane.run(body)
     }
 
     /// libsecret keeps one connection and session per process; after the service restarts

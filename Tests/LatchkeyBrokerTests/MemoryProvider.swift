@@ -24,12 +24,19 @@ final class MemoryProvider: OAuthExchange {
     /// Scripted refresh answers, used in order; when none is left, a new token is issued.
     private let refreshScript = Mutex<[Result<TokenResponse, OAuthError>]>([])
     private let issued = Mutex(0)
+    /// Scripted device-flow poll answers, used in order; when none is left, the poll is granted.
+    private let pollScript = Mutex<[Result<DevicePoll, OAuthError>]>([])
 
     var seen: Counts { counts.withLock { $0 } }
 
     /// Answers the next refreshes with `answers`, in order.
     func script(_ answers: [Result<TokenResponse, OAuthError>]) {
         refreshScript.withLock { $0 += answers }
+    }
+
+    /// Answers the next device-flow polls with `answers`, in order.
+    func scriptPolls(_ answers: [Result<DevicePoll, OAuthError>]) {
+        pollScript.withLock { $0 += answers }
     }
 
     /// A new access token and a rotated refresh token, numbered.
@@ -58,12 +65,16 @@ final class MemoryProvider: OAuthExchange {
             ]))
     }
 
-    /// The person approves at once: the first poll is granted.
+    /// The scripted answers, then the person approves: the poll is granted.
     func pollDeviceAuthorization(
         tokenEndpoint: String, clientID: String, deviceCode: Secret<String>, options: HTTPOptions
     ) async throws(OAuthError) -> DevicePoll {
         counts.withLock { $0.polls += 1 }
-        return .granted(newTokens())
+        switch pollScript.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+        case .success(let answer): return answer
+        case .failure(let error): throw error
+        case nil: return .granted(newTokens())
+        }
     }
 
     func exchangeCode(

@@ -1,0 +1,94 @@
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyOAuth
+import LatchkeyStore
+import Logging
+
+extension Broker {
+    struct Account {
+        var config: AccountConfig { didSet { publish() } }
+        var machine: TokenMachine { didSet { publish() } }
+        var refreshToken: Secret<String>?
+        var metadata: ProviderMetadata?
+        var login: LoginSession?
+        var lastRefresh: Timestamp?
+        /// A client's last request for the account (use-aware refresh, `RefreshSchedule`).
+        var lastUsed: Timestamp?
+        /// What is known of the session's life, stored with the access token (Broker+Session.swift).
+        var session = SessionLife()
+        /// The store could not be read at start-up: read it when a client first asks.
+        var needsRestore = false { didSet { publish() } }
+        var storeError: StoreError?
+        /// Secrets whose store write failed: kept in memory and written again later.
+        var pendingWrites: [ItemKind: Secret<String>] = [:] { didSet { publish() } }
+        var nextWriteRetry: Timestamp?
+        /// Spreads proactive refreshes of many accounts (0...1, drawn once).
+        var jitter = Double.random(in: 0...1)
+        /// Kerberos and Basic accounts: the ticket (or kept password) as last seen.
+        var kerberos = TicketMachine()
+        /// When the person was last told that this account needs a sign-in.
+        var notifiedAt: Timestamp?
+        /// Changes at every sign-in and sign-out: a refresh or sign-in that started under an
+        /// older generation stores nothing when it finishes (a logout must stay a logout).
+        var generation = 0
+        /// The generation the last committed sign-in took (`commitSignIn`).
+        var lastSignIn = 0
+        /// Tokens for scope sets other than the account's own (`--scope`), each with its own
+        /// life and single flight; they share the account's refresh token. Kept in memory only.
+        var scoped: [String: ScopedSlot] = [:]
+        /// Claims a service asked for (`insufficient_claims`): sent with every refresh and
+        /// sign-in until one succeeds.
+        var pendingClaims: String?
+        /// Told of every change to what this account would hand out from memory.
+        var publisher: (any TokenPublisher)?
+
+        init(config: AccountConfig, machine: TokenMachine, publisher: (any TokenPublisher)?) {
+            self.config = config
+            self.machine = machine
+            self.publisher = publisher
+        }
+
+        /// Publishes the account's own token while `currentToken` would serve it without any
+        /// other step, and withdraws it otherwise. Runs after every change to the fields that
+        /// decide it (`didSet`), so no code path can forget it.
+        func publish() {
+            guard let publisher else { return }
+            // ActiveSync accounts are not on the hot path: their header carries a policy key.
+            if config.method == .oauth, config.allowedClients.isEmpty, !config.isActiveSync, pendingWrites.isEmpty, !needsRestore,
+                let token = machine.servableToken
+            {
+                publisher.publish(account: config.name, token: token, minValid: config.minValid)
+            } else {
+                publisher.withdraw(account: config.name)
+            }
+        }
+    }
+
+    struct ScopedSlot {
+        var scopes: [String]
+        var machine: TokenMachine
+    }
+
+    final class LoginSession {
+        let id: String
+        /// The account it signs in (its `allowed_clients` also guard the answers).
+        let account: String
+        /// Stops the sign-in's job (BackgroundWork).
+        var job: JobCancel?
+        var subscribers: [Int: AsyncStream<LoginEvent>.Continuation] = [:]
+        var nextSubscriber = 0
+        var lastPrompt: LoginEvent?
+        /// Kerberos and password sign-ins: where the person's answers go.
+        var relay: PromptRelay?
+        init(id: String, account: String) {
+            self.id = id
+            self.account = account
+        }
+
+        /// Stops the sign-in, waking a question that is waiting for the person.
+        func cancel() {
+            relay?.cancel()
+            job?.cancel()
+        }
+    }
+}
