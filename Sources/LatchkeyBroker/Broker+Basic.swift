@@ -95,7 +95,7 @@ extension Broker {
 
     private func askBlocking(_ relay: PromptRelay, banner: String?, prompts: [(text: String, echo: Bool)]) async -> [Secret<String>]? {
         await withCheckedContinuation { continuation in
-            kerberosQueue.async { continuation.resume(returning: relay.ask(banner: banner, prompts: prompts)) }
+            kerberosQueue().async { continuation.resume(returning: relay.ask(banner: banner, prompts: prompts)) }
         }
     }
 

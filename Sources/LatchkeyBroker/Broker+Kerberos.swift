@@ -6,12 +6,14 @@ import LatchkeyStore
 import Logging
 import Synchronization
 
-/// GSSAPI and libkrb5 calls block; they run here, never on the cooperative pool.
-let kerberosQueue = DispatchQueue(label: "latchkey.kerberos", attributes: .concurrent)
+/// GSSAPI and libkrb5 calls block; each runs on a serial dispatch queue of its own (a thread of
+/// libdispatch's overcommit pool), never on the cooperative pool. Not one concurrent queue: that
+/// would start libdispatch's once-a-second worker monitor for good (issue 18).
+func kerberosQueue() -> DispatchQueue { DispatchQueue(label: "latchkey.kerberos") }
 
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(KerberosError) -> T) async -> Result<T, KerberosError> {
     await withCheckedContinuation { continuation in
-        kerberosQueue.async { continuation.resume(returning: Result { () throws(KerberosError) in try body() }) }
+        kerberosQueue().async { continuation.resume(returning: Result { () throws(KerberosError) in try body() }) }
     }
 }
 

@@ -2,14 +2,15 @@ import Dispatch
 import LatchkeyCore
 import Synchronization
 
-/// The one door to libcurl. Blocking transfers run on a private dispatch queue, never on the
-/// cooperative thread pool; a cancelled Swift task aborts its transfer within about a second.
+/// The one door to libcurl. Blocking transfers run each on a serial dispatch queue of its own,
+/// never on the cooperative thread pool; a cancelled Swift task aborts its transfer within about
+/// a second. (A serial queue runs on libdispatch's overcommit pool, a thread per blocking job; a
+/// concurrent queue would start libdispatch's once-a-second worker monitor for the rest of the
+/// process's life — issue 18.)
 ///
 /// TLS verification is always on (peer and host name); `HTTPOptions.caFile` adds a CA. Proxies
 /// come from the environment as libcurl reads them (`https_proxy`, `no_proxy`, …).
 public final class HTTPClient: Sendable {
-    private let queue = DispatchQueue(label: "latchkey.http", attributes: .concurrent)
-
     /// libcurl itself is loaded, and initialised, by the first transfer (CCurl's `lk_curl_load`).
     public init() {}
 
@@ -19,7 +20,7 @@ public final class HTTPClient: Sendable {
         let cancelled = CancelFlag()
         let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                queue.async {
+                DispatchQueue(label: "latchkey.http").async {
                     continuation.resume(returning: Transfer.perform(request, options: options, cancelled: cancelled))
                 }
             }

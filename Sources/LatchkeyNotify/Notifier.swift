@@ -18,9 +18,10 @@ public struct DesktopNotifier: Notifier {
     public init() {}
 
     public func notify(summary: String, body: String) async {
-        // A blocking D-Bus call (at most 5 s), off the cooperative pool.
+        // A blocking D-Bus call (at most 5 s), off the cooperative pool, on a serial queue of its
+        // own (a global queue would start libdispatch's once-a-second monitor for good; issue 18).
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
+            DispatchQueue(label: "latchkey.notify").async {
                 Self.send(summary: summary, body: body)
                 done.resume()
             }

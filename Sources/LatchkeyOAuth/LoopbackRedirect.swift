@@ -88,7 +88,9 @@ public final class LoopbackRedirect: @unchecked Sendable {
         }
         let result: Result<Secret<String>, OAuthError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
+                // A serial queue: no global (concurrent) queue, whose workers start libdispatch's
+                // once-a-second monitor for good (issue 18).
+                DispatchQueue(label: "latchkey.loopback-redirect").async {
                     var session = RedirectSession(listener: self, authorizationURL: authorizationURL, state: state)
                     continuation.resume(returning: session.run(timeout: timeout))
                 }

@@ -38,7 +38,7 @@ public enum PausePoint {
             let descriptor = open(reached, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
             if descriptor >= 0 { close(descriptor) }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                DispatchQueue.global().async {
+                DispatchQueue(label: "latchkey.pause-point").async {  // serial: see HTTPClient
                     while access(go, F_OK) != 0 { usleep(20_000) }
                     continuation.resume()
                 }

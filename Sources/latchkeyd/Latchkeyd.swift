@@ -2,7 +2,7 @@ import ArgumentParser
 import LatchkeyCore
 
 /// The daemon executable: `latchkey serve` runs it. It owns every flow, secret and cache.
-@main
+/// (`Main` is the entry point.)
 struct Latchkeyd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latchkeyd",
