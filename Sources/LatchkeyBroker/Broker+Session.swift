@@ -32,9 +32,14 @@ extension Broker {
         ])
     }
 
-    /// When a new interactive sign-in will be needed for an OAuth account, and why; nil: unknown.
+    /// When a new interactive sign-in will be needed for an OAuth or Kerberos account, and why;
+    /// nil: unknown.
     func signinForecast(_ name: String) -> SessionLife.Forecast? {
-        guard let account = accounts[name], account.config.method == .oauth, account.machine.hasRefreshToken else { return nil }
+        guard let account = accounts[name] else { return nil }
+        if account.config.method == .kerberos {
+            return account.kerberos.forecast(remembersPassword: account.config.rememberPassword)
+        }
+        guard account.config.method == .oauth, account.machine.hasRefreshToken else { return nil }
         return account.session.forecast(
             sessionLifetime: account.config.sessionLifetime, inactivityLimit: account.config.knownInactivityLimit,
             keepaliveInterval: settings.keepaliveInterval)
