@@ -60,6 +60,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 // Only the signals: ServiceGroup.swift replaces ServiceLifecycle (it links swift-async-algorithms).
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]

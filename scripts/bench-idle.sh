@@ -8,6 +8,7 @@
 #   bash scripts/bench-idle.sh BIN-DIR [LABEL] [SECONDS]     # e.g. .build/release "after" 60
 #
 # Prints one JSON line per account count: {"label", "accounts", "seconds", "switches", "per_minute"}.
+# BENCH_IDLE_THREADS=1 also prints each thread's switches (TID, name) to stderr.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "$1" && pwd)
@@ -25,6 +26,12 @@ trap cleanup EXIT
 
 switches() { # PID: voluntary + non-voluntary context switches of all its threads
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(voluntary|nonvoluntary)_ctxt_switches/ { n += $2 } END { print n }'
+}
+per_thread() { # PID: one line per thread, "TID NAME SWITCHES"
+    for status in /proc/"$1"/task/*/status; do
+        awk -v tid="$(basename "$(dirname "$status")")" '/^Name:/ { name = $2 }
+            /^(voluntary|nonvoluntary)_ctxt_switches/ { n += $2 } END { print tid, name, n }' "$status" 2>/dev/null || true
+    done
 }
 
 for count in 1 10000; do
@@ -68,8 +75,13 @@ EOF
     for _ in $(seq 600); do [ -S "$root/run/latchkey/latchkey.sock" ] && break; sleep 0.1; done
     sleep 10  # start-up and the restore from the store are over
     s0=$(switches "$DAEMON")
+    t0=$(per_thread "$DAEMON")
     sleep "$SECONDS_IDLE"
     s1=$(switches "$DAEMON")
+    if [ -n "${BENCH_IDLE_THREADS:-}" ]; then  # which threads woke, to stderr
+        join <(echo "$t0" | sort) <(per_thread "$DAEMON" | sort) |
+            awk -v n="$count" '{ printf "bench-idle: %s accounts: thread %s %s: %d switches\n", n, $1, $2, $5 - $3 }' >&2
+    fi
     if grep -qi "refresh failed\|could not read" "$root/latchkeyd.log"; then
         echo "bench-idle: the daemon with $count accounts was not idle:" >&2; tail -3 "$root/latchkeyd.log" >&2; exit 1
     fi

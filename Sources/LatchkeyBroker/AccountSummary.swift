@@ -17,7 +17,8 @@ public struct AccountSummary: Sendable, Equatable {
     /// An ActiveSync account's device: DeviceId, version, policy key state, the policy's
     /// requirements Latchkey does not enforce, how it acknowledged (Broker+ActiveSync.swift).
     public var activeSync: JSONValue?
-    /// What is known of the session's life (OAuth accounts), and the sign-in forecast from it.
+    /// What is known of the session's life (OAuth accounts), and the sign-in forecast from it (OAuth
+    /// and Kerberos accounts).
     public var session: SessionLife?
     public var signin: SessionLife.Forecast?
 

@@ -23,11 +23,13 @@ extension Broker {
     func summary(of name: String) -> AccountSummary? {
         guard let account = accounts[name] else { return nil }
         if account.config.method == .kerberos || account.config.method == .basic {
-            return AccountSummary(
+            var summary = AccountSummary(
                 name: name, method: account.config.method, state: account.login != nil ? .signingIn : account.kerberos.state,
                 expiresAt: account.kerberos.expiresAt, lastError: account.kerberos.lastError, lastRefresh: account.lastRefresh,
                 scopes: [], store: store.name, persisted: account.pendingWrites.isEmpty && store.isPersistent,
                 email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
+            summary.signin = signinForecast(name)
+            return summary
         }
         var summary = withActiveSync(AccountSummary(
             name: name, method: account.config.method, state: account.machine.state,

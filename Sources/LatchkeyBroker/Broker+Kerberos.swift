@@ -27,12 +27,12 @@ extension Broker {
         let principal = config.principal
         var status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
         if case .success(let s) = status, Double(s.secondsLeft) >= minValid {
-            return noteTicket(name, secondsLeft: s.secondsLeft)
+            return noteTicket(name, s)
         }
         // Too short or missing: renew, or sign in again with a remembered password.
         if await refreshTicket(name, reason: "a client needs it", needed: minValid) {
             status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
-            if case .success(let s) = status, Double(s.secondsLeft) >= minValid { return noteTicket(name, secondsLeft: s.secondsLeft) }
+            if case .success(let s) = status, Double(s.secondsLeft) >= minValid { return noteTicket(name, s) }
         }
         switch status {
         case .success(let s):
@@ -43,9 +43,13 @@ extension Broker {
         }
     }
 
-    private func noteTicket(_ name: String, secondsLeft: Int) -> Timestamp {
+    private func noteTicket(
+        _ name: String, _ seen: (principal: String, secondsLeft: Int, renewableSecondsLeft: Int)
+    ) -> Timestamp {
         let now = clock()
-        return accounts[name]?.kerberos.ticketSeen(secondsLeft: secondsLeft, now: now) ?? now
+        let expires = accounts[name]?.kerberos.ticketSeen(
+            secondsLeft: seen.secondsLeft, renewableSecondsLeft: seen.renewableSecondsLeft, now: now)
+        return expires ?? now
     }
 
     /// Renews a renewable ticket, or signs in again with the remembered password, until the
@@ -84,7 +88,8 @@ extension Broker {
         guard config.rememberPassword, let principal, let password = try? await store.read(account: name, kind: .password) else { return false }
         let prompter = RememberedPasswordOnly()
         switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter) }) {
-        case .success:
+        case .success(let signIn):
+            accounts[name]?.kerberos.passwordExpiryReported(signIn.passwordExpiresAt)
             logger.info("Kerberos ticket acquired again with the remembered password", metadata: ["account": "\(name)", "reason": "\(reason)"])
             return true
         case .failure(let error):
@@ -126,13 +131,13 @@ extension Broker {
         var secondsLeft: Int?
         switch status {
         case .success(let s) where Double(s.secondsLeft) > renewBelow:
-            _ = noteTicket(name, secondsLeft: s.secondsLeft)
+            _ = noteTicket(name, s)
             secondsLeft = s.secondsLeft
         case .success, .failure:
             if case .failure = status, accounts[name]?.kerberos.state == .signedOut { return clock() + 60 }
             if await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow) {
                 if case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
-                    _ = noteTicket(name, secondsLeft: s.secondsLeft)
+                    _ = noteTicket(name, s)
                     secondsLeft = s.secondsLeft
                 }
             } else if accounts[name]?.kerberos.signInRequired() == true {

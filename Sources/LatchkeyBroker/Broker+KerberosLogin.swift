@@ -22,17 +22,21 @@ extension Broker {
             try Kerberos.signIn(principal: principal, password: nil, cache: nil, prompter: prompter)
         }
         switch result {
-        case .success:
+        case .success(let signIn):
             let status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
             let now = clock()
             let expires: Timestamp
+            var renewTill: Timestamp?
             switch status {
-            case .success(let s): expires = now + Double(s.secondsLeft)
+            case .success(let s):
+                expires = now + Double(s.secondsLeft)
+                renewTill = s.renewableSecondsLeft > 0 ? now + Double(s.renewableSecondsLeft) : expires
             case .failure: expires = now
             }
             let remembered = config.rememberPassword ? prompter.password : nil
             let committed = await commitSignIn(name, session, writes: remembered.map { [(.password, $0)] } ?? []) { account in
-                account.kerberos.signedIn(expiresAt: expires)
+                account.kerberos.signedIn(
+                    expiresAt: expires, renewTill: renewTill, passwordExpiresAt: signIn.passwordExpiresAt)
                 account.lastRefresh = now
             }
             guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }

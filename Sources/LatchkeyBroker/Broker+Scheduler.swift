@@ -17,7 +17,7 @@ extension Broker {
         while !Task.isCancelled {
             let (_, nextRefresh) = refreshDueAccounts()
             let nextTicket = await checkTickets()
-            let nextWarning = warnOfSignins()
+            let nextWarning = await warnOfSignins()
             let next = [nextRefresh, nextTicket, nextWarning].compactMap { $0 }.min()
             metrics.schedulerPasses += 1
             await doorbell.wait(seconds: RefreshSchedule.sleep(until: next, now: clock(), cap: longestSleep))

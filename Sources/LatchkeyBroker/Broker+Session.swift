@@ -32,17 +32,23 @@ extension Broker {
         ])
     }
 
-    /// When a new interactive sign-in will be needed for an OAuth account, and why; nil: unknown.
+    /// When a new interactive sign-in will be needed for an OAuth or Kerberos account, and why;
+    /// nil: unknown.
     func signinForecast(_ name: String) -> SessionLife.Forecast? {
-        guard let account = accounts[name], account.config.method == .oauth, account.machine.hasRefreshToken else { return nil }
+        guard let account = accounts[name] else { return nil }
+        if account.config.method == .kerberos {
+            return account.kerberos.forecast(remembersPassword: account.config.rememberPassword)
+        }
+        guard account.config.method == .oauth, account.machine.hasRefreshToken else { return nil }
         return account.session.forecast(
             sessionLifetime: account.config.sessionLifetime, inactivityLimit: account.config.knownInactivityLimit,
             keepaliveInterval: settings.keepaliveInterval)
     }
 
     /// The scheduler's part for forecasts: tells the person once, `signin_warning` ahead of
-    /// each known deadline; returns when the next warning is due.
-    func warnOfSignins() -> Timestamp? {
+    /// each known deadline, and stores that it did (a restart does not tell again); returns
+    /// when the next warning is due.
+    func warnOfSignins() async -> Timestamp? {
         let now = clock()
         var next: Timestamp?
         for name in order {
@@ -57,8 +63,28 @@ extension Broker {
             let body = "A new sign-in to '\(name)' will be needed by \(forecast.by): \(forecast.reason). Run: latchkey login \(name)"
             work.start { await notifier.notify(summary: "Latchkey: sign in to '\(name)' soon", body: body) }
             logger.info("notified: sign-in needed soon", metadata: ["account": "\(name)", "by": "\(forecast.by)"])
+            await storeSession(name)
         }
         return next
+    }
+
+    /// Stores the session's life now, with the access token it travels with, rather than at the
+    /// next token write. A refresh under way stores it with its new token instead. A sign-out
+    /// during the write takes the token back out; a sign-in during it writes its own afterwards.
+    func storeSession(_ name: String) async {
+        guard let account = accounts[name], let token = account.machine.token, !account.machine.refreshInFlight else { return }
+        let generation = account.generation
+        await persist(name, .accessToken, StoredAccessToken.encode(token, session: account.session))
+        guard let after = accounts[name], after.generation != generation, !after.machine.hasRefreshToken, after.login == nil
+        else { return }
+        accounts[name]?.pendingWrites[.accessToken] = nil
+        do {
+            try await store.delete(account: name, kind: .accessToken)
+        } catch {
+            logger.error("could not remove an access token stored while the account was signed out", metadata: [
+                "account": "\(name)", "store": "\(store.name)", "error": "\(error.message)",
+            ])
+        }
     }
 
     /// `/metrics`: seconds until a new sign-in is needed, per account where known.

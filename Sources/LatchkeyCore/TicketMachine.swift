@@ -18,26 +18,67 @@ public struct TicketMachine: Sendable {
     /// The person signed out: the scheduler leaves the ticket cache alone (a ticket still in
     /// it does not make the account valid again) until a sign-in or a request uses a ticket.
     public private(set) var signedOutByPerson = false
+    /// The end of the ticket's renewable life (renew-till) as last seen; for a ticket that cannot
+    /// be renewed, its end time. nil: not seen.
+    public private(set) var renewTill: Timestamp?
+    /// The principal's password expiry the KDC reported at the last sign-in; nil: none or unknown.
+    public private(set) var passwordExpiresAt: Timestamp?
 
     public init() {}
 
-    /// A ticket with `secondsLeft` was seen (a header built, a check, a renewal): the account
-    /// is valid until the expiry this returns.
-    public mutating func ticketSeen(secondsLeft: Int, now: Timestamp) -> Timestamp {
+    /// A ticket with `secondsLeft` (and `renewableSecondsLeft` of renewable life, 0 when it cannot
+    /// be renewed; nil: not read) was seen (a header built, a check, a renewal): the account is
+    /// valid until the expiry this returns.
+    public mutating func ticketSeen(secondsLeft: Int, renewableSecondsLeft: Int? = nil, now: Timestamp) -> Timestamp {
         let expires = now + Double(secondsLeft)
         signedOutByPerson = false
         state = .valid
         expiresAt = expires
         lastError = nil
+        if let renewableSecondsLeft {
+            renewTill = renewableSecondsLeft > 0 ? now + Double(renewableSecondsLeft) : expires
+        }
         return expires
     }
 
-    /// A sign-in brought a ticket (or a checked password) that lasts until `expiresAt`.
-    public mutating func signedIn(expiresAt: Timestamp) {
+    /// A sign-in brought a ticket (or a checked password) that lasts until `expiresAt`, renewable
+    /// until `renewTill`; the KDC reported `passwordExpiresAt` (nil: no expiry).
+    public mutating func signedIn(
+        expiresAt: Timestamp, renewTill: Timestamp? = nil, passwordExpiresAt: Timestamp? = nil
+    ) {
         signedOutByPerson = false
         state = .valid
         self.expiresAt = expiresAt
+        self.renewTill = renewTill
+        self.passwordExpiresAt = passwordExpiresAt
         lastError = nil
+    }
+
+    /// A sign-in with the remembered password (no person) learnt the password's expiry anew.
+    public mutating func passwordExpiryReported(_ expiresAt: Timestamp?) {
+        passwordExpiresAt = expiresAt
+    }
+
+    /// When a Kerberos account will need the person to sign in again, and why; nil: unknown.
+    /// - Parameter remembersPassword: the daemon gets a new ticket with the remembered
+    ///   password when the renewable life ends, so that is no deadline for the person; a
+    ///   password expiry still is.
+    public func forecast(remembersPassword: Bool) -> SessionLife.Forecast? {
+        guard state == .valid else { return nil }
+        var best: SessionLife.Forecast?
+        if !remembersPassword, let renewTill {
+            let renewable = expiresAt.map { renewTill > $0 } ?? false
+            best = SessionLife.Forecast(
+                by: renewTill,
+                reason: renewable
+                    ? "the ticket can be renewed until then (its renew-till), not after"
+                    : "the ticket ends then and cannot be renewed")
+        }
+        if let passwordExpiresAt, best.map({ passwordExpiresAt < $0.by }) ?? true {
+            best = SessionLife.Forecast(
+                by: passwordExpiresAt, reason: "the password expires then (the KDC's password expiry)")
+        }
+        return best
     }
 
     /// The account was signed out: nothing is known any more.

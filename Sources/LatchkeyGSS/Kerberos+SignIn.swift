@@ -14,9 +14,15 @@ extension Kerberos {
     ///
     /// The cache is replaced only once the KDC has issued a ticket: a wrong password leaves the
     /// old tickets in place.
+    ///
+    /// Returns what the KDC reported of the principal's password expiry (its last-req data or
+    /// the reply's key expiration, through `krb5_get_init_creds_opt_set_expire_callback`). With
+    /// that callback set, libkrb5 shows no expiry warning of its own; one is relayed here as a
+    /// banner instead, as libkrb5 would: when the expiry is less than 7 days away.
+    @discardableResult
     public static func signIn(
         principal: String, password: Secret<String>?, cache: String?, prompter: any KerberosPrompter
-    ) throws(KerberosError) {
+    ) throws(KerberosError) -> KerberosSignIn {
         let context = try Krb5Context(subject: .init(principal: principal, cache: cache))
         let client = try context.parsePrincipal(principal)
         context.subject.principal = client.name
@@ -27,6 +33,8 @@ extension Kerberos {
         krb5_get_init_creds_opt_set_change_password_prompt(options, 1)
 
         let relay = PromptRelay(prompter: prompter)
+        try context.check(krb5_get_init_creds_opt_set_expire_callback(
+            context.raw, options, lkKrb5ExpireCallback, Unmanaged.passUnretained(relay).toOpaque()))
         var creds = krb5_creds()
         defer { krb5_free_cred_contents(context.raw, &creds) }
         let code = obtain(
@@ -45,6 +53,9 @@ extension Kerberos {
         }
         let ccache = try context.cache(named: cache, for: client)
         try ccache.replace(with: &creds, principal: client)
+        relay.warnOfPasswordExpiry(now: (try? context.now()) ?? 0)
+        let passwordExpiresAt = relay.passwordExpiresAt.map { Timestamp(secondsSinceEpoch: Double($0)) }
+        return KerberosSignIn(passwordExpiresAt: passwordExpiresAt)
     }
 
     /// The `krb5_get_init_creds_password` call, with the remembered password (if any) in a C
@@ -64,4 +75,24 @@ extension Kerberos {
             }
         }
     }
+}
+
+/// What a sign-in learnt besides the ticket.
+public struct KerberosSignIn: Sendable, Equatable {
+    /// The principal's password expiry as the KDC reported it; nil when it reported none.
+    public var passwordExpiresAt: Timestamp?
+}
+
+/// The `krb5_expire_callback_func` handed to libkrb5: called once, after the KDC's reply, with
+/// the password's and the account's expiry (0: none), its context in `data` (the `PromptRelay`,
+/// held by the caller for the whole call).
+func lkKrb5ExpireCallback(
+    context: krb5_context?, data: UnsafeMutableRawPointer?, passwordExpiration: krb5_timestamp,
+    accountExpiration: krb5_timestamp, isLastRequest: krb5_boolean
+) {
+    guard let data else { return }
+    let relay = Unmanaged<PromptRelay>.fromOpaque(data).takeUnretainedValue()
+    // krb5_timestamp is a signed 32-bit field read as unsigned (times past 2038).
+    let seconds = Int(UInt32(bitPattern: passwordExpiration))
+    relay.passwordExpiresAt = seconds == 0 ? nil : seconds
 }

@@ -40,6 +40,8 @@ final class PromptRelay {
     var lastBanner: String?
     /// Why the callback failed on its own (an answer too long for libkrb5's buffer).
     var failure: String?
+    /// The password's expiry the KDC reported (seconds since the epoch), from the expire callback.
+    var passwordExpiresAt: Int?
 
     init(prompter: any KerberosPrompter) {
         self.prompter = prompter
@@ -86,6 +88,17 @@ final class PromptRelay {
             reply.pointee.length = UInt32(answer.count)
         }
         return 0
+    }
+
+    /// The expiry warning libkrb5 shows when no expire callback is set, in its own terms: a
+    /// banner when the password expires in less than 7 days.
+    func warnOfPasswordExpiry(now: Int) {
+        guard let expires = passwordExpiresAt, expires > now, expires - now < 7 * 86_400 else { return }
+        let left = expires - now
+        let within = left < 3600 ? "less than one hour"
+            : left < 86_400 ? "\(left / 3600) hours" : "\(left / 86_400) days"
+        let date = Timestamp(secondsSinceEpoch: Double(expires))
+        _ = prompter.answer(banner: "Warning: Your password will expire in \(within) on \(date)", prompts: [])
     }
 
     /// Text without the trailing newlines and spaces libkrb5 leaves on banners.

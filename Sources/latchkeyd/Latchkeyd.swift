@@ -9,7 +9,7 @@ import LatchkeyCore
 ///
 /// `latchkeyd [serve] [options]`, `latchkeyd setup EMAIL [options]`, `latchkeyd diagnose
 /// ACCOUNT|EMAIL|--all [options]` (docs/man/latchkeyd.8), read by `CommandLineArguments`.
-@main
+/// (`Main` is the entry point: it puts Swift concurrency on SwiftNIO's event loops first.)
 enum Latchkeyd {
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())

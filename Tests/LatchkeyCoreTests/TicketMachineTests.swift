@@ -52,4 +52,34 @@ import Testing
         _ = machine.ticketSeen(secondsLeft: 600, now: t0)  // a request used a ticket
         #expect(machine.checkDue(now: t0) && machine.state == .valid)
     }
+
+    @Test func theForecastIsTheEarlierOfRenewTillAndThePasswordExpiry() {
+        var machine = TicketMachine()
+        #expect(machine.forecast(remembersPassword: false) == nil)  // nothing known
+        machine.signedIn(expiresAt: t0 + 3600, renewTill: t0 + 5 * 3600, passwordExpiresAt: t0 + 3 * 3600)
+        #expect(machine.forecast(remembersPassword: false)?.by == t0 + 3 * 3600)
+        #expect(machine.forecast(remembersPassword: false)?.reason.contains("password expires") == true)
+        machine.signedIn(expiresAt: t0 + 3600, renewTill: t0 + 5 * 3600, passwordExpiresAt: t0 + 9 * 3600)
+        #expect(machine.forecast(remembersPassword: false)?.by == t0 + 5 * 3600)
+        #expect(machine.forecast(remembersPassword: false)?.reason.contains("renew-till") == true)
+        // With the password remembered the daemon gets the next ticket itself: only the
+        // password's expiry needs the person.
+        #expect(machine.forecast(remembersPassword: true)?.by == t0 + 9 * 3600)
+        machine.passwordExpiryReported(nil)
+        #expect(machine.forecast(remembersPassword: true) == nil)
+    }
+
+    @Test func aTicketSeenUpdatesTheRenewableLife() {
+        var machine = TicketMachine()
+        _ = machine.ticketSeen(secondsLeft: 600, renewableSecondsLeft: 7200, now: t0)
+        #expect(machine.renewTill == t0 + 7200)
+        _ = machine.ticketSeen(secondsLeft: 600, renewableSecondsLeft: 0, now: t0)  // not renewable
+        #expect(machine.renewTill == t0 + 600)
+        #expect(machine.forecast(remembersPassword: false)?.reason.contains("cannot be renewed") == true)
+        machine.failed("KDC unreachable")
+        _ = machine.signInRequired()
+        #expect(machine.forecast(remembersPassword: false) == nil)  // already needed: no forecast
+        machine.signedOut()
+        #expect(machine.renewTill == nil && machine.passwordExpiresAt == nil)
+    }
 }

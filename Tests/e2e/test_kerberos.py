@@ -2,6 +2,7 @@
 mod_auth_gssapi; Kerberos sign-in with every prompt relayed (including an expired password's
 change); short tickets; KDC down and wrong SPN."""
 
+import json
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import time
 import pytest
 
 from conftest import require_env
+from support.latchkey import unix_http
 
 ALICE = ("alice", "alice-Kerberos-1")
 
@@ -33,8 +35,8 @@ def realm(tmp_path):
             subprocess.run(["kinit", f"{user}@{realm_name}"], input=password + "\n", text=True, check=True,
                            capture_output=True, env={**os.environ, **self.env()}, timeout=30)
 
-        def do(self, action):
-            subprocess.run(["bash", script, action], check=True, capture_output=True, timeout=60)
+        def do(self, action, *args):
+            subprocess.run(["bash", script, action, *args], check=True, capture_output=True, timeout=60)
 
         def get(self, header):
             done = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", header, self.url],
@@ -196,3 +198,32 @@ def test_clock_skew_has_its_own_message(latchkey, realm):
     assert done.returncode == 78, done.stderr
     assert "clocks of this machine and the KDC differ too much" in done.stderr
     assert "timedatectl" in done.stderr
+
+
+def test_the_sign_in_forecast_of_a_kerberos_account_comes_from_the_kdc(latchkey, realm):
+    # dora's tickets are renewable for 5 hours. The KDC reports her password's expiry at
+    # sign-in: the forecast is the earlier of the two, to the second.
+    configure(latchkey, realm, name="dora", principal="dora")
+    latchkey.start()
+    expires = int(time.time()) + 3 * 3600
+    realm.do("pwexpire", "dora", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(expires)))
+    done = latchkey.run("login", "dora", input="dora-Kerberos-1\n")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"Your password will expire in [23] hours", done.stderr), done.stderr  # the warning, relayed
+    listed = json.loads(latchkey.run("status", "dora", "--json").stdout)
+    assert listed["signin_needed_by"] == expires, listed
+    assert "password expires" in listed["signin_reason"]
+    shown = latchkey.run("status").stdout
+    assert "dora: sign-in needed by" in shown and "password expires" in shown, shown
+    _, _, metrics = unix_http(latchkey.socket, "GET", "/metrics")
+    assert b'latchkey_signin_needed_seconds{account="dora"}' in metrics
+    # A password good for longer: the end of the ticket's renewable life comes first.
+    realm.do("pwexpire", "dora", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(expires + 6 * 3600)))
+    before = time.time()
+    assert latchkey.run("login", "dora", input="dora-Kerberos-1\n").returncode == 0
+    after = time.time()
+    listed = json.loads(latchkey.run("status", "dora", "--json").stdout)
+    # The KDC's times are whole seconds, taken between the two readings.
+    assert int(before) + 5 * 3600 - 1 <= listed["signin_needed_by"] <= after + 5 * 3600 + 1, (before, listed, after)
+    assert "renew-till" in listed["signin_reason"]
+    realm.do("pwexpire", "dora", "never")

@@ -5,6 +5,7 @@ the daemon) starts a due refresh — against the real provider and the real daem
 
 import json
 import os
+import signal
 import time
 
 from support.latchkey import unix_http
@@ -146,3 +147,30 @@ def test_without_a_keep_alive_the_refresh_token_dies_of_inactivity_as_forecast(l
     done = latchkey.run("token", "work")
     assert done.returncode != 0 and "AADSTS700082" in done.stderr, done.stderr
     assert refreshes(provider) == 0
+
+
+def test_a_warning_sent_is_remembered_across_a_restart(latchkey, provider, person, tmp_path):
+    # The warning-once flag is stored when the warning goes out, not with the next token write:
+    # tokens here last an hour, so nothing else is written between the warning and the restart.
+    provider.configure(interval=1, access_token_lifetime=3600)
+    record = tmp_path / "notified.txt"
+    key = tmp_path / "k.key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o600)
+    latchkey.write_config(
+        f'[broker]\nstore = "file"\nkey_file = "{key}"\nstore_file = "{tmp_path}/s.bin"\n'
+        'signin_warning = "3h"\nnotify = "command"\n'
+        f'notify_command = ["sh", "-c", "printf \'%s|%s\\\\n\' \\"$0\\" \\"$1\\" >> {record}"]\n'
+        + latchkey.oauth_account("work", provider.url, provider.ca, extra='session_lifetime = "2h"'))
+    latchkey.start()
+    assert latchkey.login("work", person)[0] == 0
+    # The deadline is within signin_warning at once: the warning goes out right after the sign-in.
+    assert poll(record.exists, timeout=30)
+    time.sleep(2)
+    assert len(record.read_text().splitlines()) == 1
+    # No chance to write anything at shutdown; the new daemon restores the flag from the store.
+    latchkey.restart(signal.SIGKILL)
+    assert latchkey.run("token", "work").returncode == 0  # restored and served
+    time.sleep(5)  # the new scheduler's first pass is long over
+    lines = record.read_text().splitlines()
+    assert len(lines) == 1, lines

@@ -7,10 +7,14 @@
 #   kerberos.sh kdc-start  start krb5kdc again, on the same port
 #   kerberos.sh reset      put the test principals back as created (passwords, +needchange on
 #                          carol) — for tests that change a password
+#   kerberos.sh pwexpire PRINCIPAL WHEN
+#                          set a test principal's password expiry (kadmin's date syntax, e.g.
+#                          "2026-12-05 13:30:00 UTC") — for the sign-in forecast's test
 #
 # Principals (all @LATCHKEY.TEST):
 #   alice          password alice-Kerberos-1, renewable, max ticket life 10h
 #   carol          password carol-Old-pass-1, +needchange, policy "strict" (minlength 12)
+#   dora           password dora-Kerberos-1, max ticket life 1h, renewable for 5 hours
 #   shorty         password shorty-Kerberos-1, max ticket life 2 minutes
 #   HTTP/localhost random key, keytab $LATCHKEY_TESTENV/krb5/http.keytab (root:www-data 0640)
 #
@@ -122,6 +126,7 @@ addpol -minlength 12 strict
 addprinc -pw alice-Kerberos-1 -maxlife 10h -maxrenewlife 7d +renewable alice
 addprinc -pw carol-Old-pass-1 -policy strict +needchange carol
 addprinc -pw shorty-Kerberos-1 -maxlife "2 minutes" -maxrenewlife "2 minutes" shorty
+addprinc -pw dora-Kerberos-1 -maxlife 1h -maxrenewlife "5 hours" +renewable dora
 addprinc -randkey HTTP/localhost
 ktadd -k $D/http.keytab HTTP/localhost
 EOF
@@ -199,8 +204,16 @@ reset)
     [ -f "$DB/principal" ] || die "no realm in $D; run '$0 start' first"
     reset_principals
     ;;
+pwexpire)
+    [ -f "$DB/principal" ] || die "no realm in $D; run '$0 start' first"
+    [ $# -eq 3 ] || die "usage: $0 pwexpire PRINCIPAL WHEN"
+    kadmin.local -r "$REALM" -q "modprinc -pwexpire \"$3\" $2" > "$D/kadmin.local.log" 2>&1
+    if grep -qiE 'error|failed|while |usage' "$D/kadmin.local.log"; then
+        die "kadmin.local reported an error; read $D/kadmin.local.log"
+    fi
+    ;;
 *)
-    echo "usage: $0 start|stop|kdc-stop|kdc-start|reset" >&2
+    echo "usage: $0 start|stop|kdc-stop|kdc-start|reset|pwexpire" >&2
     exit 64
     ;;
 esac
