@@ -38,12 +38,14 @@ let package = Package(
         .target(name: "LatchkeyHTTP", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "CCurl"]),
         .target(name: "LatchkeyCrypto", dependencies: ["LatchkeyCore", "COpenSSL"]),
         .target(
-            name: "LatchkeyOAuth", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "LatchkeyHTTP", "LatchkeyCrypto", "CLinux"]),
+            name: "LatchkeyOAuth",
+            dependencies: ["LatchkeyCore", "LatchkeyBlocking", "LatchkeyHTTP", "LatchkeyCrypto", "CLinux"]),
         .target(name: "LatchkeyGSS", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "CGSSAPI"]),
         .target(name: "LatchkeyDiscovery", dependencies: ["LatchkeyCore", "LatchkeyHTTP", "LatchkeyOAuth"]),
         .target(name: "LatchkeyActiveSync", dependencies: ["LatchkeyCore", "LatchkeyHTTP"]),
         .target(name: "LatchkeyNotify", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "CGIO", "CLinux"]),
-        .target(name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "LatchkeyCrypto", "CLibSecret"]),
+        .target(
+            name: "LatchkeyStore", dependencies: ["LatchkeyCore", "LatchkeyBlocking", "LatchkeyCrypto", "CLibSecret"]),
         .target(
             name: "LatchkeyBroker",
             dependencies: [
@@ -84,7 +86,8 @@ let package = Package(
             name: "latchkeyd",
             dependencies: [
                 "LatchkeyCore", "LatchkeyBroker", "LatchkeyServer", "LatchkeyHTTP", "LatchkeyOAuth",
-                "LatchkeyStore", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyGSS", "LatchkeyClient", "LatchkeyDiagnostics",
+                "LatchkeyStore", "LatchkeyNotify", "LatchkeyDiscovery", "LatchkeyGSS", "LatchkeyClient",
+                "LatchkeyDiagnostics",
                 "CLinux",
                 // No swift-argument-parser: it links FoundationEssentials (CommandLineArguments.swift).
                 .product(name: "Logging", package: "swift-log"),
@@ -97,7 +100,10 @@ let package = Package(
             // table the loader searches). docs/performance.md "Idle memory".
             linkerSettings: [
                 .unsafeFlags(
-                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    [
+                        "-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker",
+                        "pack-relative-relocs",
+                    ],
                     .when(platforms: [.linux]))
             ]
         ),
@@ -132,13 +138,15 @@ let package = Package(
         ),
         .testTarget(
             name: "LatchkeyServerTests",
-            dependencies: ["LatchkeyServer", "LatchkeyBroker", "LatchkeyClient", "LatchkeyCore", "LatchkeyOAuth",
+            dependencies: [
+                "LatchkeyServer", "LatchkeyBroker", "LatchkeyClient", "LatchkeyCore", "LatchkeyOAuth",
                 "LatchkeyHTTP", "LatchkeyStore", "LatchkeyDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio")]
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
     ]
 )

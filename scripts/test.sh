@@ -49,6 +49,14 @@ export LATCHKEY_INTEGRATION=1 LATCHKEY_BIN="$REPO/.build/debug" LATCHKEY_STATIC_
 # inherit it from this environment.
 export SWIFTNIO_STRICT=1
 status=0
+phase "format (swift format lint --strict, .swift-format)"
+# STYLE.md's layout, enforced: any warning fails the run (`swift format format -i -r Sources
+# Tests Package.swift Benchmarks` fixes nearly all of them).
+if ! lint=$(swift format lint --strict -r Sources Tests Package.swift Benchmarks 2>&1) || [ -n "$lint" ]; then
+    printf '%s\n' "$lint" | head -40
+    echo "swift format lint: $(printf '%s\n' "$lint" | grep -c 'error:') findings"
+    status=1
+fi
 phase "swift test"
 swift test --skip-build 2>&1 | tee "$LATCHKEY_TESTENV/swift-test.log" | grep -vE '^(Test Case|◇|✔ Test [^r])' || true
 grep -qE '✔ Test run with [0-9]+ tests? .*passed' "$LATCHKEY_TESTENV/swift-test.log" || status=1
@@ -72,6 +80,7 @@ fi
 if [ $status -ne 0 ]; then
     # CI shows the end of the output: repeat what failed there.
     echo "== failures (repeated from above)"
+    [ -z "${lint:-}" ] || printf '%s\n' "$lint" | head -20
     grep -E 'recorded an issue|✘ Test [^r]|error:|failures' "$LATCHKEY_TESTENV/swift-test.log" | head -40 || true
     grep -E '[1-9][0-9]* (crashes|slow)|^    ' "$LATCHKEY_TESTENV/fuzz.log" || true
 fi

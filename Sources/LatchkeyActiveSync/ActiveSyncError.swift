@@ -21,7 +21,8 @@ public enum ActiveSyncError: Error, Sendable, Equatable, CustomStringConvertible
         case .refused(let status, let policyStatus):
             "the ActiveSync server refused provisioning (Provision status \(status)"
                 + (policyStatus.map { ", policy status \($0)" } ?? "") + ")"
-                + (policyStatus == 4 || status == 139 ? ": it does not allow a device that has not applied its policy" : "")
+                + (policyStatus == 4 || status == 139
+                    ? ": it does not allow a device that has not applied its policy" : "")
         }
     }
 }

@@ -6,33 +6,49 @@ public enum ProvisionRequest {
 
     /// Phase 1: ask for the policy.
     public static func download() -> [UInt8] {
-        WBXMLEncoder.encode(WBXMLElement(Provision.provision, children: [
-            WBXMLElement(Provision.policies, children: [
-                WBXMLElement(Provision.policy, children: [WBXMLElement(Provision.policyType, text: policyType)]),
-            ]),
-        ]))
+        WBXMLEncoder.encode(
+            WBXMLElement(
+                Provision.provision,
+                children: [
+                    WBXMLElement(
+                        Provision.policies,
+                        children: [
+                            WBXMLElement(
+                                Provision.policy, children: [WBXMLElement(Provision.policyType, text: policyType)])
+                        ])
+                ]))
     }
 
     /// Phase 2: acknowledge the policy under its temporary key, with the client's Status
     /// (MS-ASPROV 2.2.2.54.1: 1 applied, 2 partly (at least the PIN), 3 not applied at all).
     public static func acknowledge(temporaryKey: String, status: PolicyAcknowledgement) -> [UInt8] {
-        WBXMLEncoder.encode(WBXMLElement(Provision.provision, children: [
-            WBXMLElement(Provision.policies, children: [
-                WBXMLElement(Provision.policy, children: [
-                    WBXMLElement(Provision.policyType, text: policyType),
-                    WBXMLElement(Provision.policyKey, text: temporaryKey),
-                    WBXMLElement(Provision.status, text: String(status.rawValue)),
-                ]),
-            ]),
-        ]))
+        WBXMLEncoder.encode(
+            WBXMLElement(
+                Provision.provision,
+                children: [
+                    WBXMLElement(
+                        Provision.policies,
+                        children: [
+                            WBXMLElement(
+                                Provision.policy,
+                                children: [
+                                    WBXMLElement(Provision.policyType, text: policyType),
+                                    WBXMLElement(Provision.policyKey, text: temporaryKey),
+                                    WBXMLElement(Provision.status, text: String(status.rawValue)),
+                                ])
+                        ])
+                ]))
     }
 
     /// The acknowledgement of a wipe directive (MS-ASPROV 3.1.5.1.2.2 and .3): Status 1, done.
     public static func acknowledgeWipe(_ kind: WipeKind) -> [UInt8] {
         let tag = kind == .accountOnly ? Provision.accountOnlyRemoteWipe : Provision.remoteWipe
-        return WBXMLEncoder.encode(WBXMLElement(Provision.provision, children: [
-            WBXMLElement(tag, children: [WBXMLElement(Provision.status, text: "1")]),
-        ]))
+        return WBXMLEncoder.encode(
+            WBXMLElement(
+                Provision.provision,
+                children: [
+                    WBXMLElement(tag, children: [WBXMLElement(Provision.status, text: "1")])
+                ]))
     }
 }
 
@@ -83,13 +99,15 @@ public struct ProvisionResponse: Sendable, Equatable {
             }
             if let key = policy.text(of: Provision.policyKey) {
                 guard !key.isEmpty, key.utf8.count <= 10, key.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                      let number = UInt64(key), number <= UInt64(UInt32.max)
+                    let number = UInt64(key), number <= UInt64(UInt32.max)
                 else { throw .malformed("Policy/PolicyKey is not an unsigned 32-bit number") }
                 response.policyKey = key
             }
             if let document = policy.child(Provision.data)?.child(Provision.provisionDoc) {
                 response.settings = document.children.compactMap { setting in
-                    guard setting.page == Provision.page, let name = Provision.settingName(setting.token) else { return nil }
+                    guard setting.page == Provision.page, let name = Provision.settingName(setting.token) else {
+                        return nil
+                    }
                     return (name, String((setting.text ?? "").prefix(200)))
                 }
             }
@@ -103,7 +121,9 @@ public struct ProvisionResponse: Sendable, Equatable {
     }
 
     public static func smallNumber(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.count <= 4, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 4, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            return nil
+        }
         return Int(text)
     }
 }

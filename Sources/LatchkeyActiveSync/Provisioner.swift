@@ -49,45 +49,57 @@ public struct Provisioner: Sendable {
     /// `endpoint` is the …/Microsoft-Server-ActiveSync URL; `authorization` the header value
     /// (`Bearer …`); `accept` whether the person accepted the policy (then Status 1 is sent,
     /// otherwise the honest 3, "did not apply the policy at all").
-    public func provision(endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
-                          accept: Bool) async throws(ActiveSyncError) -> ProvisionOutcome {
+    public func provision(
+        endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
+        accept: Bool
+    ) async throws(ActiveSyncError) -> ProvisionOutcome {
         let version = try await negotiate(endpoint: endpoint, authorization: authorization)
-        let first = try await send(ProvisionRequest.download(), endpoint: endpoint, authorization: authorization,
-                                   device: device, version: version, policyKey: "0")
+        let first = try await send(
+            ProvisionRequest.download(), endpoint: endpoint, authorization: authorization,
+            device: device, version: version, policyKey: "0")
         if let wipe = first.wipe {
             // Horde answers the acknowledgement with an empty body, Exchange with a Status: only
             // the HTTP status is judged.
-            let acknowledged = await acknowledgeWipe(wipe, endpoint: endpoint, authorization: authorization,
-                                                     device: device, version: version, policyKey: first.policyKey)
+            let acknowledged = await acknowledgeWipe(
+                wipe, endpoint: endpoint, authorization: authorization,
+                device: device, version: version, policyKey: first.policyKey)
             return .wipe(wipe, version: version, acknowledged: acknowledged)
         }
         guard first.status == 1, first.policyStatus == 1, let temporary = first.policyKey else {
             throw .refused(status: first.status, policyStatus: first.policyStatus)
         }
-        let settings = first.settings.map { PolicySetting(name: $0.name, value: $0.value,
-                                                          unenforced: PolicyReading.isRequirement($0.name, $0.value)) }
+        let settings = first.settings.map {
+            PolicySetting(
+                name: $0.name, value: $0.value,
+                unenforced: PolicyReading.isRequirement($0.name, $0.value))
+        }
         let acknowledgement: PolicyAcknowledgement = accept ? .applied : .notApplied
-        let second = try await send(ProvisionRequest.acknowledge(temporaryKey: temporary, status: acknowledgement),
-                                    endpoint: endpoint, authorization: authorization, device: device,
-                                    version: version, policyKey: temporary)
+        let second = try await send(
+            ProvisionRequest.acknowledge(temporaryKey: temporary, status: acknowledgement),
+            endpoint: endpoint, authorization: authorization, device: device,
+            version: version, policyKey: temporary)
         guard second.status == 1, second.policyStatus == 1, let final = second.policyKey else {
             throw .refused(status: second.status, policyStatus: second.policyStatus)
         }
         return .provisioned(key: final, version: version, settings: settings, acknowledged: acknowledgement)
     }
 
-    func acknowledgeWipe(_ wipe: WipeKind, endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
-                         version: String, policyKey: String?) async -> Bool {
-        let request = provisionRequest(ProvisionRequest.acknowledgeWipe(wipe), endpoint: endpoint,
-                                       authorization: authorization, device: device, version: version,
-                                       policyKey: policyKey ?? "0")
+    func acknowledgeWipe(
+        _ wipe: WipeKind, endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
+        version: String, policyKey: String?
+    ) async -> Bool {
+        let request = provisionRequest(
+            ProvisionRequest.acknowledgeWipe(wipe), endpoint: endpoint,
+            authorization: authorization, device: device, version: version,
+            policyKey: policyKey ?? "0")
         guard let response = try? await transfer(request) else { return false }
         return response.status == 200
     }
 
     func negotiate(endpoint: String, authorization: Secret<String>) async throws(ActiveSyncError) -> String {
-        let request = HTTPRequest(method: "OPTIONS", url: endpoint,
-                                  headers: [("Authorization", authorization.reveal())])
+        let request = HTTPRequest(
+            method: "OPTIONS", url: endpoint,
+            headers: [("Authorization", authorization.reveal())])
         let response = try await transfer(request)
         guard response.status == 200 else { throw .http(response.status) }
         let offered = response.header("MS-ASProtocolVersions") ?? ""
@@ -95,25 +107,34 @@ public struct Provisioner: Sendable {
         return version
     }
 
-    func send(_ body: [UInt8], endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
-              version: String, policyKey: String) async throws(ActiveSyncError) -> ProvisionResponse {
-        let request = provisionRequest(body, endpoint: endpoint, authorization: authorization, device: device,
-                                       version: version, policyKey: policyKey)
+    func send(
+        _ body: [UInt8], endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
+        version: String, policyKey: String
+    ) async throws(ActiveSyncError) -> ProvisionResponse {
+        let request = provisionRequest(
+            body, endpoint: endpoint, authorization: authorization, device: device,
+            version: version, policyKey: policyKey)
         let response = try await transfer(request)
         guard response.status == 200 else { throw .http(response.status) }
         return try ProvisionResponse.parse(response.body)
     }
 
-    func provisionRequest(_ body: [UInt8], endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
-                          version: String, policyKey: String) -> HTTPRequest {
-        let query = [("Cmd", "Provision"), ("User", device.user), ("DeviceId", device.deviceID),
-                     ("DeviceType", device.deviceType)]
-            .map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
-        return HTTPRequest(method: "POST", url: endpoint + "?" + query, headers: [
-            ("Authorization", authorization.reveal()), ("MS-ASProtocolVersion", version),
-            ("X-MS-PolicyKey", policyKey), ("Content-Type", "application/vnd.ms-sync.wbxml"),
-            ("User-Agent", "Latchkey"),
-        ], body: Secret(body))
+    func provisionRequest(
+        _ body: [UInt8], endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice,
+        version: String, policyKey: String
+    ) -> HTTPRequest {
+        let query = [
+            ("Cmd", "Provision"), ("User", device.user), ("DeviceId", device.deviceID),
+            ("DeviceType", device.deviceType),
+        ]
+        .map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
+        return HTTPRequest(
+            method: "POST", url: endpoint + "?" + query,
+            headers: [
+                ("Authorization", authorization.reveal()), ("MS-ASProtocolVersion", version),
+                ("X-MS-PolicyKey", policyKey), ("Content-Type", "application/vnd.ms-sync.wbxml"),
+                ("User-Agent", "Latchkey"),
+            ], body: Secret(body))
     }
 
     func transfer(_ request: HTTPRequest) async throws(ActiveSyncError) -> HTTPResponse {

@@ -41,7 +41,12 @@ public struct AccountSummary: Sendable, Equatable {
             if let session {
                 func time(_ t: Timestamp?) -> JSONValue { t.map { .number(Double($0.unixSeconds)) } ?? .null }
                 members.append(("signed_in_at", time(session.signedInAt)))
-                members.append(("signed_in_from", session.signedInAt == nil ? .null : .string(session.signedInFromAuthTime ? "auth_time" : "local")))
+                members.append(
+                    (
+                        "signed_in_from",
+                        session.signedInAt == nil
+                            ? .null : .string(session.signedInFromAuthTime ? "auth_time" : "local")
+                    ))
                 members.append(("refresh_token_used_at", time(session.refreshUsedAt)))
                 members.append(("refresh_token_rotated_at", time(session.refreshRotatedAt)))
                 members.append(("session_lifetime_learnt", session.learntLifetime.map(JSONValue.number) ?? .null))

@@ -30,7 +30,9 @@ struct BasicFlow: Sendable {
     func user(for url: String?) throws(LatchkeyError) -> String {
         try Self.checkTransport(name, url ?? config.url)
         guard let user else {
-            throw LatchkeyError(.configuration, "'\(name)' has no user name for Basic authentication.", hint: "Set username in [accounts.\(name)].")
+            throw LatchkeyError(
+                .configuration, "'\(name)' has no user name for Basic authentication.",
+                hint: "Set username in [accounts.\(name)].")
         }
         return user
     }
@@ -43,10 +45,15 @@ struct BasicFlow: Sendable {
     /// Basic credentials travel only over https, or plain http to this machine.
     static func checkTransport(_ name: String, _ url: String?) throws(LatchkeyError) {
         guard let url, let parts = URLParts(url) else {
-            throw LatchkeyError(.configuration, "'\(name)' needs a url for Basic authentication.", hint: "Set url in [accounts.\(name)], or pass --url.")
+            throw LatchkeyError(
+                .configuration, "'\(name)' needs a url for Basic authentication.",
+                hint: "Set url in [accounts.\(name)], or pass --url.")
         }
         if parts.scheme == "https" || (parts.scheme == "http" && parts.isLoopback) { return }
-        throw LatchkeyError(.forbidden, "Latchkey refuses to send a Basic password over \(parts.scheme):// to \(parts.host): anyone on the path could read it.", hint: "Use an https:// url for [accounts.\(name)].")
+        throw LatchkeyError(
+            .forbidden,
+            "Latchkey refuses to send a Basic password over \(parts.scheme):// to \(parts.host): anyone on the path could read it.",
+            hint: "Use an https:// url for [accounts.\(name)].")
     }
 
     /// The question a sign-in asks, with no echo.
@@ -68,20 +75,28 @@ struct BasicFlow: Sendable {
         let header = Self.header(user: user ?? "", password: password)
         let response: HTTPResponse
         do {
-            response = try await http.send(HTTPRequest(url: config.url ?? "", headers: [("Authorization", header.reveal())]), options: options)
+            response = try await http.send(
+                HTTPRequest(url: config.url ?? "", headers: [("Authorization", header.reveal())]), options: options)
         } catch {
-            throw LatchkeyError(.providerUnavailable, "Cannot check the password with \(URLParts(config.url ?? "")?.host ?? "the service"): \(error.message)", hint: "Check the url and the network, then run `latchkey login \(name)` again.")
+            throw LatchkeyError(
+                .providerUnavailable,
+                "Cannot check the password with \(URLParts(config.url ?? "")?.host ?? "the service"): \(error.message)",
+                hint: "Check the url and the network, then run `latchkey login \(name)` again.")
         }
         return response.status == 401 ? .refused : .accepted(status: response.status)
     }
 
     /// Why a sign-in ended without a password.
     var cancelled: LatchkeyError {
-        LatchkeyError(.signinRequired, "The sign-in for '\(name)' was cancelled.", hint: "Run `latchkey login \(name)` to try again.")
+        LatchkeyError(
+            .signinRequired, "The sign-in for '\(name)' was cancelled.",
+            hint: "Run `latchkey login \(name)` to try again.")
     }
 
     var refusedEveryTime: LatchkeyError {
-        LatchkeyError(.signinRequired, "The service refused the password for '\(name)' three times.", hint: "Check the user name and password, then run `latchkey login \(name)` again.")
+        LatchkeyError(
+            .signinRequired, "The service refused the password for '\(name)' three times.",
+            hint: "Check the user name and password, then run `latchkey login \(name)` again.")
     }
 
     var noPassword: LatchkeyError {

@@ -54,7 +54,8 @@ extension Broker {
         func publish() {
             guard let publisher else { return }
             // ActiveSync accounts are not on the hot path: their header carries a policy key.
-            if config.method == .oauth, config.allowedClients.isEmpty, !config.isActiveSync, pendingWrites.isEmpty, !needsRestore,
+            if config.method == .oauth, config.allowedClients.isEmpty, !config.isActiveSync, pendingWrites.isEmpty,
+                !needsRestore,
                 let token = machine.servableToken
             {
                 publisher.publish(account: config.name, token: token, minValid: config.minValid)

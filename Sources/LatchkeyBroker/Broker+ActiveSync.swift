@@ -34,10 +34,14 @@ extension Broker {
 
     /// The header, the policy key, the DeviceId and the version for an ActiveSync account
     /// (`url` ends in /Microsoft-Server-ActiveSync), provisioning first when there is no key.
-    public func activeSyncHeader(account name: String, minValid: Double?, client: ClientIdentity?) async throws(LatchkeyError) -> ActiveSyncHeader {
+    public func activeSyncHeader(account name: String, minValid: Double?, client: ClientIdentity?)
+        async throws(LatchkeyError) -> ActiveSyncHeader
+    {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         guard config.isActiveSync else {
-            throw LatchkeyError(.badRequest, "'\(name)' is not an ActiveSync account (its url does not end in /Microsoft-Server-ActiveSync).")
+            throw LatchkeyError(
+                .badRequest,
+                "'\(name)' is not an ActiveSync account (its url does not end in /Microsoft-Server-ActiveSync).")
         }
         if let error = wipedError(name) { throw error }
         let auth = try await authorization(account: name, url: config.url, minValid: minValid, client: client)
@@ -45,17 +49,22 @@ extension Broker {
             try await provisionOnce(name, authorization: auth.value, client: client)
         }
         guard let session = activeSync[name], let key = session.policyKey, let device = session.deviceID,
-              let version = session.version
+            let version = session.version
         else { throw wipedError(name) ?? LatchkeyError(.internalError, "'\(name)' has no ActiveSync policy key.") }
-        return ActiveSyncHeader(authorization: auth.value, expiresAt: auth.expiresAt, policyKey: key, deviceID: device,
-                                deviceType: Self.activeSyncDeviceType, version: version)
+        return ActiveSyncHeader(
+            authorization: auth.value, expiresAt: auth.expiresAt, policyKey: key, deviceID: device,
+            deviceType: Self.activeSyncDeviceType, version: version)
     }
 
     /// A sync tool reports that the server wants provisioning (HTTP 449, or status 140 remote
     /// wipe requested, 142, 143, 144): the key is dropped and the account provisioned again.
-    public func activeSyncChallenge(account name: String, status: Int, client: ClientIdentity?) async throws(LatchkeyError) -> ActiveSyncHeader {
+    public func activeSyncChallenge(account name: String, status: Int, client: ClientIdentity?)
+        async throws(LatchkeyError) -> ActiveSyncHeader
+    {
         guard [140, 142, 143, 144, 449].contains(status) else {
-            throw LatchkeyError(.badRequest, "activesync_status \(status) is not one that asks for provisioning (449, 140, 142, 143, 144).")
+            throw LatchkeyError(
+                .badRequest,
+                "activesync_status \(status) is not one that asks for provisioning (449, 140, 142, 143, 144).")
         }
         guard accounts[name] != nil else { throw .unknownAccount(name) }
         logger.info("ActiveSync server asks for provisioning", metadata: ["account": "\(name)", "status": "\(status)"])
@@ -73,12 +82,16 @@ extension Broker {
         return LatchkeyError(
             .signinRequired,
             "'\(name)' was wiped: the ActiveSync server ordered a \(kind == .accountOnly ? "account-only " : "")remote wipe, and Latchkey erased the account's credentials.",
-            hint: "If the wipe was meant, ask the server's administrator; to use the account again, run: latchkey login \(name)")
+            hint:
+                "If the wipe was meant, ask the server's administrator; to use the account again, run: latchkey login \(name)"
+        )
     }
 
     /// Single flight: the first request starts the provisioning as a job of `work` (so a
     /// shutdown waits for it), every request (the first too) waits for its one result.
-    func provisionOnce(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {
+    func provisionOnce(_ name: String, authorization: Secret<String>, client: ClientIdentity?)
+        async throws(LatchkeyError)
+    {
         if provisions.begin(name) {
             let started = work.start {
                 let result: Result<Void, LatchkeyError>
@@ -104,37 +117,48 @@ extension Broker {
         provisions.finish(name, result)
     }
 
-    func provisionActiveSync(_ name: String, authorization: Secret<String>, client: ClientIdentity?) async throws(LatchkeyError) {
+    func provisionActiveSync(_ name: String, authorization: Secret<String>, client: ClientIdentity?)
+        async throws(LatchkeyError)
+    {
         guard let config = accounts[name]?.config, let url = config.url else { throw .unknownAccount(name) }
         // The token goes with every ActiveSync request: https, or plain http to this machine only.
         guard ProviderMetadata.isSafeEndpoint(url) else {
-            throw LatchkeyError(.configuration, "The url of '\(name)' is not https; Latchkey sends no token over plain http except to this machine.",
-                                hint: "Use the https address of the ActiveSync endpoint in [accounts.\(name)].")
+            throw LatchkeyError(
+                .configuration,
+                "The url of '\(name)' is not https; Latchkey sends no token over plain http except to this machine.",
+                hint: "Use the https address of the ActiveSync endpoint in [accounts.\(name)].")
         }
         let deviceID = try await activeSyncDeviceID(name)
-        let device = ActiveSyncDevice(user: config.email ?? config.username ?? name, deviceID: deviceID,
-                                      deviceType: Self.activeSyncDeviceType)
+        let device = ActiveSyncDevice(
+            user: config.email ?? config.username ?? name, deviceID: deviceID,
+            deviceType: Self.activeSyncDeviceType)
         let provisioner = Provisioner(http: oauth.http, options: httpOptions(config))
         let outcome: ProvisionOutcome
         do {
-            outcome = try await provisioner.provision(endpoint: url, authorization: authorization, device: device,
-                                                      accept: config.activeSyncAcceptPolicy)
+            outcome = try await provisioner.provision(
+                endpoint: url, authorization: authorization, device: device,
+                accept: config.activeSyncAcceptPolicy)
         } catch {
             activeSync[name, default: ActiveSyncSession()].lastError = error.description
             logger.warning("ActiveSync provisioning failed", metadata: ["account": "\(name)", "error": "\(error)"])
-            if case .refused = error { throw LatchkeyError(.forbidden, error.description, hint: Self.refusedHint(name)) }
+            if case .refused = error {
+                throw LatchkeyError(.forbidden, error.description, hint: Self.refusedHint(name))
+            }
             throw LatchkeyError(.providerUnavailable, error.description)
         }
         switch outcome {
         case .provisioned(let key, let version, let settings, let acknowledged):
-            var session = ActiveSyncSession(deviceID: deviceID, version: version, policyKey: key, settings: settings,
-                                            acknowledged: acknowledged)
+            var session = ActiveSyncSession(
+                deviceID: deviceID, version: version, policyKey: key, settings: settings,
+                acknowledged: acknowledged)
             session.lastError = nil
             activeSync[name] = session
-            logger.notice("ActiveSync device provisioned", metadata: [
-                "account": "\(name)", "version": "\(version)", "acknowledged": "\(acknowledged.rawValue)",
-                "not_enforced": "\(session.unenforced.joined(separator: ","))",
-            ])
+            logger.notice(
+                "ActiveSync device provisioned",
+                metadata: [
+                    "account": "\(name)", "version": "\(version)", "acknowledged": "\(acknowledged.rawValue)",
+                    "not_enforced": "\(session.unenforced.joined(separator: ","))",
+                ])
         case .wipe(let kind, _, let acknowledged):
             await wipeActiveSyncAccount(name, kind: kind, acknowledged: acknowledged, client: client)
         }
@@ -149,13 +173,14 @@ extension Broker {
         if let known = activeSync[name]?.deviceID { return known }
         do {
             if let stored = try await store.read(account: name, kind: .activeSyncDevice)?.reveal(),
-               !stored.isEmpty, stored.utf8.count <= 32, stored.utf8.allSatisfy({ $0.isHexDigitASCII })
+                !stored.isEmpty, stored.utf8.count <= 32, stored.utf8.allSatisfy({ $0.isHexDigitASCII })
             {
                 activeSync[name, default: ActiveSyncSession()].deviceID = stored
                 return stored
             }
             var generator = SystemRandomNumberGenerator()
-            let id = (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded }.joined()
+            let id = (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded }
+                .joined()
                 .uppercased()
             try await store.write(account: name, kind: .activeSyncDevice, value: Secret(id))
             activeSync[name, default: ActiveSyncSession()].deviceID = id
@@ -184,12 +209,13 @@ extension Broker {
             summary.state = .wiped
             summary.lastError = "remote wipe (\(kind.rawValue)) ordered by the ActiveSync server; sign in again"
         }
-        let acknowledgement: String = switch session.acknowledged {
-        case .applied: "accepted (activesync_accept_policy = true; Latchkey enforces none of it)"
-        case .notApplied: "not applied (Status 3: Latchkey cannot enforce device policies)"
-        case .partlyApplied: "partly applied"
-        case nil: "not provisioned yet"
-        }
+        let acknowledgement: String =
+            switch session.acknowledged {
+            case .applied: "accepted (activesync_accept_policy = true; Latchkey enforces none of it)"
+            case .notApplied: "not applied (Status 3: Latchkey cannot enforce device policies)"
+            case .partlyApplied: "partly applied"
+            case nil: "not provisioned yet"
+            }
         summary.activeSync = .object([
             ("device_id", session.deviceID.map(JSONValue.string) ?? .null),
             ("device_type", .string(Self.activeSyncDeviceType)),

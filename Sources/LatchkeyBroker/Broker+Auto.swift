@@ -19,16 +19,19 @@ extension Broker {
         } catch {
             throw LatchkeyError(
                 error.code, "Discovering how '\(name)' signs in failed: \(error.message)",
-                hint: error.hint.isEmpty ? "Set method in [accounts.\(name)], or run `latchkey setup` to see what is found." : error.hint,
+                hint: error.hint.isEmpty
+                    ? "Set method in [accounts.\(name)], or run `latchkey setup` to see what is found." : error.hint,
                 retryAfter: error.retryAfter)
         }
         // A reload may have replaced the account meanwhile: apply only to the one asked about.
         guard accounts[name]?.config == config else { return }
         accounts[name]!.config = Self.applying(report, to: config)
-        logger.info("method discovered", metadata: [
-            "account": "\(name)", "method": "\(report.choice.method.rawValue)", "url": "\(report.serviceURL)",
-            "reasons": "\(report.choice.reasons.joined(separator: "; "))",
-        ])
+        logger.info(
+            "method discovered",
+            metadata: [
+                "account": "\(name)", "method": "\(report.choice.method.rawValue)", "url": "\(report.serviceURL)",
+                "reasons": "\(report.choice.reasons.joined(separator: "; "))",
+            ])
     }
 
     /// The account's settings with what discovery found filled in where the config is silent.
@@ -45,16 +48,20 @@ extension Broker {
             if config.provider == .microsoft, let found = report.metadata, found != .microsoft(tenant: config.tenant) {
                 config.tokenEndpoint = config.tokenEndpoint ?? found.tokenEndpoint
                 config.authorizationEndpoint = config.authorizationEndpoint ?? found.authorizationEndpoint
-                config.deviceAuthorizationEndpoint = config.deviceAuthorizationEndpoint ?? found.deviceAuthorizationEndpoint
+                config.deviceAuthorizationEndpoint =
+                    config.deviceAuthorizationEndpoint ?? found.deviceAuthorizationEndpoint
             }
             if config.issuer == nil { config.issuer = report.issuer }
             if config.scopes.isEmpty {
-                config.scopes = AccountSection(
-                    name: config.name, report: report, clientID: nil, caFile: nil, scopes: nil, username: nil
-                ).effectiveScopes
+                config.scopes =
+                    AccountSection(
+                        name: config.name, report: report, clientID: nil, caFile: nil, scopes: nil, username: nil
+                    ).effectiveScopes
             }
         case .kerberos:
-            if config.principal == nil, let realm = report.realm, let email = config.email, let at = email.lastIndex(of: "@") {
+            if config.principal == nil, let realm = report.realm, let email = config.email,
+                let at = email.lastIndex(of: "@")
+            {
                 config.principal = email[..<at] + "@" + realm
             }
             if config.fallback.isEmpty && report.choice.alternatives.contains(.basic) { config.fallback = [.basic] }

@@ -13,7 +13,9 @@ extension Broker {
 
     /// The Basic header for a client: the password comes from the store. A Kerberos account
     /// falls back here (`because` its Kerberos failure) when `fallback = ["basic"]`.
-    func basicAuthorization(_ name: String, url: String?, because kerberosFailure: LatchkeyError? = nil) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
+    func basicAuthorization(_ name: String, url: String?, because kerberosFailure: LatchkeyError? = nil)
+        async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp)
+    {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         let flow = basicFlow(name, config)
         let user = try flow.user(for: url)
@@ -27,12 +29,16 @@ extension Broker {
         guard let password else { throw kerberosFailure ?? flow.noPassword }
         if let kerberosFailure {
             accounts[name]?.kerberos.failed("using the Basic fallback: \(kerberosFailure.message)")
-            logger.warning("Kerberos cannot be used; falling back to Basic", metadata: ["account": "\(name)", "reason": "\(kerberosFailure.message)"])
+            logger.warning(
+                "Kerberos cannot be used; falling back to Basic",
+                metadata: ["account": "\(name)", "reason": "\(kerberosFailure.message)"])
         }
         let expires = clock() + BasicFlow.validity
         // A Basic account with its password is signed in (after a restart too); a Kerberos
         // account falling back stays what its ticket says. Not when signed out meanwhile.
-        if kerberosFailure == nil, accounts[name]?.generation == generation { accounts[name]?.kerberos.signedIn(expiresAt: expires) }
+        if kerberosFailure == nil, accounts[name]?.generation == generation {
+            accounts[name]?.kerberos.signedIn(expiresAt: expires)
+        }
         return (BasicFlow.header(user: user, password: password), expires)
     }
 
@@ -70,12 +76,15 @@ extension Broker {
             }
             throw flow.refusedEveryTime
         } catch {
-            logger.warning("sign-in failed", metadata: ["account": "\(name)", "flow": "basic", "error": "\(error.message)"])
+            logger.warning(
+                "sign-in failed", metadata: ["account": "\(name)", "flow": "basic", "error": "\(error.message)"])
             endLogin(name, session, .error(error))
         }
     }
 
-    private func askBlocking(_ relay: PromptRelay, banner: String?, prompts: [(text: String, echo: Bool)]) async -> [Secret<String>]? {
+    private func askBlocking(_ relay: PromptRelay, banner: String?, prompts: [(text: String, echo: Bool)]) async
+        -> [Secret<String>]?
+    {
         await Blocking.run { relay.ask(banner: banner, prompts: prompts) }
     }
 

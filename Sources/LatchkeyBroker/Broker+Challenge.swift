@@ -17,11 +17,15 @@ extension Broker {
     /// or `invalid_token` means the cached token must not be used again: every cached token of
     /// the account is dropped, and `claims` (base64 or JSON) rides along on the next refresh or
     /// sign-in until one succeeds.
-    public func reportChallenge(account name: String, wwwAuthenticate: String, client: ClientIdentity? = nil) async throws(LatchkeyError) -> ChallengeOutcome {
+    public func reportChallenge(account name: String, wwwAuthenticate: String, client: ClientIdentity? = nil)
+        async throws(LatchkeyError) -> ChallengeOutcome
+    {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         try authorize(name, config, client)
         guard config.method == .oauth || config.method == .auto else {
-            throw LatchkeyError(.badRequest, "'\(name)' uses the \(config.method.rawValue) method; only OAuth accounts act on Bearer challenges.")
+            throw LatchkeyError(
+                .badRequest,
+                "'\(name)' uses the \(config.method.rawValue) method; only OAuth accounts act on Bearer challenges.")
         }
         guard let bearer = WWWAuthenticate.parse([wwwAuthenticate]).first(where: \.isBearer) else {
             throw LatchkeyError(
@@ -39,9 +43,11 @@ extension Broker {
         for key in accounts[name]!.scoped.keys.map({ $0 }) { accounts[name]!.scoped[key]!.machine.dropAccessToken() }
         try? await store.delete(account: name, kind: .accessToken)
         if let claims { accounts[name]?.pendingClaims = claims }
-        logger.info("challenge reported", metadata: [
-            "account": "\(name)", "error": "\(error ?? "-")", "claims": "\(claims != nil)",
-        ])
+        logger.info(
+            "challenge reported",
+            metadata: [
+                "account": "\(name)", "error": "\(error ?? "-")", "claims": "\(claims != nil)",
+            ])
         guard let account = accounts[name] else { throw .unknownAccount(name) }
         let state = account.machine.state.rawValue
         if account.refreshToken != nil && account.machine.state != .signinRequired {

@@ -85,7 +85,8 @@ extension Broker {
             try await store.deleteAll(account: name)
         } catch {
             var failure = storeError(name, error)
-            failure.message = "Signed out in memory, but the credentials of '\(name)' could not be removed from the \(store.name) store: \(error.message)"
+            failure.message =
+                "Signed out in memory, but the credentials of '\(name)' could not be removed from the \(store.name) store: \(error.message)"
             failure.hint = "Fix the store, then run `latchkey logout \(name)` again."
             throw failure
         }

@@ -44,10 +44,16 @@ extension Broker {
             journal.clear(name, .signIn)
             journal.clear(name, .refresh)
         case .error(let error):
-            let method = flow ?? accounts[name].map { $0.config.method == .oauth ? $0.config.flow.rawValue : $0.config.method.rawValue } ?? "?"
-            journal.record(name, .signIn, RecordedError(
-                time: clock().secondsSinceEpoch, method: method, error: provider?.code, errorCodes: provider?.errorCodes ?? [],
-                suberror: provider?.suberror, message: error.message))
+            let method =
+                flow ?? accounts[name].map {
+                    $0.config.method == .oauth ? $0.config.flow.rawValue : $0.config.method.rawValue
+                } ?? "?"
+            journal.record(
+                name, .signIn,
+                RecordedError(
+                    time: clock().secondsSinceEpoch, method: method, error: provider?.code,
+                    errorCodes: provider?.errorCodes ?? [],
+                    suberror: provider?.suberror, message: error.message))
         default:
             break
         }
@@ -57,8 +63,10 @@ extension Broker {
     func rememberRefresh(_ name: String, _ error: OAuthError?) {
         guard let journal = errorMemory.journal else { return }
         guard let error else { return journal.clear(name, .refresh) }
-        journal.record(name, .refresh, RecordedError(
-            time: clock().secondsSinceEpoch, method: "refresh", error: error.code, errorCodes: error.errorCodes,
-            suberror: error.suberror, message: error.description))
+        journal.record(
+            name, .refresh,
+            RecordedError(
+                time: clock().secondsSinceEpoch, method: "refresh", error: error.code, errorCodes: error.errorCodes,
+                suberror: error.suberror, message: error.description))
     }
 }

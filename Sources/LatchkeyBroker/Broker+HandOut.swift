@@ -24,19 +24,24 @@ extension Broker {
         guard let account = accounts[name] else { return nil }
         if account.config.method == .kerberos || account.config.method == .basic {
             var summary = AccountSummary(
-                name: name, method: account.config.method, state: account.login != nil ? .signingIn : account.kerberos.state,
-                expiresAt: account.kerberos.expiresAt, lastError: account.kerberos.lastError, lastRefresh: account.lastRefresh,
+                name: name, method: account.config.method,
+                state: account.login != nil ? .signingIn : account.kerberos.state,
+                expiresAt: account.kerberos.expiresAt, lastError: account.kerberos.lastError,
+                lastRefresh: account.lastRefresh,
                 scopes: [], store: store.name, persisted: account.pendingWrites.isEmpty && store.isPersistent,
                 email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
             summary.signin = signinForecast(name)
             return summary
         }
-        var summary = withActiveSync(AccountSummary(
-            name: name, method: account.config.method, state: account.machine.state,
-            expiresAt: account.machine.token?.expiresAt, lastError: account.machine.lastError ?? account.storeError?.message,
-            lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
-            store: store.name, persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent,
-            email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts))
+        var summary = withActiveSync(
+            AccountSummary(
+                name: name, method: account.config.method, state: account.machine.state,
+                expiresAt: account.machine.token?.expiresAt,
+                lastError: account.machine.lastError ?? account.storeError?.message,
+                lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
+                store: store.name,
+                persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent,
+                email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts))
         summary.session = account.session
         summary.signin = signinForecast(name)
         return summary
@@ -47,7 +52,9 @@ extension Broker {
     /// A token valid for at least `minValid` seconds (the account's or broker's default when
     /// nil), refreshing first when needed. Concurrent callers share one refresh. With a
     /// `client`, the account's `allowed_clients` are enforced and the hand-out is audited.
-    public func token(account name: String, scopes: [String] = [], minValid: Double? = nil, client: ClientIdentity? = nil) async throws(LatchkeyError) -> AccessToken {
+    public func token(
+        account name: String, scopes: [String] = [], minValid: Double? = nil, client: ClientIdentity? = nil
+    ) async throws(LatchkeyError) -> AccessToken {
         guard let original = accounts[name]?.config else { throw .unknownAccount(name) }
         try authorize(name, original, client)
         try await resolveAutoMethod(name)
@@ -55,19 +62,25 @@ extension Broker {
     }
 
     /// The token for a client already checked against `allowed_clients`, and its audit line.
-    func handOutToken(account name: String, scopes: [String], minValid: Double?, client: ClientIdentity?) async throws(LatchkeyError) -> AccessToken {
+    func handOutToken(account name: String, scopes: [String], minValid: Double?, client: ClientIdentity?)
+        async throws(LatchkeyError) -> AccessToken
+    {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         noteUse(name)
-        let token = try await currentToken(name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
+        let token = try await currentToken(
+            name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
         metrics.handedOut += 1
         if let client {
-            AuditLine.handedOut(logger, account: name, client: client, scheme: "Bearer", scopes: token.scopes.joined(separator: " "))
+            AuditLine.handedOut(
+                logger, account: name, client: client, scheme: "Bearer", scopes: token.scopes.joined(separator: " "))
         }
         return token
     }
 
     /// The `Authorization` header value for a client.
-    public func authorization(account name: String, url: String?, minValid: Double?, client: ClientIdentity? = nil) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
+    public func authorization(account name: String, url: String?, minValid: Double?, client: ClientIdentity? = nil)
+        async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp)
+    {
         guard let original = accounts[name]?.config else { throw .unknownAccount(name) }
         try authorize(name, original, client)
         try await resolveAutoMethod(name)
@@ -79,14 +92,16 @@ extension Broker {
             } else {
                 do {
                     header = try await kerberosAuthorization(name, url: url, minValid: minValid)
-                } catch where config.fallback.contains(.basic) && error.code != .badRequest {
+                } catch  where config.fallback.contains(.basic) && error.code != .badRequest {
                     // fallback = ["basic"]: Kerberos cannot work; Basic with the kept password.
                     header = try await basicAuthorization(name, url: url, because: error)
                 }
             }
             metrics.handedOut += 1
             noteUse(name)
-            if let client { AuditLine.handedOut(logger, account: name, client: client, scheme: AuditLine.scheme(of: header.value)) }
+            if let client {
+                AuditLine.handedOut(logger, account: name, client: client, scheme: AuditLine.scheme(of: header.value))
+            }
             return header
         }
         let token = try await handOutToken(account: name, scopes: [], minValid: minValid, client: client)

@@ -8,13 +8,17 @@ extension Broker {
     /// `Negotiate <token>` for the service the client is about to call: a fresh SPNEGO token
     /// per call (tokens are single-use; replay caches refuse a second use), built only on a
     /// ticket that stays valid for `minValid`.
-    func kerberosAuthorization(_ name: String, url: String?, minValid: Double?) async throws(LatchkeyError) -> (value: Secret<String>, expiresAt: Timestamp) {
+    func kerberosAuthorization(_ name: String, url: String?, minValid: Double?) async throws(LatchkeyError) -> (
+        value: Secret<String>, expiresAt: Timestamp
+    ) {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         let service = try servicePrincipal(name, config, url: url)
         let wanted = minValid ?? config.minValid ?? settings.minValid
         let ticket = try await usableTicket(name, config, minValid: wanted)
         let principal = config.principal
-        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.negotiateToken(service: service, principal: principal, cache: nil) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in
+            try Kerberos.negotiateToken(service: service, principal: principal, cache: nil)
+        }) {
         case .success(let token):
             return (Secret("Negotiate " + Base64.encode(token.reveal())), ticket)
         case .failure(let error):
@@ -23,21 +27,30 @@ extension Broker {
     }
 
     /// The ticket's expiry, after renewing or re-acquiring it when it would not last `minValid`.
-    private func usableTicket(_ name: String, _ config: AccountConfig, minValid: Double) async throws(LatchkeyError) -> Timestamp {
+    private func usableTicket(_ name: String, _ config: AccountConfig, minValid: Double) async throws(LatchkeyError)
+        -> Timestamp
+    {
         let principal = config.principal
-        var status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+        var status = await Kerberos.offPool { () throws(KerberosError) in
+            try Kerberos.ticketStatus(principal: principal, cache: nil)
+        }
         if case .success(let s) = status, Double(s.secondsLeft) >= minValid {
             return noteTicket(name, s)
         }
         // Too short or missing: renew, or sign in again with a remembered password.
         if await refreshTicket(name, reason: "a client needs it", needed: minValid) {
-            status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+            status = await Kerberos.offPool { () throws(KerberosError) in
+                try Kerberos.ticketStatus(principal: principal, cache: nil)
+            }
             if case .success(let s) = status, Double(s.secondsLeft) >= minValid { return noteTicket(name, s) }
         }
         switch status {
         case .success(let s):
             accounts[name]?.kerberos.signInRequired()
-            throw LatchkeyError(.signinRequired, "The Kerberos ticket of '\(name)' (\(s.principal)) has \(s.secondsLeft) s left, less than the \(CheckedNumber.describe(minValid)) s a header must stay valid.", hint: "Run `latchkey login \(name)` (or kinit) for a new ticket.")
+            throw LatchkeyError(
+                .signinRequired,
+                "The Kerberos ticket of '\(name)' (\(s.principal)) has \(s.secondsLeft) s left, less than the \(CheckedNumber.describe(minValid)) s a header must stay valid.",
+                hint: "Run `latchkey login \(name)` (or kinit) for a new ticket.")
         case .failure(let error):
             throw kerberosError(name, error, service: nil)
         }
@@ -77,24 +90,36 @@ extension Broker {
     private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {
         guard let config = accounts[name]?.config else { return false }
         let principal = config.principal
-        if case .success = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.renew(principal: principal, cache: nil) }),
-            case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }),
+        if case .success = await Kerberos.offPool({ () throws(KerberosError) in
+            try Kerberos.renew(principal: principal, cache: nil)
+        }),
+            case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in
+                try Kerberos.ticketStatus(principal: principal, cache: nil)
+            }),
             Double(s.secondsLeft) >= needed
         {
             // A renewal cannot go past the ticket's renewable life: it counts only if it lasts.
             logger.info("Kerberos ticket renewed", metadata: ["account": "\(name)", "reason": "\(reason)"])
             return true
         }
-        guard config.rememberPassword, let principal, let password = try? await store.read(account: name, kind: .password) else { return false }
+        guard config.rememberPassword, let principal,
+            let password = try? await store.read(account: name, kind: .password)
+        else { return false }
         let prompter = RememberedPasswordOnly()
-        switch await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter) }) {
+        switch await Kerberos.offPool({ () throws(KerberosError) in
+            try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter)
+        }) {
         case .success(let signIn):
             accounts[name]?.kerberos.passwordExpiryReported(signIn.passwordExpiresAt)
-            logger.info("Kerberos ticket acquired again with the remembered password", metadata: ["account": "\(name)", "reason": "\(reason)"])
+            logger.info(
+                "Kerberos ticket acquired again with the remembered password",
+                metadata: ["account": "\(name)", "reason": "\(reason)"])
             return true
         case .failure(let error):
             accounts[name]?.kerberos.failed(error.message)
-            logger.warning("could not acquire a Kerberos ticket unattended", metadata: ["account": "\(name)", "error": "\(error.message)"])
+            logger.warning(
+                "could not acquire a Kerberos ticket unattended",
+                metadata: ["account": "\(name)", "error": "\(error.message)"])
             return false
         }
     }
@@ -107,7 +132,9 @@ extension Broker {
     func checkTickets() async -> Timestamp? {
         var next: Timestamp?
         for name in order {
-            guard let account = accounts[name], account.config.method == .kerberos, account.login == nil else { continue }
+            guard let account = accounts[name], account.config.method == .kerberos, account.login == nil else {
+                continue
+            }
             let now = clock()
             guard account.kerberos.checkDue(now: now) else {
                 if let due = account.kerberos.nextCheck { next = min(next ?? due, due) }
@@ -127,7 +154,9 @@ extension Broker {
     /// Looks at one account's ticket, renews it when fewer than `renewBelow` seconds are left;
     /// returns when to look again.
     private func checkTicket(_ name: String, principal: String?, renewBelow: Double) async -> Timestamp {
-        let status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+        let status = await Kerberos.offPool { () throws(KerberosError) in
+            try Kerberos.ticketStatus(principal: principal, cache: nil)
+        }
         var secondsLeft: Int?
         switch status {
         case .success(let s) where Double(s.secondsLeft) > renewBelow:
@@ -136,12 +165,16 @@ extension Broker {
         case .success, .failure:
             if case .failure = status, accounts[name]?.kerberos.state == .signedOut { return clock() + 60 }
             if await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow) {
-                if case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }) {
+                if case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in
+                    try Kerberos.ticketStatus(principal: principal, cache: nil)
+                }) {
                     _ = noteTicket(name, s)
                     secondsLeft = s.secondsLeft
                 }
             } else if accounts[name]?.kerberos.signInRequired() == true {
-                logger.warning("Kerberos sign-in needed: the ticket expires and cannot be renewed", metadata: ["account": "\(name)"])
+                logger.warning(
+                    "Kerberos sign-in needed: the ticket expires and cannot be renewed",
+                    metadata: ["account": "\(name)"])
                 signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
             }
         }

@@ -9,7 +9,12 @@ extension Broker {
     func runKerberosLogin(_ name: String, sessionID: String) async {
         guard let config = accounts[name]?.config, let session = sessions[sessionID] else { return }
         guard let principal = config.principal else {
-            endLogin(name, session, .error(LatchkeyError(.configuration, "'\(name)' has no principal to sign in as.", hint: "Set principal = \"user@REALM\" in [accounts.\(name)].")))
+            endLogin(
+                name, session,
+                .error(
+                    LatchkeyError(
+                        .configuration, "'\(name)' has no principal to sign in as.",
+                        hint: "Set principal = \"user@REALM\" in [accounts.\(name)].")))
             return
         }
         let relay = PromptRelay { [weak self] banner, prompts in
@@ -23,7 +28,9 @@ extension Broker {
         }
         switch result {
         case .success(let signIn):
-            let status = await Kerberos.offPool { () throws(KerberosError) in try Kerberos.ticketStatus(principal: principal, cache: nil) }
+            let status = await Kerberos.offPool { () throws(KerberosError) in
+                try Kerberos.ticketStatus(principal: principal, cache: nil)
+            }
             let now = clock()
             let expires: Timestamp
             var renewTill: Timestamp?
@@ -34,7 +41,8 @@ extension Broker {
             case .failure: expires = now
             }
             let remembered = config.rememberPassword ? prompter.password : nil
-            let committed = await commitSignIn(name, session, writes: remembered.map { [(.password, $0)] } ?? []) { account in
+            let committed = await commitSignIn(name, session, writes: remembered.map { [(.password, $0)] } ?? []) {
+                account in
                 account.kerberos.signedIn(
                     expiresAt: expires, renewTill: renewTill, passwordExpiresAt: signIn.passwordExpiresAt)
                 account.lastRefresh = now
@@ -43,15 +51,20 @@ extension Broker {
             logger.info("signed in", metadata: ["account": "\(name)", "flow": "kerberos", "principal": "\(principal)"])
             endLogin(name, session, .done(account: name, expiresAt: expires))
         case .failure(let error):
-            let mapped = error.kind == .cancelled
-                ? LatchkeyError(.signinRequired, "The sign-in for '\(name)' was cancelled.", hint: "Run `latchkey login \(name)` to try again.")
+            let mapped =
+                error.kind == .cancelled
+                ? LatchkeyError(
+                    .signinRequired, "The sign-in for '\(name)' was cancelled.",
+                    hint: "Run `latchkey login \(name)` to try again.")
                 : kerberosError(name, error, service: nil)
-            logger.warning("sign-in failed", metadata: ["account": "\(name)", "flow": "kerberos", "error": "\(error.message)"])
+            logger.warning(
+                "sign-in failed", metadata: ["account": "\(name)", "flow": "kerberos", "error": "\(error.message)"])
             endLogin(name, session, .error(mapped))
         }
     }
 
-    private func showQuestion(_ name: String, sessionID: String, banner: String?, prompts: [(text: String, echo: Bool)]) {
+    private func showQuestion(_ name: String, sessionID: String, banner: String?, prompts: [(text: String, echo: Bool)])
+    {
         guard let session = sessions[sessionID] else { return }
         emit(.question(.init(loginID: sessionID, banner: banner, prompts: prompts)), session)
     }

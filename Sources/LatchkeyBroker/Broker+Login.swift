@@ -10,7 +10,9 @@ extension Broker {
     /// current prompt to a late joiner and ends after `done` or `error`. When every watcher
     /// has gone (the person pressed Ctrl-C), the sign-in is cancelled. The account's
     /// `allowed_clients` are enforced against `client`.
-    public func login(account name: String, method: String? = nil, client: ClientIdentity? = nil) throws(LatchkeyError) -> AsyncStream<LoginEvent> {
+    public func login(account name: String, method: String? = nil, client: ClientIdentity? = nil) throws(LatchkeyError)
+        -> AsyncStream<LoginEvent>
+    {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
         try authorize(name, account.config, client)
         let browser = try Self.usesBrowser(account.config, asked: method)
@@ -40,7 +42,8 @@ extension Broker {
                 throw Self.stopping
             }
             session.job = running
-            let flow = account.config.method == .oauth ? (browser ? "browser" : "device") : account.config.method.rawValue
+            let flow =
+                account.config.method == .oauth ? (browser ? "browser" : "device") : account.config.method.rawValue
             logger.info("sign-in started", metadata: ["account": "\(name)", "flow": "\(flow)"])
         }
         let (stream, continuation) = AsyncStream<LoginEvent>.makeStream(bufferingPolicy: .bufferingNewest(32))
@@ -72,7 +75,12 @@ extension Broker {
         case .oauth:
             await runOAuthLogin(name, sessionID: sessionID, browser: browser || accounts[name]?.config.flow == .browser)
         default:
-            endLogin(name, session, .error(LatchkeyError(.configuration, "'\(name)' was changed while signing in.", hint: "Run `latchkey login \(name)` again.")))
+            endLogin(
+                name, session,
+                .error(
+                    LatchkeyError(
+                        .configuration, "'\(name)' was changed while signing in.",
+                        hint: "Run `latchkey login \(name)` again.")))
         }
     }
 
@@ -111,9 +119,12 @@ extension Broker {
 
     /// The person's answers to the question a sign-in is waiting on. The account's
     /// `allowed_clients` are enforced against `client`.
-    public func answer(login id: String, answers: [Secret<String>], client: ClientIdentity? = nil) throws(LatchkeyError) {
+    public func answer(login id: String, answers: [Secret<String>], client: ClientIdentity? = nil) throws(LatchkeyError)
+    {
         guard let session = sessions[id] else {
-            throw LatchkeyError(.badRequest, "There is no running sign-in \(id).", hint: "It may have finished or been cancelled; run `latchkey login` again.")
+            throw LatchkeyError(
+                .badRequest, "There is no running sign-in \(id).",
+                hint: "It may have finished or been cancelled; run `latchkey login` again.")
         }
         try authorize(login: session, client)
         guard let relay = session.relay, relay.deliver(answers) else {
@@ -124,7 +135,9 @@ extension Broker {
 
     /// The OAuth flow of an account, over its current configuration.
     func oauthFlow(_ name: String, _ config: AccountConfig) -> OAuthFlow {
-        OAuthFlow(name: name, config: config, exchange: oauth, options: httpOptions(config), logger: logger, clock: clock, sleep: sleep)
+        OAuthFlow(
+            name: name, config: config, exchange: oauth, options: httpOptions(config), logger: logger, clock: clock,
+            sleep: sleep)
     }
 
     /// An OAuth sign-in (`OAuthFlow`: the browser's or the device flow): its prompts go to the
@@ -136,10 +149,13 @@ extension Broker {
         let flow = oauthFlow(name, config)
         let failure: LatchkeyError
         do throws(OAuthFlow.SignInFailure) {
-            let metadata = try await OAuthFlow.atProvider { () async throws(OAuthError) in try await self.metadata(for: name) }
+            let metadata = try await OAuthFlow.atProvider { () async throws(OAuthError) in
+                try await self.metadata(for: name)
+            }
             let claims = accounts[name]?.pendingClaims
             let show: @Sendable (LoginEvent) async -> Void = { event in await self.show(event, sessionID: sessionID) }
-            let response = browser
+            let response =
+                browser
                 ? try await flow.browserSignIn(metadata: metadata, claims: claims, show: show)
                 : try await flow.deviceSignIn(metadata: metadata, claims: claims, show: show)
             return await completeSignIn(name, session, response, flow: kind)
@@ -153,7 +169,8 @@ extension Broker {
                 return endLogin(name, session, .error(flow.cancelled))
             }
         }
-        logger.warning("sign-in failed", metadata: ["account": "\(name)", "flow": "\(kind)", "error": "\(failure.message)"])
+        logger.warning(
+            "sign-in failed", metadata: ["account": "\(name)", "flow": "\(kind)", "error": "\(failure.message)"])
         endLogin(name, session, .error(failure))
     }
 
@@ -166,12 +183,15 @@ extension Broker {
     /// Keeps what a sign-in brought (the rotated refresh token first) and ends the session.
     func completeSignIn(_ name: String, _ session: LoginSession, _ response: TokenResponse, flow: String) async {
         // Signed out (or removed) while the person was signing in: keep nothing.
-        guard let config = accounts[name]?.config else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }
+        guard let config = accounts[name]?.config else {
+            return endLogin(name, session, .error(Self.signedOutDuringSignIn(name)))
+        }
         let now = clock()
         let token = response.accessToken(issuedAt: now, requestedScopes: config.scopes)
         // The refresh token first: an access token is only kept with what renews it.
         let life = Self.signInSession(idToken: response.idToken, now: now)
-        var writes: [(kind: ItemKind, value: Secret<String>)] = response.refreshToken.map { [(.refreshToken, $0)] } ?? []
+        var writes: [(kind: ItemKind, value: Secret<String>)] =
+            response.refreshToken.map { [(.refreshToken, $0)] } ?? []
         writes.append((.accessToken, StoredAccessToken.encode(token, session: life)))
         let committed = await commitSignIn(name, session, writes: writes) { account in
             account.pendingClaims = nil
@@ -181,7 +201,11 @@ extension Broker {
             account.session = life
         }
         guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }
-        logger.info("signed in", metadata: ["account": "\(name)", "flow": "\(flow)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))"])
+        logger.info(
+            "signed in",
+            metadata: [
+                "account": "\(name)", "flow": "\(flow)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))",
+            ])
         endLogin(name, session, .done(account: name, expiresAt: token.expiresAt))
     }
 
@@ -194,7 +218,8 @@ extension Broker {
         case (let method, let asked) where method.rawValue == asked: return false
         default:
             throw LatchkeyError(
-                .badRequest, "'\(config.name)' uses the \(config.method.rawValue) method; --method \(asked) does not apply to it.",
+                .badRequest,
+                "'\(config.name)' uses the \(config.method.rawValue) method; --method \(asked) does not apply to it.",
                 hint: config.method == .oauth ? "Use --method device or --method browser." : "Leave out --method.")
         }
     }
@@ -204,9 +229,13 @@ extension Broker {
         errorMemory.noteProvider(name, error)
         switch error.code {
         case "access_denied", "authorization_declined":
-            return LatchkeyError(.signinRequired, "The sign-in for '\(name)' was declined at the provider.", hint: "Run `latchkey login \(name)` again and approve the request.")
+            return LatchkeyError(
+                .signinRequired, "The sign-in for '\(name)' was declined at the provider.",
+                hint: "Run `latchkey login \(name)` again and approve the request.")
         case "expired_token":
-            return LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
+            return LatchkeyError(
+                .signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.",
+                hint: "Run `latchkey login \(name)` again and finish within the time shown.")
         default:
             break
         }
@@ -216,10 +245,16 @@ extension Broker {
         if !Set(error.errorCodes).isDisjoint(with: [53003, 50097, 530033, 530035]) {
             return LatchkeyError(
                 .signinRequired, "The tenant's policy refuses this sign-in for '\(name)': \(error.description).",
-                hint: "Sign in with the browser instead, on a device the policy accepts: latchkey login \(name) --method browser")
+                hint:
+                    "Sign in with the browser instead, on a device the policy accepts: latchkey login \(name) --method browser"
+            )
         }
         if error.isTransient {
-            return LatchkeyError(.providerUnavailable, "The identity provider of '\(name)' cannot be reached: \(error.description).", hint: "Check the network and the provider's status; try again later.", retryAfter: error.retryAfter.flatMap { Int(clamping: $0, to: 1...Int(TokenMachine.maximumRetryAfter)) } ?? 30)
+            return LatchkeyError(
+                .providerUnavailable, "The identity provider of '\(name)' cannot be reached: \(error.description).",
+                hint: "Check the network and the provider's status; try again later.",
+                retryAfter: error.retryAfter.flatMap { Int(clamping: $0, to: 1...Int(TokenMachine.maximumRetryAfter)) }
+                    ?? 30)
         }
         return LatchkeyError(
             .signinRequired, "Signing in to '\(name)' failed: \(error.description).",

@@ -18,7 +18,8 @@ extension Broker {
     static func scoped(_ error: LatchkeyError, _ key: String?) -> LatchkeyError {
         guard let key, error.code == .signinRequired else { return error }
         var scoped = error
-        scoped.hint = "Ask only for scopes the account may have, or add \(key) to the account's scopes and sign in again."
+        scoped.hint =
+            "Ask only for scopes the account may have, or add \(key) to the account's scopes and sign in again."
         return scoped
     }
 
@@ -35,11 +36,14 @@ extension Broker {
         return body(&accounts[name]!.scoped[key]!.machine)
     }
 
-    func currentToken(_ name: String, scopeKey key: String?, scopes: [String], minValid: Double?) async throws(LatchkeyError) -> AccessToken {
+    func currentToken(_ name: String, scopeKey key: String?, scopes: [String], minValid: Double?)
+        async throws(LatchkeyError) -> AccessToken
+    {
         guard let account = accounts[name] else { throw .unknownAccount(name) }
         guard account.config.method == .oauth else {
             throw LatchkeyError(
-                .configuration, "'\(name)' uses the \(account.config.method.rawValue) method, which hands out no OAuth access token.",
+                .configuration,
+                "'\(name)' uses the \(account.config.method.rawValue) method, which hands out no OAuth access token.",
                 hint: "Use `latchkey header \(name)` for its Authorization header.")
         }
         if account.needsRestore && account.machine.state == .signedOut {
@@ -80,7 +84,11 @@ extension Broker {
 
     func runRefresh(_ name: String, trigger: String, scopeKey key: String? = nil) async {
         guard let account = accounts[name], let refreshToken = account.refreshToken else {
-            finishRefresh(name, key, withMachine(name, key) { $0.refreshFailed(.permanent(message: "There is no refresh token for '\(name)'."), now: clock()) })
+            finishRefresh(
+                name, key,
+                withMachine(name, key) {
+                    $0.refreshFailed(.permanent(message: "There is no refresh token for '\(name)'."), now: clock())
+                })
             return
         }
         let scopes = key.flatMap { account.scoped[$0]?.scopes } ?? account.config.scopes
@@ -92,7 +100,8 @@ extension Broker {
             let metadata = try await self.metadata(for: name)
             let claims = account.pendingClaims
             CrashPoint.hit("refresh.before_request")
-            let response = try await flow.refresh(metadata: metadata, refreshToken: refreshToken, scopes: scopes, claims: claims)
+            let response = try await flow.refresh(
+                metadata: metadata, refreshToken: refreshToken, scopes: scopes, claims: claims)
             CrashPoint.hit("refresh.after_answer")
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             if claims != nil && accounts[name]?.pendingClaims == claims { accounts[name]?.pendingClaims = nil }
@@ -106,7 +115,9 @@ extension Broker {
             CrashPoint.hit("refresh.after_refresh_token_stored")
             let token = response.accessToken(issuedAt: now, requestedScopes: scopes)
             // The account's own token is stored; tokens of other scope sets live in memory.
-            if key == nil { await persist(name, .accessToken, StoredAccessToken.encode(token, session: accounts[name]?.session)) }
+            if key == nil {
+                await persist(name, .accessToken, StoredAccessToken.encode(token, session: accounts[name]?.session))
+            }
             guard accounts[name]?.generation == generation else {
                 // Signed out while storing: take back what this refresh wrote.
                 try? await store.deleteAll(account: name)
@@ -116,21 +127,30 @@ extension Broker {
             outcome = withMachine(name, key) { $0.refreshSucceeded(token, now: now) }
             if key == nil { rememberRefresh(name, nil) }
             metrics.recordRefresh(.ok, seconds: now - started)
-            logger.info("token refreshed", metadata: [
-                "account": "\(name)", "trigger": "\(trigger)", "expires_in": "\(CheckedNumber.describe(response.expiresIn))",
-                "rotated": "\(response.refreshToken != nil)", "duration_ms": "\(Int(clamping: (now - started) * 1000) ?? 0)",
-            ])
+            logger.info(
+                "token refreshed",
+                metadata: [
+                    "account": "\(name)", "trigger": "\(trigger)",
+                    "expires_in": "\(CheckedNumber.describe(response.expiresIn))",
+                    "rotated": "\(response.refreshToken != nil)",
+                    "duration_ms": "\(Int(clamping: (now - started) * 1000) ?? 0)",
+                ])
         } catch {
             // A scope set's failure is about that scope set only: the account stays as it is.
             let failure = flow.refreshFailure(error, scopeKey: key)
             metrics.recordRefresh(error.isTransient ? .transient : .permanent, seconds: clock() - started)
-            logger.warning("token refresh failed", metadata: [
-                "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)", "error": "\(error.description)",
-            ])
+            logger.warning(
+                "token refresh failed",
+                metadata: [
+                    "account": "\(name)", "trigger": "\(trigger)", "transient": "\(error.isTransient)",
+                    "error": "\(error.description)",
+                ])
             guard accounts[name]?.generation == generation else { return abandonRefresh(name, key) }
             if key == nil { rememberRefresh(name, error) }
             noteRefreshFailure(name, message: error.description)
-            outcome = withMachine(name, key) { $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1)) }
+            outcome = withMachine(name, key) {
+                $0.refreshFailed(failure, now: clock(), jitter: Double.random(in: 0...1))
+            }
             if case .permanent = failure, key == nil { signInNeeded(name, because: error.description) }
         }
         finishRefresh(name, key, outcome.map { Self.scoped($0, key) })
@@ -140,13 +160,19 @@ extension Broker {
     /// yet) when the daemon is stopping.
     func startRefresh(_ name: String, trigger: String, scopeKey key: String? = nil) -> Bool {
         if work.start({ await self.runRefresh(name, trigger: trigger, scopeKey: key) }) { return true }
-        finishRefresh(name, key, withMachine(name, key) { $0.refreshFailed(.transient(message: Self.stopping.message, retryAfter: 1), now: clock()) })
+        finishRefresh(
+            name, key,
+            withMachine(name, key) {
+                $0.refreshFailed(.transient(message: Self.stopping.message, retryAfter: 1), now: clock())
+            })
         return false
     }
 
     /// A refresh that finished after a sign-out, a new sign-in or a reload: it changes nothing.
     func abandonRefresh(_ name: String, _ key: String?) {
-        finishRefresh(name, key, .failWaiters(.signinRequired(name, "'\(name)' was signed out while its token was being refreshed.")))
+        finishRefresh(
+            name, key,
+            .failWaiters(.signinRequired(name, "'\(name)' was signed out while its token was being refreshed.")))
     }
 
     /// Fails every request waiting on any of the account's refreshes (sign-out, removal).

@@ -7,7 +7,9 @@ extension Broker {
     /// store items stay, as after a restart). The store itself changes only with a restart.
     public func reload(_ configuration: Configuration) {
         if configuration.broker.store != settings.store {
-            logger.warning("the store setting changes only when the daemon restarts", metadata: ["store": "\(configuration.broker.store.rawValue)"])
+            logger.warning(
+                "the store setting changes only when the daemon restarts",
+                metadata: ["store": "\(configuration.broker.store.rawValue)"])
         }
         settings = configuration.broker
         publisher?.setDefaultMinValid(settings.minValid)

@@ -43,14 +43,19 @@ extension Broker {
             let lastUsed = [account.lastUsed, publisher?.lastServed(account: name)].compactMap { $0 }.max()
             if lastUsed != account.lastUsed { accounts[name]?.lastUsed = lastUsed }
             let minValid = account.config.minValid ?? settings.minValid
-            let due = account.machine.refreshDue(refreshBefore: settings.refreshBefore, minValid: minValid, jitter: account.jitter)
-            switch schedule.decide(refreshDue: due, retryAt: account.machine.retryAt, issuedAt: account.machine.token?.issuedAt,
-                                   lastUsed: lastUsed, now: now, jitter: account.jitter) {
+            let due = account.machine.refreshDue(
+                refreshBefore: settings.refreshBefore, minValid: minValid, jitter: account.jitter)
+            switch schedule.decide(
+                refreshDue: due, retryAt: account.machine.retryAt, issuedAt: account.machine.token?.issuedAt,
+                lastUsed: lastUsed, now: now, jitter: account.jitter)
+            {
             case .wait(let until):
                 if let until { next = min(next ?? until, until) }
             case .refreshNow(let reason):
                 guard accounts[name]!.machine.startProactiveRefresh(now: now) else { continue }
-                guard startRefresh(name, trigger: reason == .active ? "proactive" : reason.rawValue) else { return (started, next) }
+                guard startRefresh(name, trigger: reason == .active ? "proactive" : reason.rawValue) else {
+                    return (started, next)
+                }
                 started += 1
                 metrics.refreshesProactive += 1
                 if reason == .keepAlive { metrics.refreshesKeepAlive += 1 }

@@ -27,9 +27,11 @@ extension Broker {
     func noteRefreshFailure(_ name: String, message: String) {
         guard let lifetime = SessionLife.statedLifetime(in: message) else { return }
         accounts[name]?.session.learntLifetime = lifetime
-        logger.info("learnt the session's maximum lifetime from the provider", metadata: [
-            "account": "\(name)", "lifetime": "\(SessionLife.describe(lifetime))",
-        ])
+        logger.info(
+            "learnt the session's maximum lifetime from the provider",
+            metadata: [
+                "account": "\(name)", "lifetime": "\(SessionLife.describe(lifetime))",
+            ])
     }
 
     /// When a new interactive sign-in will be needed for an OAuth or Kerberos account, and why;
@@ -52,7 +54,9 @@ extension Broker {
         let now = clock()
         var next: Timestamp?
         for name in order {
-            guard let forecast = signinForecast(name), accounts[name]?.session.warnedFor != forecast.by else { continue }
+            guard let forecast = signinForecast(name), accounts[name]?.session.warnedFor != forecast.by else {
+                continue
+            }
             let warnAt = forecast.by + -settings.signinWarning
             if warnAt > now {
                 next = min(next ?? warnAt, warnAt)
@@ -60,7 +64,8 @@ extension Broker {
             }
             accounts[name]?.session.warnedFor = forecast.by
             let notifier = self.notifier
-            let body = "A new sign-in to '\(name)' will be needed by \(forecast.by): \(forecast.reason). Run: latchkey login \(name)"
+            let body =
+                "A new sign-in to '\(name)' will be needed by \(forecast.by): \(forecast.reason). Run: latchkey login \(name)"
             work.start { await notifier.notify(summary: "Latchkey: sign in to '\(name)' soon", body: body) }
             logger.info("notified: sign-in needed soon", metadata: ["account": "\(name)", "by": "\(forecast.by)"])
             await storeSession(name)
@@ -72,29 +77,36 @@ extension Broker {
     /// next token write. A refresh under way stores it with its new token instead. A sign-out
     /// during the write takes the token back out; a sign-in during it writes its own afterwards.
     func storeSession(_ name: String) async {
-        guard let account = accounts[name], let token = account.machine.token, !account.machine.refreshInFlight else { return }
+        guard let account = accounts[name], let token = account.machine.token, !account.machine.refreshInFlight else {
+            return
+        }
         let generation = account.generation
         await persist(name, .accessToken, StoredAccessToken.encode(token, session: account.session))
-        guard let after = accounts[name], after.generation != generation, !after.machine.hasRefreshToken, after.login == nil
+        guard let after = accounts[name], after.generation != generation, !after.machine.hasRefreshToken,
+            after.login == nil
         else { return }
         accounts[name]?.pendingWrites[.accessToken] = nil
         do {
             try await store.delete(account: name, kind: .accessToken)
         } catch {
-            logger.error("could not remove an access token stored while the account was signed out", metadata: [
-                "account": "\(name)", "store": "\(store.name)", "error": "\(error.message)",
-            ])
+            logger.error(
+                "could not remove an access token stored while the account was signed out",
+                metadata: [
+                    "account": "\(name)", "store": "\(store.name)", "error": "\(error.message)",
+                ])
         }
     }
 
     /// `/metrics`: seconds until a new sign-in is needed, per account where known.
     func signinMetrics() -> String {
         let now = clock()
-        var out = "# HELP latchkey_signin_needed_seconds Seconds until a new interactive sign-in is needed (accounts where known).\n"
+        var out =
+            "# HELP latchkey_signin_needed_seconds Seconds until a new interactive sign-in is needed (accounts where known).\n"
         out += "# TYPE latchkey_signin_needed_seconds gauge\n"
         for name in order {
             guard let forecast = signinForecast(name) else { continue }
-            out += "latchkey_signin_needed_seconds{account=\"\(Self.labelValue(name))\"} \(BrokerMetrics.number((forecast.by - now).rounded()))\n"
+            out +=
+                "latchkey_signin_needed_seconds{account=\"\(Self.labelValue(name))\"} \(BrokerMetrics.number((forecast.by - now).rounded()))\n"
         }
         return out
     }

@@ -13,12 +13,17 @@ extension Broker {
         if let last = accounts[name]?.notifiedAt, now - last < 600 { return }
         accounts[name]?.notifiedAt = now
         let notifier = self.notifier
-        work.start { await notifier.notify(summary: "Latchkey: sign in to '\(name)' again", body: "\(why) Run: latchkey login \(name)") }
+        work.start {
+            await notifier.notify(
+                summary: "Latchkey: sign in to '\(name)' again", body: "\(why) Run: latchkey login \(name)")
+        }
         logger.info("notified: sign-in needed", metadata: ["account": "\(name)"])
     }
 
     func httpOptions(_ config: AccountConfig) -> HTTPOptions {
-        HTTPOptions(caFile: config.caFile, connectTimeout: min(10, settings.providerTimeout), totalTimeout: settings.providerTimeout)
+        HTTPOptions(
+            caFile: config.caFile, connectTimeout: min(10, settings.providerTimeout),
+            totalTimeout: settings.providerTimeout)
     }
 
     /// The provider's endpoints (`ProviderMetadata.resolve`), cached per account.
@@ -40,9 +45,12 @@ extension Broker {
         } catch {
             accounts[name]?.pendingWrites[kind] = value
             accounts[name]?.nextWriteRetry = clock() + 5
-            logger.error("could not store a credential; keeping it in memory", metadata: [
-                "account": "\(name)", "item": "\(kind.label)", "store": "\(store.name)", "error": "\(error.message)",
-            ])
+            logger.error(
+                "could not store a credential; keeping it in memory",
+                metadata: [
+                    "account": "\(name)", "item": "\(kind.label)", "store": "\(store.name)",
+                    "error": "\(error.message)",
+                ])
         }
     }
 
@@ -52,7 +60,9 @@ extension Broker {
             await persist(name, kind, value)
         }
         if accounts[name]?.pendingWrites.isEmpty == true {
-            logger.info("credentials stored after an earlier failure", metadata: ["account": "\(name)", "store": "\(store.name)"])
+            logger.info(
+                "credentials stored after an earlier failure",
+                metadata: ["account": "\(name)", "store": "\(store.name)"])
         }
     }
 
@@ -60,11 +70,17 @@ extension Broker {
     func storeError(_ name: String, _ error: StoreError) -> LatchkeyError {
         switch error.kind {
         case .locked:
-            return LatchkeyError(.signinRequired, "The credentials of '\(name)' cannot be read: \(error.message)", hint: "Unlock the keyring; nothing is lost, no new sign-in is needed.")
+            return LatchkeyError(
+                .signinRequired, "The credentials of '\(name)' cannot be read: \(error.message)",
+                hint: "Unlock the keyring; nothing is lost, no new sign-in is needed.")
         case .noBus, .tampered, .keyMissing:
-            return LatchkeyError(.configuration, "The credentials of '\(name)' cannot be read: \(error.message)", hint: "Fix the store as the message says, then try again.")
+            return LatchkeyError(
+                .configuration, "The credentials of '\(name)' cannot be read: \(error.message)",
+                hint: "Fix the store as the message says, then try again.")
         case .unavailable, .io, .other:
-            return LatchkeyError(.storeUnavailable, "The credentials of '\(name)' cannot be read: \(error.message)", hint: "Start the keyring service (or fix the store), then try again; nothing is lost.", retryAfter: 10)
+            return LatchkeyError(
+                .storeUnavailable, "The credentials of '\(name)' cannot be read: \(error.message)",
+                hint: "Start the keyring service (or fix the store), then try again; nothing is lost.", retryAfter: 10)
         }
     }
 }

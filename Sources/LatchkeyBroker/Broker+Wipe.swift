@@ -14,12 +14,15 @@ extension Broker {
             failure = error.message
         }
         activeSync[name] = ActiveSyncSession(wiped: kind, lastError: failure)
-        logger.warning("ActiveSync remote wipe: the account's credentials were erased", metadata: [
-            "account": "\(name)", "wipe": "\(kind.rawValue)", "acknowledged": "\(acknowledged)",
-            "erased": "\(failure == nil ? "all" : "memory only: \(failure ?? "")")",
-        ])
+        logger.warning(
+            "ActiveSync remote wipe: the account's credentials were erased",
+            metadata: [
+                "account": "\(name)", "wipe": "\(kind.rawValue)", "acknowledged": "\(acknowledged)",
+                "erased": "\(failure == nil ? "all" : "memory only: \(failure ?? "")")",
+            ])
         let notifier = self.notifier
-        let body = "The ActiveSync server ordered a \(kind == .accountOnly ? "account-only " : "")remote wipe. "
+        let body =
+            "The ActiveSync server ordered a \(kind == .accountOnly ? "account-only " : "")remote wipe. "
             + "Latchkey erased the account's credentials"
             + (failure == nil ? "." : " from memory, but the store failed: \(failure ?? "").")
             + " To use it again: latchkey login \(name)"

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import LatchkeyHTTP
-import LatchkeyOAuth
 import LatchkeyNotify
+import LatchkeyOAuth
 import LatchkeyStore
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The one owner of accounts, tokens and sign-ins. Handlers ask it; it answers from memory
 /// when it can and talks to providers when it must, one refresh per account at a time.
@@ -47,10 +48,12 @@ public actor Broker {
     /// Wakes the refresh scheduler when what is due changes (Broker+Scheduler.swift).
     let doorbell = Doorbell()
 
-    public init(configuration: Configuration, oauth: any OAuthExchange, store: any CredentialStore, storeWarning: String? = nil,
-                notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
-                clock: @escaping @Sendable () -> Timestamp = WallClock.now,
-                sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }) {
+    public init(
+        configuration: Configuration, oauth: any OAuthExchange, store: any CredentialStore, storeWarning: String? = nil,
+        notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
+        clock: @escaping @Sendable () -> Timestamp = WallClock.now,
+        sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }
+    ) {
         self.publisher = publisher
         publisher?.setDefaultMinValid(configuration.broker.minValid)
         self.notifier = notifier
@@ -62,7 +65,8 @@ public actor Broker {
         self.sleep = sleep
         self.settings = configuration.broker
         for config in configuration.accounts {
-            accounts[config.name] = Account(config: config, machine: TokenMachine(account: config.name), publisher: publisher)
+            accounts[config.name] = Account(
+                config: config, machine: TokenMachine(account: config.name), publisher: publisher)
             order.append(config.name)
         }
     }
@@ -85,11 +89,16 @@ public actor Broker {
             accounts[name]?.machine.restored(access, hasRefreshToken: refresh != nil)
             accounts[name]?.needsRestore = false
             accounts[name]?.storeError = nil
-            if refresh != nil { logger.info("credentials restored from the store", metadata: ["account": "\(name)", "store": "\(store.name)"]) }
+            if refresh != nil {
+                logger.info(
+                    "credentials restored from the store", metadata: ["account": "\(name)", "store": "\(store.name)"])
+            }
         } catch {
             accounts[name]?.needsRestore = true
             accounts[name]?.storeError = error
-            logger.warning("could not read stored credentials", metadata: ["account": "\(name)", "store": "\(store.name)", "error": "\(error.message)"])
+            logger.warning(
+                "could not read stored credentials",
+                metadata: ["account": "\(name)", "store": "\(store.name)", "error": "\(error.message)"])
         }
     }
 
@@ -119,7 +128,8 @@ public actor Broker {
     }
 
     /// The answer to a request that would need new work while the daemon stops.
-    public static let stopping = LatchkeyError(.providerUnavailable, "The Latchkey daemon is stopping.", hint: "Try again in a moment.", retryAfter: 1)
+    public static let stopping = LatchkeyError(
+        .providerUnavailable, "The Latchkey daemon is stopping.", hint: "Try again in a moment.", retryAfter: 1)
 
     /// Shutdown: cancels every sign-in (waking a question that waits for the person), then
     /// takes no more jobs; what runs (a refresh) finishes, and `work.run()` returns after it.

@@ -36,23 +36,44 @@ public struct BrokerMetrics: Sendable {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
             for (labels, value) in samples { out += "\(name)\(labels) \(Self.number(value))\n" }
         }
-        metric("latchkey_token_cache_hits_total", "counter", "Tokens handed out from memory without waiting on the provider.", [("", Double(cacheHits))])
-        metric("latchkey_credentials_handed_out_total", "counter", "Tokens and headers handed out to clients.", [("", Double(handedOut))])
-        metric("latchkey_clients_refused_total", "counter", "Requests refused by the peer checks.", [("", Double(refused))])
-        metric("latchkey_refreshes_started_total", "counter", "Refreshes started, by trigger.", [
-            ("{trigger=\"request\"}", Double(refreshesOnRequest)), ("{trigger=\"proactive\"}", Double(refreshesProactive)),
-        ])
-        metric("latchkey_keepalive_refreshes_total", "counter", "Refreshes of idle accounts that keep the refresh token alive.", [("", Double(refreshesKeepAlive))])
-        metric("latchkey_scheduler_wakeups_total", "counter", "Times the refresh scheduler woke to look for due work.", [("", Double(schedulerPasses))])
-        metric("latchkey_refreshes_total", "counter", "Finished refreshes, by outcome.", Outcome.allCases.map { ("{outcome=\"\($0.rawValue)\"}", Double(refreshes[$0] ?? 0)) })
-        var buckets: [(String, Double)] = zip(Self.latencyBuckets, latencyCounts).map { ("{le=\"\(Self.number($0))\"}", Double($1)) }
+        metric(
+            "latchkey_token_cache_hits_total", "counter",
+            "Tokens handed out from memory without waiting on the provider.", [("", Double(cacheHits))])
+        metric(
+            "latchkey_credentials_handed_out_total", "counter", "Tokens and headers handed out to clients.",
+            [("", Double(handedOut))])
+        metric(
+            "latchkey_clients_refused_total", "counter", "Requests refused by the peer checks.", [("", Double(refused))]
+        )
+        metric(
+            "latchkey_refreshes_started_total", "counter", "Refreshes started, by trigger.",
+            [
+                ("{trigger=\"request\"}", Double(refreshesOnRequest)),
+                ("{trigger=\"proactive\"}", Double(refreshesProactive)),
+            ])
+        metric(
+            "latchkey_keepalive_refreshes_total", "counter",
+            "Refreshes of idle accounts that keep the refresh token alive.", [("", Double(refreshesKeepAlive))])
+        metric(
+            "latchkey_scheduler_wakeups_total", "counter", "Times the refresh scheduler woke to look for due work.",
+            [("", Double(schedulerPasses))])
+        metric(
+            "latchkey_refreshes_total", "counter", "Finished refreshes, by outcome.",
+            Outcome.allCases.map { ("{outcome=\"\($0.rawValue)\"}", Double(refreshes[$0] ?? 0)) })
+        var buckets: [(String, Double)] = zip(Self.latencyBuckets, latencyCounts).map {
+            ("{le=\"\(Self.number($0))\"}", Double($1))
+        }
         buckets.append(("{le=\"+Inf\"}", Double(latencyCount)))
         out += "# HELP latchkey_provider_latency_seconds Time the provider took to answer a refresh.\n"
         out += "# TYPE latchkey_provider_latency_seconds histogram\n"
-        for (labels, value) in buckets { out += "latchkey_provider_latency_seconds_bucket\(labels) \(Self.number(value))\n" }
+        for (labels, value) in buckets {
+            out += "latchkey_provider_latency_seconds_bucket\(labels) \(Self.number(value))\n"
+        }
         out += "latchkey_provider_latency_seconds_sum \(Self.number(latencySum))\n"
         out += "latchkey_provider_latency_seconds_count \(latencyCount)\n"
-        metric("latchkey_accounts", "gauge", "Accounts, by state.", accountsByState.sorted { $0.key < $1.key }.map { ("{state=\"\($0.key)\"}", Double($0.value)) })
+        metric(
+            "latchkey_accounts", "gauge", "Accounts, by state.",
+            accountsByState.sorted { $0.key < $1.key }.map { ("{state=\"\($0.key)\"}", Double($0.value)) })
         return out
     }
 

@@ -19,7 +19,9 @@ struct KerberosFlow: Sendable {
     func servicePrincipal(url: String?) throws(LatchkeyError) -> String {
         if let service = config.service { return service }
         guard let target = url ?? config.url, let host = URLParts(target)?.host else {
-            throw LatchkeyError(.configuration, "Latchkey cannot tell which service '\(name)' is for.", hint: "Pass --url URL, or set url (or service = \"HTTP@host\") in [accounts.\(name)].")
+            throw LatchkeyError(
+                .configuration, "Latchkey cannot tell which service '\(name)' is for.",
+                hint: "Pass --url URL, or set url (or service = \"HTTP@host\") in [accounts.\(name)].")
         }
         return "HTTP@" + host
     }
@@ -29,17 +31,43 @@ struct KerberosFlow: Sendable {
     func failure(_ error: KerberosError, service: String?) -> (error: LatchkeyError, signInRequired: Bool) {
         switch error.kind {
         case .noCredentials, .expired:
-            return (LatchkeyError(.signinRequired, "No usable Kerberos credentials for '\(name)': \(error.message)", hint: "Run `latchkey login \(name)` (or kinit)."), true)
+            return (
+                LatchkeyError(
+                    .signinRequired, "No usable Kerberos credentials for '\(name)': \(error.message)",
+                    hint: "Run `latchkey login \(name)` (or kinit)."), true
+            )
         case .kdcUnreachable:
-            return (LatchkeyError(.providerUnavailable, "Cannot reach the KDC: \(error.message)", hint: "Check the network, VPN and the KDC; Latchkey tries again on the next request.", retryAfter: 30), false)
+            return (
+                LatchkeyError(
+                    .providerUnavailable, "Cannot reach the KDC: \(error.message)",
+                    hint: "Check the network, VPN and the KDC; Latchkey tries again on the next request.",
+                    retryAfter: 30), false
+            )
         case .unknownServer:
-            return (LatchkeyError(.configuration, "The KDC does not know the service \(service ?? "asked for"): \(error.message)", hint: "Check the url (or service) of [accounts.\(name)]: the SPN must match the server's keytab."), false)
+            return (
+                LatchkeyError(
+                    .configuration, "The KDC does not know the service \(service ?? "asked for"): \(error.message)",
+                    hint: "Check the url (or service) of [accounts.\(name)]: the SPN must match the server's keytab."),
+                false
+            )
         case .clockSkew:
-            return (LatchkeyError(.configuration, "The clocks of this machine and the KDC differ too much: \(error.message)", hint: "Synchronise the clock (timedatectl set-ntp true)."), false)
+            return (
+                LatchkeyError(
+                    .configuration, "The clocks of this machine and the KDC differ too much: \(error.message)",
+                    hint: "Synchronise the clock (timedatectl set-ntp true)."), false
+            )
         case .wrongPassword, .passwordRejected, .cancelled:
-            return (LatchkeyError(.signinRequired, "Signing in to '\(name)' failed: \(error.message)", hint: "Run `latchkey login \(name)` again."), false)
+            return (
+                LatchkeyError(
+                    .signinRequired, "Signing in to '\(name)' failed: \(error.message)",
+                    hint: "Run `latchkey login \(name)` again."), false
+            )
         case .other:
-            return (LatchkeyError(.providerUnavailable, "Kerberos failed for '\(name)': \(error.message)", hint: "Try again; if it persists, run `latchkey diagnose \(name)`.", retryAfter: 30), false)
+            return (
+                LatchkeyError(
+                    .providerUnavailable, "Kerberos failed for '\(name)': \(error.message)",
+                    hint: "Try again; if it persists, run `latchkey diagnose \(name)`.", retryAfter: 30), false
+            )
         }
     }
 }
@@ -63,7 +91,9 @@ final class RelayPrompter: KerberosPrompter {
     var password: Secret<String>? { typedPassword.withLock { $0 } }
 
     func answer(banner: String?, prompts: [KerberosPrompt]) -> [Secret<String>]? {
-        guard let answers = relay.ask(banner: banner, prompts: prompts.map { ($0.text, !$0.hidden) }), answers.count == prompts.count else {
+        guard let answers = relay.ask(banner: banner, prompts: prompts.map { ($0.text, !$0.hidden) }),
+            answers.count == prompts.count
+        else {
             return nil
         }
         for (prompt, answer) in zip(prompts, answers) where prompt.kind == .password {

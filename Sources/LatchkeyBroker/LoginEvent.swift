@@ -58,7 +58,9 @@ public enum LoginEvent: Sendable, Equatable {
                 ("event", "prompt"), ("kind", "device_code"), ("verification_uri", .string(p.verificationURI)),
                 ("user_code", .string(p.userCode)), ("expires_in", .number(Double(p.expiresIn))),
             ]
-            if let complete = p.verificationURIComplete { members.append(("verification_uri_complete", .string(complete))) }
+            if let complete = p.verificationURIComplete {
+                members.append(("verification_uri_complete", .string(complete)))
+            }
             if let message = p.message { members.append(("message", .string(message))) }
             return .object(members)
         case .browserPrompt(let p):
@@ -67,14 +69,20 @@ public enum LoginEvent: Sendable, Equatable {
                 ("redirect_uri", .string(p.redirectURI)), ("expires_in", .number(Double(p.expiresIn))),
             ])
         case .question(let q):
-            var members: [(String, JSONValue)] = [("event", "prompt"), ("kind", "question"), ("login_id", .string(q.loginID))]
+            var members: [(String, JSONValue)] = [
+                ("event", "prompt"), ("kind", "question"), ("login_id", .string(q.loginID)),
+            ]
             if let banner = q.banner { members.append(("banner", .string(banner))) }
-            members.append(("prompts", .array(q.prompts.map { .object([("text", .string($0.text)), ("echo", .bool($0.echo))]) })))
+            members.append(
+                ("prompts", .array(q.prompts.map { .object([("text", .string($0.text)), ("echo", .bool($0.echo))]) })))
             return .object(members)
         case .waiting(let left):
             return .object([("event", "waiting"), ("expires_in", .number(Double(left)))])
         case .done(let account, let expiresAt):
-            return .object([("event", "done"), ("account", .string(account)), ("expires_at", .number(Double(expiresAt.unixSeconds)))])
+            return .object([
+                ("event", "done"), ("account", .string(account)),
+                ("expires_at", .number(Double(expiresAt.unixSeconds))),
+            ])
         case .error(let error):
             guard case .object(let members) = error.json else { return error.json }
             return .object([("event", "error")] + members)

@@ -40,18 +40,23 @@ struct OAuthFlow: Sendable {
         metadata: ProviderMetadata, claims: String?, show: @Sendable (LoginEvent) async -> Void
     ) async throws(SignInFailure) -> TokenResponse {
         guard let endpoint = metadata.deviceAuthorizationEndpoint else {
-            throw .failed(LatchkeyError(
-                .configuration, "The provider of '\(name)' offers no device authorization endpoint.",
-                hint: "Set device_authorization_endpoint for the account, or use the browser flow."))
+            throw .failed(
+                LatchkeyError(
+                    .configuration, "The provider of '\(name)' offers no device authorization endpoint.",
+                    hint: "Set device_authorization_endpoint for the account, or use the browser flow."))
         }
         let device = try await Self.atProvider { () async throws(OAuthError) in
             try await exchange.startDeviceAuthorization(
-                endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, claims: claims, options: options)
+                endpoint: endpoint, clientID: config.clientID ?? "", scopes: config.scopes, claims: claims,
+                options: options)
         }
         let deadline = clock() + device.expiresIn
-        await show(.devicePrompt(.init(
-            verificationURI: device.verificationURI, verificationURIComplete: device.verificationURIComplete,
-            userCode: device.userCode, expiresIn: Int(clamping: device.expiresIn) ?? 0, message: device.message)))
+        await show(
+            .devicePrompt(
+                .init(
+                    verificationURI: device.verificationURI, verificationURIComplete: device.verificationURIComplete,
+                    userCode: device.userCode, expiresIn: Int(clamping: device.expiresIn) ?? 0, message: device.message)
+            ))
         var interval = device.interval
         var transientFailures = 0
         while true {
@@ -60,13 +65,19 @@ struct OAuthFlow: Sendable {
             let poll: DevicePoll
             do {
                 poll = try await exchange.pollDeviceAuthorization(
-                    tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", deviceCode: device.deviceCode,
+                    tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "",
+                    deviceCode: device.deviceCode,
                     options: options)
-            } catch where error.isTransient && error.code == nil && transientFailures < Self.maximumTransientPolls {
+            } catch  where error.isTransient && error.code == nil && transientFailures < Self.maximumTransientPolls {
                 // RFC 8628 §3.5: on a failed connection, back off and keep polling.
                 transientFailures += 1
                 interval = min(interval * 2, 60)
-                logger.warning("device poll failed; retrying", metadata: ["account": "\(name)", "error": "\(error.description)", "interval_s": "\(CheckedNumber.describe(interval))"])
+                logger.warning(
+                    "device poll failed; retrying",
+                    metadata: [
+                        "account": "\(name)", "error": "\(error.description)",
+                        "interval_s": "\(CheckedNumber.describe(interval))",
+                    ])
                 continue
             } catch {
                 throw .provider(error)
@@ -76,7 +87,9 @@ struct OAuthFlow: Sendable {
                 await show(.waiting(secondsLeft: Int(clamping: deadline - clock(), to: 0...Int.max) ?? 0))
             case .slowDown:
                 interval += 5
-                logger.info("provider asked to slow down", metadata: ["account": "\(name)", "interval_s": "\(CheckedNumber.describe(interval))"])
+                logger.info(
+                    "provider asked to slow down",
+                    metadata: ["account": "\(name)", "interval_s": "\(CheckedNumber.describe(interval))"])
             case .granted(let response):
                 return response
             }
@@ -96,17 +109,24 @@ struct OAuthFlow: Sendable {
     }
 
     var codeExpired: LatchkeyError {
-        LatchkeyError(.signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.", hint: "Run `latchkey login \(name)` again and finish within the time shown.")
+        LatchkeyError(
+            .signinRequired, "The sign-in code for '\(name)' expired before the sign-in was completed.",
+            hint: "Run `latchkey login \(name)` again and finish within the time shown.")
     }
 
     var cancelled: LatchkeyError {
-        LatchkeyError(.signinRequired, "The sign-in for '\(name)' was cancelled.", hint: "Run `latchkey login \(name)` to try again.")
+        LatchkeyError(
+            .signinRequired, "The sign-in for '\(name)' was cancelled.",
+            hint: "Run `latchkey login \(name)` to try again.")
     }
 
     /// The refresh_token grant for `scopes` (the account's own, or another scope set's).
-    func refresh(metadata: ProviderMetadata, refreshToken: Secret<String>, scopes: [String], claims: String?) async throws(OAuthError) -> TokenResponse {
+    func refresh(metadata: ProviderMetadata, refreshToken: Secret<String>, scopes: [String], claims: String?)
+        async throws(OAuthError) -> TokenResponse
+    {
         try await exchange.refresh(
-            tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", refreshToken: refreshToken, scopes: scopes,
+            tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", refreshToken: refreshToken,
+            scopes: scopes,
             claims: claims, options: options)
     }
 
@@ -114,8 +134,11 @@ struct OAuthFlow: Sendable {
     /// sign-in helps. A scope set's failure is about that scope set only (`scopeKey`).
     func refreshFailure(_ error: OAuthError, scopeKey key: String?) -> TokenMachine.Failure {
         if error.isTransient { return .transient(message: error.description, retryAfter: error.retryAfter) }
-        return .permanent(message: key.map { "The provider gives no token for '\(name)' with the scopes \($0): \(error.description). The account itself is unchanged." }
-            ?? "Signing in to '\(name)' again is needed: \(error.description).")
+        return .permanent(
+            message: key.map {
+                "The provider gives no token for '\(name)' with the scopes \($0): \(error.description). The account itself is unchanged."
+            }
+                ?? "Signing in to '\(name)' again is needed: \(error.description).")
     }
 }
 
@@ -131,14 +154,18 @@ extension OAuthFlow {
         metadata: ProviderMetadata, claims: String?, show: @Sendable (LoginEvent) async -> Void
     ) async throws(SignInFailure) -> TokenResponse {
         guard let endpoint = metadata.authorizationEndpoint else {
-            throw .failed(LatchkeyError(
-                .configuration, "The provider of '\(name)' offers no authorization endpoint, so the browser sign-in cannot work.",
-                hint: "Set authorization_endpoint for the account, or use the device flow."))
+            throw .failed(
+                LatchkeyError(
+                    .configuration,
+                    "The provider of '\(name)' offers no authorization endpoint, so the browser sign-in cannot work.",
+                    hint: "Set authorization_endpoint for the account, or use the device flow."))
         }
         let (logger, name) = (self.logger, self.name)
         let listener = try await Self.atProvider { () async throws(OAuthError) in
             try LoopbackRedirect { uid in
-                logger.warning("browser sign-in: refused a connection of another user", metadata: ["account": "\(name)", "uid": "\(uid.map(String.init) ?? "unknown")"])
+                logger.warning(
+                    "browser sign-in: refused a connection of another user",
+                    metadata: ["account": "\(name)", "uid": "\(uid.map(String.init) ?? "unknown")"])
             }
         }
         let request = AuthorizationRequest(
@@ -146,15 +173,20 @@ extension OAuthFlow {
             scopes: config.scopes, claims: claims)
         // Only the start page leaves the daemon: `state` and the PKCE challenge reach the
         // browser through its redirect, never through an argv other users can read.
-        await show(.browserPrompt(.init(startURL: listener.startURL, redirectURI: listener.redirectURI, expiresIn: Self.browserTimeout)))
-        logger.info("waiting for the browser", metadata: ["account": "\(name)", "redirect_uri": "\(listener.redirectURI)"])
+        await show(
+            .browserPrompt(
+                .init(startURL: listener.startURL, redirectURI: listener.redirectURI, expiresIn: Self.browserTimeout)))
+        logger.info(
+            "waiting for the browser", metadata: ["account": "\(name)", "redirect_uri": "\(listener.redirectURI)"])
         let code = try await Self.atProvider { () async throws(OAuthError) in
-            try await listener.waitForCode(authorizationURL: request.url, state: request.state, timeout: Double(Self.browserTimeout))
+            try await listener.waitForCode(
+                authorizationURL: request.url, state: request.state, timeout: Double(Self.browserTimeout))
         }
         if Task.isCancelled { throw .cancelled }
         return try await Self.atProvider { () async throws(OAuthError) in
             try await exchange.exchangeCode(
-                tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", code: code, request: request, options: options)
+                tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", code: code, request: request,
+                options: options)
         }
     }
 }

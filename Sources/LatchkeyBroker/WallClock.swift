@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The wall clock, read where the broker needs `now`. Expiry is judged against it, so a
 /// machine that slept through an expiry sees it on waking.

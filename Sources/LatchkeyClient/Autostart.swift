@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CLinux
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Starts the daemon in the background when no daemon answers, as gpg-agent does.
 public enum Autostart {
@@ -19,7 +20,9 @@ public enum Autostart {
 
     /// Spawns `latchkeyd serve` detached (new session, stdin from /dev/null, output to
     /// `log`), then waits up to `timeout` seconds for the socket to answer.
-    public static func start(socketPath: String, log: String, extraArguments: [String] = [], timeout: Double = 10) throws(ClientError) {
+    public static func start(socketPath: String, log: String, extraArguments: [String] = [], timeout: Double = 10)
+        throws(ClientError)
+    {
         let daemon = daemonPath()
         let arguments = [daemon, "serve", "--socket", socketPath] + extraArguments
         var actions = posix_spawn_file_actions_t()
@@ -31,7 +34,9 @@ public enum Autostart {
         SocketTrust.makeFolders(SocketTrust.parent(of: socketPath))
         // Nothing is started in, or logged to, a folder another user holds.
         for path in [socketPath, log] {
-            if let problem = SocketTrust.problem(path: path, uid: getuid()) { throw ClientError(kind: .untrusted, message: problem) }
+            if let problem = SocketTrust.problem(path: path, uid: getuid()) {
+                throw ClientError(kind: .untrusted, message: problem)
+            }
         }
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -56,7 +61,8 @@ public enum Autostart {
         defer { for p in environment { free(p) } }
         let result = posix_spawn(&pid, daemon, &actions, &attributes, &argv, &environment)
         guard result == 0 else {
-            throw ClientError(kind: .unreachable, message: "cannot start the daemon \(daemon): \(String(cString: strerror(result)))")
+            throw ClientError(
+                kind: .unreachable, message: "cannot start the daemon \(daemon): \(String(cString: strerror(result)))")
         }
         let deadline = monotonicNow() + timeout
         while monotonicNow() < deadline {
@@ -72,6 +78,8 @@ public enum Autostart {
             }
             usleep(20_000)
         }
-        throw ClientError(kind: .unreachable, message: "the daemon did not answer within \(Int(clamping: timeout) ?? 0) s; see \(log)")
+        throw ClientError(
+            kind: .unreachable, message: "the daemon did not answer within \(Int(clamping: timeout) ?? 0) s; see \(log)"
+        )
     }
 }

@@ -32,7 +32,9 @@ public struct DaemonClient: Sendable {
         let connection = try SocketConnection(path: socketPath)
         try connection.send(Self.requestHead(method, target, bodyLength: body.count), body: body)
         let (status, headers) = try readHead(connection)
-        if let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap({ CheckedNumber.decimal($0.value.trimmed, maximum: Self.maximumBody) }) {
+        if let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap({
+            CheckedNumber.decimal($0.value.trimmed, maximum: Self.maximumBody)
+        }) {
             return DaemonResponse(status: status, headers: headers, body: try connection.readExactly(length))
         }
         var body: [UInt8] = []
@@ -46,12 +48,17 @@ public struct DaemonClient: Sendable {
 
     /// A streaming request (the login stream): calls `onEvent` for each JSON line and
     /// `onTick` about once a second while nothing arrives. Either returns false to stop.
-    public func stream(_ method: String, _ target: String, onEvent: (JSONValue) -> Bool, onTick: () -> Bool) throws(ClientError) -> DaemonResponse? {
+    public func stream(_ method: String, _ target: String, onEvent: (JSONValue) -> Bool, onTick: () -> Bool)
+        throws(ClientError) -> DaemonResponse?
+    {
         let connection = try SocketConnection(path: socketPath)
         try connection.send(Self.requestHead(method, target, bodyLength: 0), body: [])
         let (status, headers) = try readHead(connection)
         guard status == 200, isChunked(headers) else {
-            let length = headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap { CheckedNumber.decimal($0.value.trimmed, maximum: Self.maximumBody) } ?? 0
+            let length =
+                headers.first(where: { $0.name.lowercased() == "content-length" }).flatMap {
+                    CheckedNumber.decimal($0.value.trimmed, maximum: Self.maximumBody)
+                } ?? 0
             return DaemonResponse(status: status, headers: headers, body: try connection.readExactly(length))
         }
         var pending: [UInt8] = []
@@ -74,19 +81,23 @@ public struct DaemonClient: Sendable {
     }
 
     static func requestHead(_ method: String, _ target: String, bodyLength: Int) -> String {
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nUser-Agent: latchkey/\(LatchkeyVersion.current)\r\nConnection: close\r\n"
+        var head =
+            "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nUser-Agent: latchkey/\(LatchkeyVersion.current)\r\nConnection: close\r\n"
         if bodyLength > 0 || method == "POST" {
             head += "Content-Type: application/json\r\nContent-Length: \(bodyLength)\r\n"
         }
         return head + "\r\n"
     }
 
-    private func readHead(_ connection: SocketConnection) throws(ClientError) -> (Int, [(name: String, value: String)]) {
+    private func readHead(_ connection: SocketConnection) throws(ClientError) -> (Int, [(name: String, value: String)])
+    {
         guard let statusLine = try connection.readLine() else {
             throw ClientError(kind: .protocolError, message: "the daemon closed the connection without an answer")
         }
         let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = CheckedNumber.decimal(parts[1], maximum: 999) else {
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."),
+            let status = CheckedNumber.decimal(parts[1], maximum: 999)
+        else {
             throw ClientError(kind: .protocolError, message: "the daemon's answer is not HTTP")
         }
         var headers: [(name: String, value: String)] = []

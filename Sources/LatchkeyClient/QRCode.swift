@@ -12,7 +12,8 @@ public struct QRCode: Sendable {
     /// nil when the text is longer than version 10 holds at level M.
     public init?(_ text: String, mask fixedMask: Int? = nil) {
         let bytes = Array(text.utf8)
-        guard let version = (1...10).first(where: { Self.dataCapacity($0) >= Self.bitLength(bytes, version: $0) }) else {
+        guard let version = (1...10).first(where: { Self.dataCapacity($0) >= Self.bitLength(bytes, version: $0) })
+        else {
             return nil
         }
         self.version = version

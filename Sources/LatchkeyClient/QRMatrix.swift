@@ -36,7 +36,9 @@ struct Matrix {
         for (i, ay) in positions.enumerated() {
             for (j, ax) in positions.enumerated() {
                 // Not over the three finders.
-                if (i == 0 && j == 0) || (i == 0 && j == positions.count - 1) || (i == positions.count - 1 && j == 0) { continue }
+                if (i == 0 && j == 0) || (i == 0 && j == positions.count - 1) || (i == positions.count - 1 && j == 0) {
+                    continue
+                }
                 for dy in -2...2 {
                     for dx in -2...2 { set(ax + dx, ay + dy, max(abs(dx), abs(dy)) != 1) }
                 }

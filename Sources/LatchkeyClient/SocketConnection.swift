@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Why the daemon could not be asked.
 public struct ClientError: Error, Sendable, CustomStringConvertible {
@@ -26,7 +27,9 @@ public final class SocketConnection {
     /// (30 s by default), which bounds every wait of the daemon on a provider. `LATCHKEY_TIMEOUT`
     /// (whole seconds, 1 to 3600) sets it, for a larger `provider_timeout`.
     public static let receiveTimeout: Int = {
-        guard let raw = getenv("LATCHKEY_TIMEOUT"), let seconds = Int(String(cString: raw)), (1...3600).contains(seconds) else { return 35 }
+        guard let raw = getenv("LATCHKEY_TIMEOUT"), let seconds = Int(String(cString: raw)),
+            (1...3600).contains(seconds)
+        else { return 35 }
         return seconds
     }()
 
@@ -147,7 +150,9 @@ public final class SocketConnection {
 
     func readExactly(_ count: Int) throws(ClientError) -> [UInt8] {
         while buffer.count - start < count {
-            guard try fill() else { throw ClientError(kind: .protocolError, message: "the daemon closed the connection early") }
+            guard try fill() else {
+                throw ClientError(kind: .protocolError, message: "the daemon closed the connection early")
+            }
         }
         let bytes = Array(buffer[start..<start + count])
         start += count

@@ -7,7 +7,10 @@ public struct AccessToken: Sendable, Equatable {
     public var expiresAt: Timestamp
     public var scopes: [String]
 
-    public init(value: Secret<String>, tokenType: String = "Bearer", issuedAt: Timestamp, expiresAt: Timestamp, scopes: [String] = []) {
+    public init(
+        value: Secret<String>, tokenType: String = "Bearer", issuedAt: Timestamp, expiresAt: Timestamp,
+        scopes: [String] = []
+    ) {
         self.value = value
         self.tokenType = tokenType
         self.issuedAt = issuedAt

@@ -69,8 +69,11 @@ extension Configuration {
     }
 
     /// Every key `[broker]` accepts; config/latchkey.example.toml documents each (a test checks).
-    public static let brokerKeys = ["store", "refresh_before", "min_valid", "provider_timeout", "notify", "notify_command", "key_file", "store_file",
-                                     "active_window", "keepalive_interval", "signin_warning"]
+    public static let brokerKeys = [
+        "store", "refresh_before", "min_valid", "provider_timeout", "notify", "notify_command", "key_file",
+        "store_file",
+        "active_window", "keepalive_interval", "signin_warning",
+    ]
 
     /// Every key an `[accounts.NAME]` table accepts; the example documents each.
     public static let accountKeys = [
@@ -86,4 +89,3 @@ extension Configuration {
             && name.utf8.allSatisfy(\.isAccountNameByte)
     }
 }
-

@@ -176,7 +176,9 @@ struct Reader {
             case "git_hosts": a.gitHosts = try strings(e, path)
             case "imap", "smtp":
                 let text = try string(e, path)
-                guard let server = HostPort(text) else { throw fail(e, path, "'\(text)' is not host:port (a port from 1 to 65535)") }
+                guard let server = HostPort(text) else {
+                    throw fail(e, path, "'\(text)' is not host:port (a port from 1 to 65535)")
+                }
                 if key == "imap" { a.imap = server } else { a.smtp = server }
             case "allowed_clients": a.allowedClients = try strings(e, path)
             case "min_valid": a.minValid = try duration(e, path)

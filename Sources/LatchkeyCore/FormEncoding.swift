@@ -29,7 +29,9 @@ extension FormEncoding {
         var i = 0
         while i < input.count {
             let byte = input[i]
-            if byte == UInt8(ascii: "%"), i + 2 < input.count, let high = hexValue(input[i + 1]), let low = hexValue(input[i + 2]) {
+            if byte == UInt8(ascii: "%"), i + 2 < input.count, let high = hexValue(input[i + 1]),
+                let low = hexValue(input[i + 2])
+            {
                 bytes.append(high << 4 | low)
                 i += 3
                 continue

@@ -9,7 +9,8 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
         var host = Substring(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
         let port = text[text.index(after: colon)...]
-        guard !host.isEmpty, host.utf8.count <= 253, let number = CheckedNumber.decimal(port, maximum: 65535), number > 0,
+        guard !host.isEmpty, host.utf8.count <= 253, let number = CheckedNumber.decimal(port, maximum: 65535),
+            number > 0,
             host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "@") })
         else { return nil }
         self.host = String(host)

@@ -31,10 +31,12 @@ extension JSONValue {
 
         // A member name shown in an error: a short plain name as it is, anything else described.
         static func nameForMessage(_ name: String) -> String {
-            let plain = name.utf8.count <= 40 && name.utf8.allSatisfy {
-                ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") || $0 == UInt8(ascii: "_")
-                    || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || (0x30...0x39).contains($0)
-            }
+            let plain =
+                name.utf8.count <= 40
+                && name.utf8.allSatisfy {
+                    ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") || $0 == UInt8(ascii: "_")
+                        || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || (0x30...0x39).contains($0)
+                }
             return plain ? "'\(name)'" : "with a name of \(name.utf8.count) bytes"
         }
 
@@ -81,7 +83,8 @@ extension JSONValue {
                 let keyOffset = index
                 let key = try string()
                 guard names.insert(key).inserted else {
-                    throw JSONParseError(offset: keyOffset, reason: "the member \(Self.nameForMessage(key)) appears twice")
+                    throw JSONParseError(
+                        offset: keyOffset, reason: "the member \(Self.nameForMessage(key)) appears twice")
                 }
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }

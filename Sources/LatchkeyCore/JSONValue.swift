@@ -82,4 +82,3 @@ extension String {
         return s
     }
 }
-

@@ -45,8 +45,10 @@ public struct RefreshSchedule: Sendable, Equatable {
     ///   - issuedAt: when the current access token was issued (the refresh token's last use).
     ///   - lastUsed: a client's last request for the account (nil: none since start).
     ///   - jitter: 0...1, spreads the keep-alives of many accounts (up to 10% earlier).
-    public func decide(refreshDue: Timestamp?, retryAt: Timestamp?, issuedAt: Timestamp?, lastUsed: Timestamp?,
-                       now: Timestamp, jitter: Double = 0) -> Decision {
+    public func decide(
+        refreshDue: Timestamp?, retryAt: Timestamp?, issuedAt: Timestamp?, lastUsed: Timestamp?,
+        now: Timestamp, jitter: Double = 0
+    ) -> Decision {
         guard let refreshDue else { return .wait(until: nil) }
         if let retryAt { return retryAt <= now ? .refreshNow(.retry) : .wait(until: retryAt) }
         let spread = jitter.isFinite ? min(max(jitter, 0), 1) : 0

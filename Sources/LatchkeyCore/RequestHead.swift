@@ -43,7 +43,10 @@ public enum RequestHead {
         guard startsWith(0, "GET /v1/accounts/") else { return false }
         var i = min(17, raw.count)
         while i < raw.count, raw[i].isAccountNameByte { i += 1 }
-        guard i == raw.count || (i > 17 && (startsWith(i, "/header HTTP/1.1\r\n") || startsWith(i, "/token HTTP/1.1\r\n"))) else { return false }
+        guard
+            i == raw.count
+                || (i > 17 && (startsWith(i, "/header HTTP/1.1\r\n") || startsWith(i, "/token HTTP/1.1\r\n")))
+        else { return false }
         for k in i..<raw.count {
             let b = raw[k]
             if b == 10 {
@@ -58,7 +61,9 @@ public enum RequestHead {
     /// Reads a complete head (`end` bytes long, blank line included).
     public static func read(_ head: UnsafeRawBufferPointer) -> Reading {
         let prefix: StaticString = "GET /v1/accounts/"
-        guard head.count > prefix.utf8CodeUnitCount, same(head, 0, prefix, prefix.utf8CodeUnitCount) else { return .other }
+        guard head.count > prefix.utf8CodeUnitCount, same(head, 0, prefix, prefix.utf8CodeUnitCount) else {
+            return .other
+        }
         var i = prefix.utf8CodeUnitCount
         let nameStart = i
         while i < head.count, head[i].isAccountNameByte { i += 1 }
@@ -115,8 +120,10 @@ public enum RequestHead {
     private static func isTokenByte(_ b: UInt8) -> Bool {
         if b.isAccountNameByte { return true }
         switch b {
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "^"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "^"), UInt8(ascii: "`"), UInt8(ascii: "|"),
+            UInt8(ascii: "~"):
             return true
         default: return false
         }

@@ -38,7 +38,9 @@ public struct SessionLife: Sendable, Equatable {
         refreshUsedAt = time("refresh_used_at")
         refreshRotatedAt = time("refresh_rotated_at")
         warnedFor = time("warned_for")
-        if let l = json?["learnt_lifetime"]?.doubleValue, l.isFinite, l > 0, l <= SessionLife.longestLifetime { learntLifetime = l }
+        if let l = json?["learnt_lifetime"]?.doubleValue, l.isFinite, l > 0, l <= SessionLife.longestLifetime {
+            learntLifetime = l
+        }
     }
 
     /// The `auth_time` claim of an ID token (unverified: it is only shown, never trusted for
@@ -46,7 +48,8 @@ public struct SessionLife: Sendable, Equatable {
     public static func authTime(idToken: String) -> Timestamp? {
         let parts = idToken.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[1].utf8.count <= 16_384 else { return nil }
-        guard let bytes = Base64.decode(String(parts[1])), let claims = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)),
+        guard let bytes = Base64.decode(String(parts[1])),
+            let claims = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)),
             let seconds = claims["auth_time"]?.doubleValue, seconds.isFinite, seconds > 0, seconds < 1e11
         else { return nil }
         return Timestamp(secondsSinceEpoch: seconds)
@@ -88,19 +91,30 @@ public struct SessionLife: Sendable, Equatable {
         }
         if let signedInAt, let lifetime = sessionLifetime ?? learntLifetime {
             let source = sessionLifetime != nil ? "session_lifetime" : "the provider's stated limit"
-            consider(signedInAt + lifetime, "a session lasts at most \(Self.describe(lifetime)) (\(source)) from the sign-in at \(signedInAt)")
+            consider(
+                signedInAt + lifetime,
+                "a session lasts at most \(Self.describe(lifetime)) (\(source)) from the sign-in at \(signedInAt)")
         }
         if let inactivityLimit, keepaliveInterval >= inactivityLimit, let used = refreshUsedAt ?? signedInAt {
-            consider(used + inactivityLimit, "the refresh token dies after \(Self.describe(inactivityLimit)) unused, and keepalive_interval is not shorter")
+            consider(
+                used + inactivityLimit,
+                "the refresh token dies after \(Self.describe(inactivityLimit)) unused, and keepalive_interval is not shorter"
+            )
         }
         return best
     }
 
     /// "90 d", "7 h", "45 min", "30 s".
     public static func describe(_ seconds: Double) -> String {
-        if seconds >= 86_400 && seconds.truncatingRemainder(dividingBy: 86_400) == 0 { return "\(CheckedNumber.describe(seconds / 86_400)) d" }
-        if seconds >= 3600 && seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(CheckedNumber.describe(seconds / 3600)) h" }
-        if seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(CheckedNumber.describe(seconds / 60)) min" }
+        if seconds >= 86_400 && seconds.truncatingRemainder(dividingBy: 86_400) == 0 {
+            return "\(CheckedNumber.describe(seconds / 86_400)) d"
+        }
+        if seconds >= 3600 && seconds.truncatingRemainder(dividingBy: 3600) == 0 {
+            return "\(CheckedNumber.describe(seconds / 3600)) h"
+        }
+        if seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 {
+            return "\(CheckedNumber.describe(seconds / 60)) min"
+        }
         return "\(CheckedNumber.describe(seconds)) s"
     }
 }

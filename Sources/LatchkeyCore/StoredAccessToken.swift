@@ -1,12 +1,11 @@
-
-
 /// How an access token and its life are kept in a store item: a small JSON document, with
 /// what is known of the session's life (`SessionLife`) beside it.
 public enum StoredAccessToken {
     public static func encode(_ token: AccessToken, session: SessionLife? = nil) -> Secret<String> {
         var members: [(String, JSONValue)] = [
             ("access_token", .string(token.value.reveal())), ("token_type", .string(token.tokenType)),
-            ("issued_at", .number(token.issuedAt.secondsSinceEpoch)), ("expires_at", .number(token.expiresAt.secondsSinceEpoch)),
+            ("issued_at", .number(token.issuedAt.secondsSinceEpoch)),
+            ("expires_at", .number(token.expiresAt.secondsSinceEpoch)),
             ("scopes", .array(token.scopes.map(JSONValue.string))),
         ]
         if let session { members.append(("session", session.json)) }

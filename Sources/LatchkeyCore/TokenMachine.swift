@@ -90,10 +90,13 @@ public struct TokenMachine: Sendable {
         }
         guard hasRefreshToken else {
             if signInInFlight {
-                return .fail(.signinRequired(account, "A sign-in for '\(account)' is in progress and not finished yet."))
+                return .fail(
+                    .signinRequired(account, "A sign-in for '\(account)' is in progress and not finished yet."))
             }
             if token != nil {
-                return .fail(.signinRequired(account, "The token of '\(account)' has expired and the provider gave no refresh token."))
+                return .fail(
+                    .signinRequired(
+                        account, "The token of '\(account)' has expired and the provider gave no refresh token."))
             }
             return .fail(.signinRequired(account, "'\(account)' is not signed in."))
         }

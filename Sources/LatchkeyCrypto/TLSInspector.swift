@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import COpenSSL
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a TLS handshake showed: the server's certificate and OpenSSL's verdict on it.
 public struct TLSReport: Sendable, Equatable {
@@ -35,7 +36,9 @@ public struct TLSReport: Sendable, Equatable {
 /// that a bad certificate can be described (subject, issuer, dates) and not only refused.
 /// Nothing is sent after the handshake.
 public enum TLSInspector {
-    public static func inspect(host: String, port: Int, caFile: String?, timeout: Double = 10) throws(LatchkeyError) -> TLSReport {
+    public static func inspect(host: String, port: Int, caFile: String?, timeout: Double = 10) throws(LatchkeyError)
+        -> TLSReport
+    {
         let fd = try connect(host: host, port: port, timeout: timeout)
         defer { close(fd) }
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw failure("create a TLS context") }
@@ -43,7 +46,8 @@ public enum TLSInspector {
         SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
         _ = SSL_CTX_set_default_verify_paths(context)
         if let caFile, SSL_CTX_load_verify_locations(context, caFile, nil) != 1 {
-            throw LatchkeyError(.configuration, "The CA file \(caFile) cannot be read as PEM certificates.", hint: "Check ca_file.")
+            throw LatchkeyError(
+                .configuration, "The CA file \(caFile) cannot be read as PEM certificates.", hint: "Check ca_file.")
         }
         guard let ssl = SSL_new(context) else { throw failure("create a TLS session") }
         defer { SSL_free(ssl) }
@@ -124,7 +128,9 @@ public enum TLSInspector {
         var lastError = ECONNREFUSED
         while let entry = cursor {
             cursor = entry.pointee.ai_next
-            let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), entry.pointee.ai_protocol)
+            let fd = socket(
+                entry.pointee.ai_family, entry.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                entry.pointee.ai_protocol)
             guard fd >= 0 else { continue }
             var wait = timeval(tv_sec: Int(clamping: timeout, to: 1...3600, rounding: .up) ?? 10, tv_usec: 0)
             _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
@@ -133,7 +139,8 @@ public enum TLSInspector {
             lastError = errno
             close(fd)
         }
-        throw LatchkeyError(.providerUnavailable, "Cannot connect to \(host):\(port): \(String(cString: strerror(lastError))).")
+        throw LatchkeyError(
+            .providerUnavailable, "Cannot connect to \(host):\(port): \(String(cString: strerror(lastError))).")
     }
 
     static func failure(_ what: String) -> LatchkeyError {

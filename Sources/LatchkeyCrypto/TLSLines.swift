@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import COpenSSL
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A line protocol (IMAP, SMTP) over TCP, then TLS — at once (IMAPS) or after STARTTLS — for
 /// diagnose's mail login checks. The certificate must verify against the system's CAs (plus
@@ -39,7 +40,8 @@ public final class TLSLines {
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         _ = SSL_CTX_set_default_verify_paths(context)
         if let caFile, SSL_CTX_load_verify_locations(context, caFile, nil) != 1 {
-            throw LatchkeyError(.configuration, "The CA file \(caFile) cannot be read as PEM certificates.", hint: "Check ca_file.")
+            throw LatchkeyError(
+                .configuration, "The CA file \(caFile) cannot be read as PEM certificates.", hint: "Check ca_file.")
         }
         guard let ssl = SSL_new(context) else { throw TLSInspector.failure("create a TLS session") }
         self.ssl = ssl
@@ -47,7 +49,8 @@ public final class TLSLines {
         guard SSL_connect(ssl) == 1 else {
             let verify = Int(SSL_get_verify_result(ssl))
             let reason = verify != 0 ? String(cString: X509_verify_cert_error_string(verify)) : Self.openSSLError()
-            throw LatchkeyError(.providerUnavailable, "The TLS handshake with \(host):\(port) failed: \(reason).",
+            throw LatchkeyError(
+                .providerUnavailable, "The TLS handshake with \(host):\(port) failed: \(reason).",
                 hint: "Check the port (IMAPS 993 is TLS at once; submission 587 uses STARTTLS) and ca_file.")
         }
     }
@@ -62,7 +65,8 @@ public final class TLSLines {
                 return String(decoding: line, as: UTF8.self)
             }
             guard pending.count < Self.lineLimit else {
-                throw LatchkeyError(.providerUnavailable, "\(host):\(port) sent a line longer than \(Self.lineLimit) bytes.")
+                throw LatchkeyError(
+                    .providerUnavailable, "\(host):\(port) sent a line longer than \(Self.lineLimit) bytes.")
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let count = chunk.withUnsafeMutableBytes { buffer -> Int in
@@ -70,7 +74,8 @@ public final class TLSLines {
                 return read(fd, buffer.baseAddress, buffer.count)
             }
             guard count > 0 else {
-                throw LatchkeyError(.providerUnavailable, "\(host):\(port) closed the connection or did not answer in time.")
+                throw LatchkeyError(
+                    .providerUnavailable, "\(host):\(port) closed the connection or did not answer in time.")
             }
             pending += chunk[..<count]
         }

@@ -13,7 +13,8 @@ public struct AllReports: Sendable {
 
     public var exitStatus: Int32 {
         let order = [ExitStatus.ok, ExitStatus.temporaryFailure, ExitStatus.notPermitted, ExitStatus.configuration]
-        return reports.map(\.1.exitStatus).max { (order.firstIndex(of: $0) ?? 0) < (order.firstIndex(of: $1) ?? 0) } ?? ExitStatus.ok
+        return reports.map(\.1.exitStatus).max { (order.firstIndex(of: $0) ?? 0) < (order.firstIndex(of: $1) ?? 0) }
+            ?? ExitStatus.ok
     }
 
     public var json: JSONValue {
@@ -35,12 +36,14 @@ public struct AllReports: Sendable {
             } else {
                 let warnings = report.findings.filter { $0.status == .warn }.count
                 let mark = colour ? "\u{1B}[32m✔\u{1B}[0m" : "✔"
-                lines.append("\(mark) \(label): every check passed" + (warnings > 0 ? " (\(warnings) warning(s))" : "") + ".")
+                lines.append(
+                    "\(mark) \(label): every check passed" + (warnings > 0 ? " (\(warnings) warning(s))" : "") + ".")
             }
         }
         for (name, report) in reports where report.failed != nil {
             lines.append("")
-            lines.append("── \(name.isEmpty ? "configuration" : name) " + String(repeating: "─", count: max(0, 60 - name.count)))
+            lines.append(
+                "── \(name.isEmpty ? "configuration" : name) " + String(repeating: "─", count: max(0, 60 - name.count)))
             lines.append(report.text(colour: colour))
         }
         return lines.joined(separator: "\n")

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
 import LatchkeyGSS
 import LatchkeyHTTP
 import LatchkeyOAuth
 import LatchkeyStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Diagnosis {
     // MARK: The store
@@ -17,21 +18,35 @@ extension Diagnosis {
             do {
                 let collection = try await keyring.probe()
                 if collection.locked {
-                    add(Finding("store", .fail, "The keyring '\(collection.label)' is locked, so no stored credential can be read.",
-                        remedy: "Unlock it: log in to the desktop session, or run `gnome-keyring-daemon --unlock` (or use seahorse).",
-                        area: .signIn))
+                    add(
+                        Finding(
+                            "store", .fail,
+                            "The keyring '\(collection.label)' is locked, so no stored credential can be read.",
+                            remedy:
+                                "Unlock it: log in to the desktop session, or run `gnome-keyring-daemon --unlock` (or use seahorse).",
+                            area: .signIn))
                 } else {
-                    add(Finding("store", .pass, "The Secret Service answers and the keyring '\(collection.label)' is unlocked."))
+                    add(
+                        Finding(
+                            "store", .pass,
+                            "The Secret Service answers and the keyring '\(collection.label)' is unlocked."))
                 }
             } catch {
-                add(Finding("store", .fail, "The Secret Service cannot be used: \(error.message)",
-                    remedy: "Start a keyring (gnome-keyring-daemon, KeePassXC's Secret Service) in this session, or set store = \"file\" in [broker].",
-                    area: .configuration))
+                add(
+                    Finding(
+                        "store", .fail, "The Secret Service cannot be used: \(error.message)",
+                        remedy:
+                            "Start a keyring (gnome-keyring-daemon, KeePassXC's Secret Service) in this session, or set store = \"file\" in [broker].",
+                        area: .configuration))
             }
         } else {
-            add(Finding("store", store.isPersistent ? .pass : .warn, "Secrets are kept in the \(store.name) store."
-                + (store.isPersistent ? "" : " A restart of the daemon needs a new sign-in."),
-                remedy: store.isPersistent ? "" : "Use the Secret Service or store = \"file\" to keep sign-ins across restarts."))
+            add(
+                Finding(
+                    "store", store.isPersistent ? .pass : .warn,
+                    "Secrets are kept in the \(store.name) store."
+                        + (store.isPersistent ? "" : " A restart of the daemon needs a new sign-in."),
+                    remedy: store.isPersistent
+                        ? "" : "Use the Secret Service or store = \"file\" to keep sign-ins across restarts."))
         }
     }
 
@@ -43,16 +58,22 @@ extension Diagnosis {
             return
         }
         guard let store = input.store, store.isPersistent else {
-            add(Finding("credential", .fail, "No daemon runs and the store keeps nothing across restarts, so there is no sign-in to check.",
-                remedy: "Run `latchkey login \(name)`.", area: .signIn))
+            add(
+                Finding(
+                    "credential", .fail,
+                    "No daemon runs and the store keeps nothing across restarts, so there is no sign-in to check.",
+                    remedy: "Run `latchkey login \(name)`.", area: .signIn))
             return
         }
         let refresh = try? await store.read(account: name, kind: .refreshToken)
         let storedItem = (try? await store.read(account: name, kind: .accessToken)) ?? nil
         let stored = storedItem.flatMap(StoredAccessToken.decode)
         guard let refresh = refresh ?? nil else {
-            add(Finding("credential", .fail, "There is no refresh token for '\(name)' in the \(store.name) store: not signed in.",
-                remedy: "Run `latchkey login \(name)`.", area: .signIn))
+            add(
+                Finding(
+                    "credential", .fail,
+                    "There is no refresh token for '\(name)' in the \(store.name) store: not signed in.",
+                    remedy: "Run `latchkey login \(name)`.", area: .signIn))
             return
         }
         add(Finding("credential", .pass, "A refresh token for '\(name)' is in the \(store.name) store."))
@@ -60,23 +81,32 @@ extension Diagnosis {
         guard let metadata else { return }
         do {
             let response = try await OAuthClient(http: http).refresh(
-                tokenEndpoint: metadata.tokenEndpoint, clientID: account.clientID ?? "", refreshToken: refresh, scopes: account.scopes,
+                tokenEndpoint: metadata.tokenEndpoint, clientID: account.clientID ?? "", refreshToken: refresh,
+                scopes: account.scopes,
                 options: options)
             // Rotation: the new refresh token replaces the old at once, as the daemon would.
-            if let rotated = response.refreshToken { try? await store.write(account: name, kind: .refreshToken, value: rotated) }
+            if let rotated = response.refreshToken {
+                try? await store.write(account: name, kind: .refreshToken, value: rotated)
+            }
             let now = Timestamp(secondsSinceEpoch: Double(time(nil)))
             let token = response.accessToken(issuedAt: now, requestedScopes: account.scopes)
             // The session's record stays with the token: the refresh token was used (and rotated).
             var session = storedItem.map(StoredAccessToken.session) ?? SessionLife()
             session.refreshUsedAt = now
             if response.refreshToken != nil { session.refreshRotatedAt = now }
-            try? await store.write(account: name, kind: .accessToken, value: StoredAccessToken.encode(token, session: session))
-            add(Finding("refresh", .pass, "The provider issued a new token, valid for \(CheckedNumber.describe(response.expiresIn)) s."))
+            try? await store.write(
+                account: name, kind: .accessToken, value: StoredAccessToken.encode(token, session: session))
+            add(
+                Finding(
+                    "refresh", .pass,
+                    "The provider issued a new token, valid for \(CheckedNumber.describe(response.expiresIn)) s."))
             claims(token.value)
             freshToken = token.value
         } catch {
             let tried = Attempt(url: metadata.tokenEndpoint, status: error.httpStatus).described
-            refreshFailed(code: error.code ?? "", codes: error.errorCodes, text: "The refresh at \(tried) failed: \(error.description).",
+            refreshFailed(
+                code: error.code ?? "", codes: error.errorCodes,
+                text: "The refresh at \(tried) failed: \(error.description).",
                 transient: error.isTransient, tried: tried)
         }
     }
@@ -84,8 +114,10 @@ extension Diagnosis {
     mutating func oauthThroughDaemon(_ daemon: DaemonClient) async {
         // The longest min_valid (a day) makes the daemon refresh now, and keep the result itself.
         guard let response = try? daemon.request("GET", "/v1/accounts/\(name)/token?min_valid=86400") else {
-            add(Finding("refresh", .fail, "The daemon did not answer GET /v1/accounts/\(name)/token on its socket.",
-                remedy: "Check `latchkey serve` / `systemctl --user status latchkey`.", area: .network))
+            add(
+                Finding(
+                    "refresh", .fail, "The daemon did not answer GET /v1/accounts/\(name)/token on its socket.",
+                    remedy: "Check `latchkey serve` / `systemctl --user status latchkey`.", area: .network))
             return
         }
         if let error = response.error {
@@ -93,13 +125,18 @@ extension Diagnosis {
             if error.code == .signinRequired && code == nil {
                 add(Finding("refresh", .fail, error.message, remedy: error.hint, area: .signIn))
             } else {
-                refreshFailed(code: code ?? "", codes: codes, text: error.message, transient: error.code == .providerUnavailable, hint: error.hint)
+                refreshFailed(
+                    code: code ?? "", codes: codes, text: error.message, transient: error.code == .providerUnavailable,
+                    hint: error.hint)
             }
             return
         }
         guard let value = response.json?["access_token"]?.stringValue else {
-            add(Finding("refresh", .fail, "The daemon answered GET /v1/accounts/\(name)/token (HTTP \(response.status)) without a token.",
-                area: .network))
+            add(
+                Finding(
+                    "refresh", .fail,
+                    "The daemon answered GET /v1/accounts/\(name)/token (HTTP \(response.status)) without a token.",
+                    area: .network))
             return
         }
         add(Finding("refresh", .pass, "The daemon got a new token from the provider."))
@@ -108,13 +145,20 @@ extension Diagnosis {
     }
 
     /// `tried`: the token endpoint and its HTTP status, when diagnose asked it itself.
-    mutating func refreshFailed(code: String, codes: [Int], text: String, transient: Bool, hint: String? = nil, tried: String? = nil) {
+    mutating func refreshFailed(
+        code: String, codes: [Int], text: String, transient: Bool, hint: String? = nil, tried: String? = nil
+    ) {
         let explained = codes.isEmpty && code.isEmpty ? text : ProviderErrors.explain(code: code, errorCodes: codes)
-        let finding = codes.isEmpty && code.isEmpty ? text
+        let finding =
+            codes.isEmpty && code.isEmpty
+            ? text
             : "The provider refused the refresh\(tried.map { " at " + $0 } ?? " (the daemon asked it)"): \(explained)."
-        add(Finding("refresh", .fail, finding, remedy: codes.isEmpty && code.isEmpty
-            ? (hint ?? "") : ProviderErrors.remedy(code: code, errorCodes: codes, account: name),
-            area: transient ? .network : .signIn))
+        add(
+            Finding(
+                "refresh", .fail, finding,
+                remedy: codes.isEmpty && code.isEmpty
+                    ? (hint ?? "") : ProviderErrors.remedy(code: code, errorCodes: codes, account: name),
+                area: transient ? .network : .signIn))
     }
 
     /// `AADSTSnnnnn` and an OAuth error code named in a message.
@@ -128,8 +172,12 @@ extension Diagnosis {
     /// lifetime, tenant, user and whether MFA was used.
     mutating func claims(_ token: Secret<String>) {
         let parts = token.reveal().split(separator: ".")
-        guard parts.count == 3, let bytes = Base64.decode(String(parts[1])), let payload = try? JSONValue.parse(bytes), payload.isObject else {
-            add(Finding("token claims", .pass, "The access token is opaque (not a JWT); only the provider can read it."))
+        guard parts.count == 3, let bytes = Base64.decode(String(parts[1])), let payload = try? JSONValue.parse(bytes),
+            payload.isObject
+        else {
+            add(
+                Finding("token claims", .pass, "The access token is opaque (not a JWT); only the provider can read it.")
+            )
             return
         }
         func text(_ key: String) -> String? {
@@ -145,7 +193,9 @@ extension Diagnosis {
         if let tid = text("tid") { words.append("tid \(tid)") }
         if let upn = text("upn") ?? text("preferred_username") { words.append("upn \(upn)") }
         let amr = (payload["amr"]?.arrayValue ?? []).compactMap(\.stringValue)
-        if !amr.isEmpty { words.append("amr \(amr.joined(separator: " ")) (\(amr.contains("mfa") ? "MFA was used" : "no MFA"))") }
+        if !amr.isEmpty {
+            words.append("amr \(amr.joined(separator: " ")) (\(amr.contains("mfa") ? "MFA was used" : "no MFA"))")
+        }
         let now = Double(time(nil))
         var status = Finding.Status.pass
         var remedy = ""

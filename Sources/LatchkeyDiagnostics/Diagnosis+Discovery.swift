@@ -24,7 +24,8 @@ extension Diagnosis {
         for url in OAuthClient.discoveryURLs(issuer: issuer) {
             let response: HTTPResponse
             do {
-                response = try await http.send(HTTPRequest(url: url, headers: [("Accept", "application/json")]), options: options)
+                response = try await http.send(
+                    HTTPRequest(url: url, headers: [("Accept", "application/json")]), options: options)
             } catch {
                 tried.append(Attempt(url: url, error: OAuthClient.describe(error, url: url)))
                 transient = true
@@ -37,18 +38,21 @@ extension Diagnosis {
             do {
                 return try ProviderMetadata(discoveryDocument: OAuthClient.read(response, provider: url))
             } catch {
-                tried.append(Attempt(url: url, status: response.status, error: "not a discovery document: \(error.description)"))
+                tried.append(
+                    Attempt(url: url, status: response.status, error: "not a discovery document: \(error.description)"))
             }
         }
         let first = tried.first.map(\.described) ?? issuer
         let rest = tried.dropFirst().map { ", nor at " + $0.described }.joined()
-        add(Finding("provider metadata", .fail, "There is no OIDC discovery document at \(first)\(rest).",
-            remedy: transient
-                ? "Check the network path to the issuer (the checks above), then run diagnose again."
-                : "Check `issuer` in [accounts.\(name)]: it must be the URL the provider serves "
-                    + "/.well-known/openid-configuration under (Entra ID: https://login.microsoftonline.com/TENANT/v2.0), "
-                    + "or set token_endpoint and device_authorization_endpoint there instead.",
-            area: transient ? .network : .configuration))
+        add(
+            Finding(
+                "provider metadata", .fail, "There is no OIDC discovery document at \(first)\(rest).",
+                remedy: transient
+                    ? "Check the network path to the issuer (the checks above), then run diagnose again."
+                    : "Check `issuer` in [accounts.\(name)]: it must be the URL the provider serves "
+                        + "/.well-known/openid-configuration under (Entra ID: https://login.microsoftonline.com/TENANT/v2.0), "
+                        + "or set token_endpoint and device_authorization_endpoint there instead.",
+                area: transient ? .network : .configuration))
         return nil
     }
 }

@@ -23,20 +23,33 @@ extension Diagnosis {
         let outcome = await Blocking.run { login.run(token: token) }
         switch outcome {
         case .accepted(let mechanism, let answer):
-            add(Finding(check, .pass, "\(proto == .imap ? "IMAPS" : "SMTP submission") at \(server) accepted the token (\(mechanism)): \(answer)"))
+            add(
+                Finding(
+                    check, .pass,
+                    "\(proto == .imap ? "IMAPS" : "SMTP submission") at \(server) accepted the token (\(mechanism)): \(answer)"
+                ))
         case .refused(let mechanism, let answer, let document):
             let details = document.map { " The server's failure document: \($0)." } ?? ""
-            add(Finding(check, .fail, "\(proto == .imap ? "IMAPS" : "SMTP submission") at \(server) refused the token (\(mechanism) as \(user)): \(answer)\(details)",
-                remedy: "Compare the token's aud and scp (token claims above) with what the server needs (Exchange Online: "
-                    + (proto == .imap ? "https://outlook.office.com/IMAP.AccessAsUser.All" : "https://outlook.office.com/SMTP.Send")
-                    + "); check that the mailbox allows \(proto == .imap ? "IMAP" : "authenticated SMTP") and that the user name "
-                    + "(email in [accounts.\(name)]) is the mailbox's address.",
-                area: .signIn))
+            add(
+                Finding(
+                    check, .fail,
+                    "\(proto == .imap ? "IMAPS" : "SMTP submission") at \(server) refused the token (\(mechanism) as \(user)): \(answer)\(details)",
+                    remedy:
+                        "Compare the token's aud and scp (token claims above) with what the server needs (Exchange Online: "
+                        + (proto == .imap
+                            ? "https://outlook.office.com/IMAP.AccessAsUser.All"
+                            : "https://outlook.office.com/SMTP.Send")
+                        + "); check that the mailbox allows \(proto == .imap ? "IMAP" : "authenticated SMTP") and that the user name "
+                        + "(email in [accounts.\(name)]) is the mailbox's address.",
+                    area: .signIn))
         case .unusable(let why, let area):
-            add(Finding(check, .fail, why,
-                remedy: "Check \(proto.rawValue) = \"\(server)\" in [accounts.\(name)] (IMAPS is TLS at once, usually port 993; "
-                    + "submission uses STARTTLS, usually 587), the network and ca_file.",
-                area: area))
+            add(
+                Finding(
+                    check, .fail, why,
+                    remedy:
+                        "Check \(proto.rawValue) = \"\(server)\" in [accounts.\(name)] (IMAPS is TLS at once, usually port 993; "
+                        + "submission uses STARTTLS, usually 587), the network and ca_file.",
+                    area: area))
         }
     }
 }
@@ -70,7 +83,8 @@ struct MailLogin {
 
     /// The SASL initial response for `mechanism`.
     func initialResponse(_ mechanism: String, _ token: Secret<String>) -> String {
-        let text = mechanism == "OAUTHBEARER"
+        let text =
+            mechanism == "OAUTHBEARER"
             ? "n,a=\(user),\u{1}host=\(server.host)\u{1}port=\(server.port)\u{1}auth=Bearer \(token.reveal())\u{1}\u{1}"
             : "user=\(user)\u{1}auth=Bearer \(token.reveal())\u{1}\u{1}"
         return Base64.encode(Array(text.utf8))
@@ -79,17 +93,22 @@ struct MailLogin {
     func imap(_ lines: TLSLines, _ token: Secret<String>) throws(LatchkeyError) -> Outcome {
         try lines.startTLS(caFile: caFile)
         let greeting = try lines.readLine()
-        guard greeting.hasPrefix("* OK") else { return .unusable("IMAP at \(server) did not greet with * OK: \(clean(greeting))", .network) }
+        guard greeting.hasPrefix("* OK") else {
+            return .unusable("IMAP at \(server) did not greet with * OK: \(clean(greeting))", .network)
+        }
         try lines.send("a1 CAPABILITY")
         var capabilities: [String] = []
         for _ in 0..<Self.maximumLines {
             let line = try lines.readLine()
-            if line.hasPrefix("* CAPABILITY ") { capabilities = line.split(separator: " ").map { String($0).uppercased() } }
+            if line.hasPrefix("* CAPABILITY ") {
+                capabilities = line.split(separator: " ").map { String($0).uppercased() }
+            }
             if line.hasPrefix("a1 ") { break }
         }
         guard let mechanism = ["OAUTHBEARER", "XOAUTH2"].first(where: { capabilities.contains("AUTH=" + $0) }) else {
-            return .unusable("IMAP at \(server) offers no OAuth login (AUTH=OAUTHBEARER or AUTH=XOAUTH2): "
-                + clean(capabilities.filter { $0.hasPrefix("AUTH=") }.joined(separator: " ")), .configuration)
+            return .unusable(
+                "IMAP at \(server) offers no OAuth login (AUTH=OAUTHBEARER or AUTH=XOAUTH2): "
+                    + clean(capabilities.filter { $0.hasPrefix("AUTH=") }.joined(separator: " ")), .configuration)
         }
         try lines.send("a2 AUTHENTICATE \(mechanism) \(initialResponse(mechanism, token))")
         var document: String?
@@ -108,18 +127,26 @@ struct MailLogin {
     }
 
     func smtp(_ lines: TLSLines, _ token: Secret<String>) throws(LatchkeyError) -> Outcome {
-        guard try reply(lines).code == 220 else { return .unusable("SMTP at \(server) did not greet with 220.", .network) }
+        guard try reply(lines).code == 220 else {
+            return .unusable("SMTP at \(server) did not greet with 220.", .network)
+        }
         try lines.send("EHLO latchkey.invalid")
         _ = try reply(lines)
         try lines.send("STARTTLS")
         let ready = try reply(lines)
-        guard ready.code == 220 else { return .unusable("SMTP at \(server) refused STARTTLS: \(ready.text)", .configuration) }
+        guard ready.code == 220 else {
+            return .unusable("SMTP at \(server) refused STARTTLS: \(ready.text)", .configuration)
+        }
         try lines.startTLS(caFile: caFile)
         try lines.send("EHLO latchkey.invalid")
         let hello = try reply(lines)
-        let offered = hello.lines.first { $0.uppercased().hasPrefix("AUTH") }.map { $0.uppercased().split(separator: " ").map(String.init) } ?? []
+        let offered =
+            hello.lines.first { $0.uppercased().hasPrefix("AUTH") }.map {
+                $0.uppercased().split(separator: " ").map(String.init)
+            } ?? []
         guard let mechanism = ["OAUTHBEARER", "XOAUTH2"].first(where: offered.contains) else {
-            return .unusable("SMTP at \(server) offers no OAuth login after STARTTLS (AUTH \(clean(offered.dropFirst().joined(separator: " ")))).",
+            return .unusable(
+                "SMTP at \(server) offers no OAuth login after STARTTLS (AUTH \(clean(offered.dropFirst().joined(separator: " ")))).",
                 .configuration)
         }
         // RFC 4954 §4: an initial response that would make the line longer than 512 octets
@@ -155,7 +182,9 @@ struct MailLogin {
             raw.append(line)
             texts.append(String(line.dropFirst(4)))
             if line.count < 4 || line.utf8.dropFirst(3).first != UInt8(ascii: "-") {
-                return (CheckedNumber.decimal(line.prefix(3), maximum: 999) ?? 0, texts, clean(raw.joined(separator: " | ")))
+                return (
+                    CheckedNumber.decimal(line.prefix(3), maximum: 999) ?? 0, texts, clean(raw.joined(separator: " | "))
+                )
             }
         }
         throw LatchkeyError(.providerUnavailable, "SMTP at \(server) sent more than \(Self.maximumLines) reply lines.")
@@ -163,7 +192,9 @@ struct MailLogin {
 
     /// RFC 7628 §3.2.2: the base64 JSON document a server sends on failure, as key=value.
     func failureDocument(_ text: String) -> String? {
-        guard let bytes = Base64.decode(text.trimmed), let json = try? JSONValue.parse(bytes), case .object(let members) = json else {
+        guard let bytes = Base64.decode(text.trimmed), let json = try? JSONValue.parse(bytes),
+            case .object(let members) = json
+        else {
             return nil
         }
         return clean(members.prefix(8).map { "\($0.0)=\($0.1.stringValue ?? $0.1.encoded)" }.joined(separator: ", "))

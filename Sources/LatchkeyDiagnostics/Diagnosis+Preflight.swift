@@ -23,29 +23,42 @@ extension Diagnosis {
         do {
             _ = try await OAuthClient(http: http).startDeviceAuthorization(
                 endpoint: endpoint, clientID: clientID, scopes: scopes, options: options)
-            add(Finding("preflight", .pass,
-                "POST \(endpoint) with client_id '\(clientID)' was answered with a device code: the provider knows the app and allows the device flow."))
+            add(
+                Finding(
+                    "preflight", .pass,
+                    "POST \(endpoint) with client_id '\(clientID)' was answered with a device code: the provider knows the app and allows the device flow."
+                ))
         } catch {
-            let tried = "POST \(Attempt(url: endpoint, status: error.httpStatus).described) with client_id '\(clientID)'"
+            let tried =
+                "POST \(Attempt(url: endpoint, status: error.httpStatus).described) with client_id '\(clientID)'"
             guard !error.isTransient else {
-                add(Finding("preflight", .fail, "\(tried) failed: \(error.description).",
-                    remedy: "Check the network path to the provider (the checks above), then run diagnose again.", area: .network))
+                add(
+                    Finding(
+                        "preflight", .fail, "\(tried) failed: \(error.description).",
+                        remedy: "Check the network path to the provider (the checks above), then run diagnose again.",
+                        area: .network))
                 return
             }
-            refused(tried, code: error.code ?? "", codes: error.errorCodes, text: error.providerDescription, clientID: clientID)
+            refused(
+                tried, code: error.code ?? "", codes: error.errorCodes, text: error.providerDescription,
+                clientID: clientID)
         }
     }
 
     mutating func authorizePreflight(_ endpoint: String, clientID: String, scopes: [String]) async {
         let redirect = "http://127.0.0.1:8400/"
-        let request = AuthorizationRequest(authorizationEndpoint: endpoint, clientID: clientID, redirectURI: redirect, scopes: scopes)
+        let request = AuthorizationRequest(
+            authorizationEndpoint: endpoint, clientID: clientID, redirectURI: redirect, scopes: scopes)
         let tried = "GET \(endpoint) with client_id '\(clientID)' and redirect_uri \(redirect)"
         let response: HTTPResponse
         do {
             response = try await http.send(HTTPRequest(method: "GET", url: request.url), options: options)
         } catch {
-            add(Finding("preflight", .fail, "\(tried) failed: \(OAuthClient.describe(error, url: endpoint)).",
-                remedy: "Check the network path to the provider (the checks above), then run diagnose again.", area: .network))
+            add(
+                Finding(
+                    "preflight", .fail, "\(tried) failed: \(OAuthClient.describe(error, url: endpoint)).",
+                    remedy: "Check the network path to the provider (the checks above), then run diagnose again.",
+                    area: .network))
             return
         }
         // The page (Entra ID answers 200 with an error page), a JSON error, or a redirect back
@@ -58,30 +71,43 @@ extension Diagnosis {
         let code = ProviderErrors.aadstsCode(in: body) ?? ProviderErrors.aadstsCode(in: location)
         let error = json?["error"]?.stringValue ?? redirected
         guard code != nil || error != nil || response.status >= 400 else {
-            add(Finding("preflight", .pass,
-                "\(tried) answered HTTP \(response.status) with the sign-in page: the app and this kind of redirect URI are registered."))
+            add(
+                Finding(
+                    "preflight", .pass,
+                    "\(tried) answered HTTP \(response.status) with the sign-in page: the app and this kind of redirect URI are registered."
+                ))
             return
         }
-        let text = code.flatMap { Self.sentence(around: "AADSTS\($0)", in: body) }
+        let text =
+            code.flatMap { Self.sentence(around: "AADSTS\($0)", in: body) }
             ?? json?["error_description"]?.stringValue ?? (error == nil ? "HTTP \(response.status)" : nil)
-        refused("\(tried) (HTTP \(response.status))", code: error ?? "", codes: code.map { [$0] } ?? [], text: text, clientID: clientID)
+        refused(
+            "\(tried) (HTTP \(response.status))", code: error ?? "", codes: code.map { [$0] } ?? [], text: text,
+            clientID: clientID)
     }
 
     /// A refusal of the client id or redirect URI, in plain words, with the fix.
     mutating func refused(_ tried: String, code: String, codes: [Int], text: String?, clientID: String) {
-        let explained = code.isEmpty && codes.isEmpty ? "the provider refused it" : ProviderErrors.explain(code: code, errorCodes: codes)
+        let explained =
+            code.isEmpty && codes.isEmpty
+            ? "the provider refused it" : ProviderErrors.explain(code: code, errorCodes: codes)
         let said = text.map { " The provider says: \(RecordedError.clean($0, limit: 300))" } ?? ""
         let remedy: String
         if codes.contains(50011) {
-            remedy = "Ask your administrator to register http://127.0.0.1 (any port) as a redirect URI of the app '\(clientID)' "
+            remedy =
+                "Ask your administrator to register http://127.0.0.1 (any port) as a redirect URI of the app '\(clientID)' "
                 + "(platform \"Mobile and desktop applications\"), or use the device flow: flow = \"device\" in [accounts.\(name)]."
-        } else if codes.contains(700016) || (codes.isEmpty && ["invalid_client", "unauthorized_client"].contains(code)) {
-            remedy = "Ask your administrator to register the app '\(clientID)' in this tenant (or consent to it), "
+        } else if codes.contains(700016) || (codes.isEmpty && ["invalid_client", "unauthorized_client"].contains(code))
+        {
+            remedy =
+                "Ask your administrator to register the app '\(clientID)' in this tenant (or consent to it), "
                 + "or use a client id registered for this tenant: client_id in [accounts.\(name)]."
         } else {
             remedy = ProviderErrors.remedy(code: code, errorCodes: codes, account: name)
         }
-        add(Finding("preflight", .fail, "\(tried) was refused: \(explained).\(said)", remedy: remedy, area: .configuration))
+        add(
+            Finding(
+                "preflight", .fail, "\(tried) was refused: \(explained).\(said)", remedy: remedy, area: .configuration))
     }
 
     /// The sentence of a page that holds `marker`, tags and spacing removed (bounded input).
@@ -90,7 +116,9 @@ extension Diagnosis {
         let tail = page[found.lowerBound...].prefix(600)
         let stop = tail.firstIndex(of: "<") ?? tail.endIndex
         var text = String(tail[..<stop])
-        for (entity, character) in [("&#39;", "'"), ("&#x27;", "'"), ("&quot;", "\""), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")] {
+        for (entity, character) in [
+            ("&#39;", "'"), ("&#x27;", "'"), ("&quot;", "\""), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"),
+        ] {
             text = text.replacingEvery(entity, with: character)
         }
         return text

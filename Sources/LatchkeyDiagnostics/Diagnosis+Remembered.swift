@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
 import LatchkeyOAuth
 import LatchkeyStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Diagnosis {
     /// What the daemon saw (issue 19): the account's last failed sign-in and last failed
@@ -14,7 +15,9 @@ extension Diagnosis {
     /// checks that follow say whether it still holds.
     mutating func remembered() {
         let kept: [ErrorJournal.Kind: RecordedError]
-        if let daemon = input.daemon, let answer = try? daemon.request("GET", "/v1/accounts/\(name)/errors"), answer.status == 200 {
+        if let daemon = input.daemon, let answer = try? daemon.request("GET", "/v1/accounts/\(name)/errors"),
+            answer.status == 200
+        {
             kept = ErrorJournal.kinds(answer.json)
         } else if let path = input.errorJournal, let stored = ErrorJournal.read(path: path)[name] {
             kept = stored
@@ -23,13 +26,18 @@ extension Diagnosis {
         }
         if let signIn = kept[.signIn] {
             let refused = signIn.error != nil || !signIn.errorCodes.isEmpty
-            add(Finding("last sign-in", refused ? .fail : .warn,
-                "The last sign-in (\(signIn.method) flow, \(Self.utc(signIn.time))) failed: \(Self.said(signIn)).",
-                remedy: Self.remedy(signIn, account: name), area: .signIn))
+            add(
+                Finding(
+                    "last sign-in", refused ? .fail : .warn,
+                    "The last sign-in (\(signIn.method) flow, \(Self.utc(signIn.time))) failed: \(Self.said(signIn)).",
+                    remedy: Self.remedy(signIn, account: name), area: .signIn))
         }
         if !stopped, let refresh = kept[.refresh] {
-            add(Finding("last refresh", .warn, "The daemon's last refresh (\(Self.utc(refresh.time))) failed: \(Self.said(refresh)).",
-                remedy: Self.remedy(refresh, account: name), area: .signIn))
+            add(
+                Finding(
+                    "last refresh", .warn,
+                    "The daemon's last refresh (\(Self.utc(refresh.time))) failed: \(Self.said(refresh)).",
+                    remedy: Self.remedy(refresh, account: name), area: .signIn))
         }
     }
 
@@ -50,7 +58,9 @@ extension Diagnosis {
     }
 
     static func remedy(_ error: RecordedError, account: String) -> String {
-        guard error.error != nil || !error.errorCodes.isEmpty else { return "Run `latchkey login \(account)` again; if it fails the same way, the message above says why." }
+        guard error.error != nil || !error.errorCodes.isEmpty else {
+            return "Run `latchkey login \(account)` again; if it fails the same way, the message above says why."
+        }
         return ProviderErrors.remedy(code: error.error ?? "", errorCodes: error.errorCodes, account: account)
     }
 

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyBlocking
 import LatchkeyClient
 import LatchkeyCore
@@ -10,6 +7,10 @@ import LatchkeyGSS
 import LatchkeyHTTP
 import LatchkeyOAuth
 import LatchkeyStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a diagnosis needs: the account (or only an address), where its secrets are, and the
 /// daemon when one runs (then tokens and headers come from it, so nothing it holds is
@@ -109,8 +110,10 @@ public struct Diagnosis {
             if !stopped { remembered() }
             if !stopped { await basicPassword(account) }
         case .auto:
-            add(Finding("method", .warn, "method = \"auto\": the daemon chooses at sign-in from what the service offers.",
-                remedy: "Run `latchkey setup` to fix the method in the config."))
+            add(
+                Finding(
+                    "method", .warn, "method = \"auto\": the daemon chooses at sign-in from what the service offers.",
+                    remedy: "Run `latchkey setup` to fix the method in the config."))
         }
         if !stopped, serviceURL != nil, account.method != .auto { await request(account) }
         if !stopped { await mail(account) }
@@ -121,12 +124,15 @@ public struct Diagnosis {
 
     mutating func autodiscover(_ email: String) async {
         do {
-            let found = try await Autodiscover(http: http, options: options).find(email: email, configured: input.autodiscoverHost)
+            let found = try await Autodiscover(http: http, options: options).find(
+                email: email, configured: input.autodiscoverHost)
             serviceURL = found.url
             add(Finding("autodiscover", .pass, "\(found.service.rawValue) for \(found.email) is at \(found.url)."))
         } catch {
-            add(Finding("autodiscover", .fail, error.message.split(separator: "\n").first.map(String.init) ?? error.message,
-                remedy: error.hint, area: error.code == .providerUnavailable ? .network : .configuration))
+            add(
+                Finding(
+                    "autodiscover", .fail, error.message.split(separator: "\n").first.map(String.init) ?? error.message,
+                    remedy: error.hint, area: error.code == .providerUnavailable ? .network : .configuration))
         }
     }
 
@@ -150,14 +156,18 @@ public struct Diagnosis {
         // getaddrinfo, connect and the TLS handshake block: off the cooperative pool.
         let addresses = await Blocking.run { Network.resolve(host) }
         guard !addresses.isEmpty else {
-            add(Finding("dns \(host)", .fail, "The name \(host) does not resolve.",
-                remedy: "Check the host name in the config, the DNS server and the VPN.", area: .network))
+            add(
+                Finding(
+                    "dns \(host)", .fail, "The name \(host) does not resolve.",
+                    remedy: "Check the host name in the config, the DNS server and the VPN.", area: .network))
             return
         }
         add(Finding("dns \(host)", .pass, "\(host) is \(addresses.prefix(3).joined(separator: ", "))."))
         if let error = await Blocking.run({ Network.connect(host, port) }) {
-            add(Finding("tcp \(host):\(port)", .fail, error,
-                remedy: "Check that the service runs and that no firewall or proxy is in the way.", area: .network))
+            add(
+                Finding(
+                    "tcp \(host):\(port)", .fail, error,
+                    remedy: "Check that the service runs and that no firewall or proxy is in the way.", area: .network))
             return
         }
         add(Finding("tcp \(host):\(port)", .pass, "\(host):\(port) accepts connections."))
@@ -178,26 +188,45 @@ public struct Diagnosis {
         } catch {
             return add(Finding(check, .fail, error.message, remedy: error.hint, area: .network))
         }
-        let certificate = "subject \(report.subject), issuer \(report.issuer), valid \(report.notBefore) to \(report.notAfter)"
+        let certificate =
+            "subject \(report.subject), issuer \(report.issuer), valid \(report.notBefore) to \(report.notAfter)"
         switch report.verifyCode {
         case 0:
             return add(Finding(check, .pass, "\(report.protocolVersion); the certificate verifies: \(certificate)."))
         case TLSReport.Code.expired:
-            return add(Finding(check, .fail, "The server's certificate has expired (\(report.notAfter)): \(certificate).",
-                remedy: "The service's administrator must renew the certificate.", area: .network))
+            return add(
+                Finding(
+                    check, .fail, "The server's certificate has expired (\(report.notAfter)): \(certificate).",
+                    remedy: "The service's administrator must renew the certificate.", area: .network))
         case TLSReport.Code.notYetValid:
-            return add(Finding(check, .fail, "The server's certificate is not valid yet (from \(report.notBefore)); is this machine's clock right?",
-                remedy: "Check the clock (timedatectl); else the administrator must fix the certificate.", area: .network))
+            return add(
+                Finding(
+                    check, .fail,
+                    "The server's certificate is not valid yet (from \(report.notBefore)); is this machine's clock right?",
+                    remedy: "Check the clock (timedatectl); else the administrator must fix the certificate.",
+                    area: .network))
         case TLSReport.Code.hostnameMismatch, TLSReport.Code.ipMismatch:
-            return add(Finding(check, .fail, "The certificate is not for \(host) (host name mismatch): \(certificate).",
-                remedy: "Use the host name the certificate names, or ask the administrator for a certificate for \(host).", area: .network))
-        case TLSReport.Code.unknownIssuer, TLSReport.Code.selfSigned, TLSReport.Code.selfSignedInChain, TLSReport.Code.unableToVerifyLeaf:
+            return add(
+                Finding(
+                    check, .fail, "The certificate is not for \(host) (host name mismatch): \(certificate).",
+                    remedy:
+                        "Use the host name the certificate names, or ask the administrator for a certificate for \(host).",
+                    area: .network))
+        case TLSReport.Code.unknownIssuer, TLSReport.Code.selfSigned, TLSReport.Code.selfSignedInChain,
+            TLSReport.Code.unableToVerifyLeaf:
             let extra = caFile.map { " (nor by ca_file \($0))" } ?? ""
-            return add(Finding(check, .fail, "The certificate is not issued by a CA this machine trusts\(extra): \(report.verifyText); \(certificate).",
-                remedy: "Set ca_file in [accounts.\(name)] to the organisation's CA (PEM), or install it in the system's trust store.", area: .network))
+            return add(
+                Finding(
+                    check, .fail,
+                    "The certificate is not issued by a CA this machine trusts\(extra): \(report.verifyText); \(certificate).",
+                    remedy:
+                        "Set ca_file in [accounts.\(name)] to the organisation's CA (PEM), or install it in the system's trust store.",
+                    area: .network))
         default:
-            return add(Finding(check, .fail, "The certificate does not verify: \(report.verifyText); \(certificate).",
-                remedy: "Ask the service's administrator.", area: .network))
+            return add(
+                Finding(
+                    check, .fail, "The certificate does not verify: \(report.verifyText); \(certificate).",
+                    remedy: "Ask the service's administrator.", area: .network))
         }
     }
 
@@ -209,59 +238,24 @@ public struct Diagnosis {
             let date = response.header("Date"), let server = HTTPDate.parse(date)
         else { return }
         let skew = server - Double(time(nil))
-        let words = "\(host)'s clock is \(Int(clamping: abs(skew)) ?? 0) s \(skew > 0 ? "ahead of" : "behind") this machine's"
+        let words =
+            "\(host)'s clock is \(Int(clamping: abs(skew)) ?? 0) s \(skew > 0 ? "ahead of" : "behind") this machine's"
         if abs(skew) > 300 {
-            add(Finding("clock \(host)", .fail, words + " (Date: \(date)); Kerberos and token lifetimes allow 5 minutes.",
-                remedy: "Synchronise this machine's clock (timedatectl set-ntp true); if it is right, the server's is wrong.",
-                area: .configuration))
+            add(
+                Finding(
+                    "clock \(host)", .fail, words + " (Date: \(date)); Kerberos and token lifetimes allow 5 minutes.",
+                    remedy:
+                        "Synchronise this machine's clock (timedatectl set-ntp true); if it is right, the server's is wrong.",
+                    area: .configuration))
         } else if abs(skew) > 60 {
-            add(Finding("clock \(host)", .warn, words + ".", remedy: "Synchronise the clock (timedatectl set-ntp true)."))
+            add(
+                Finding(
+                    "clock \(host)", .warn, words + ".", remedy: "Synchronise the clock (timedatectl set-ntp true)."))
         } else {
-            add(Finding("clock \(host)", .pass, "\(host)'s clock agrees with this machine's (within \(Int(clamping: abs(skew)) ?? 0) s)."))
+            add(
+                Finding(
+                    "clock \(host)", .pass,
+                    "\(host)'s clock agrees with this machine's (within \(Int(clamping: abs(skew)) ?? 0) s)."))
         }
-    }
-
-    // MARK: The service and the provider
-
-    mutating func challenges(_ url: String) async {
-        do {
-            let (status, challenges) = try await Discovery(http: http, options: options).probe(url)
-            let offered = challenges.map(\.offeredMethod)
-            let schemes = challenges.map(\.scheme).joined(separator: ", ")
-            if let method = account?.method, method != .auto {
-                let accepted = [method] + (account?.fallback ?? [])
-                if offered.contains(where: { $0.method.map(accepted.contains) == true }) {
-                    add(Finding("challenges", .pass, "The service answers \(status) and offers \(schemes); \(method.rawValue) is among them."))
-                } else {
-                    add(Finding("challenges", .fail, "The service offers \(schemes), not \(method.rawValue).",
-                        remedy: "Run `latchkey setup \(account?.email ?? "EMAIL") --url \(url) --dry-run` to see which method fits, and change method."))
-                }
-            } else {
-                add(Finding("challenges", .pass, "The service answers \(status) and offers \(schemes)."))
-            }
-        } catch {
-            add(Finding("challenges", .warn, error.message, remedy: error.hint))
-        }
-    }
-
-    mutating func providerMetadata(_ account: AccountConfig) async {
-        let found: ProviderMetadata
-        var discovered: ProviderMetadata?
-        do {
-            if account.provider == .oidc, let issuer = account.issuer {
-                try ProviderMetadata.checkIssuer(issuer)
-                guard let document = await discoverIssuer(issuer) else { return }
-                discovered = document
-            }
-            found = try ProviderMetadata.resolve(for: account, discovered: discovered)
-        } catch {
-            add(Finding("provider metadata", .fail, "The daemon refuses this provider: \(error.message).",
-                remedy: "Use https endpoints in [accounts.\(name)] (plain http only to this machine).", area: .configuration))
-            return
-        }
-        metadata = found
-        let flows = [found.deviceAuthorizationEndpoint.map { _ in "device" }, found.authorizationEndpoint.map { _ in "browser" }]
-            .compactMap { $0 }.joined(separator: " and ")
-        add(Finding("provider metadata", .pass, "Token endpoint \(found.tokenEndpoint); sign-in by \(flows.isEmpty ? "no interactive flow" : flows)."))
     }
 }

@@ -18,7 +18,8 @@ public struct Finding: Sendable, Equatable {
     public var remedy: String
     public var area: Area
 
-    public init(_ check: String, _ status: Status, _ finding: String, remedy: String = "", area: Area = .configuration) {
+    public init(_ check: String, _ status: Status, _ finding: String, remedy: String = "", area: Area = .configuration)
+    {
         self.check = check
         self.status = status
         self.finding = finding
@@ -28,11 +29,12 @@ public struct Finding: Sendable, Equatable {
 
     /// docs/diagnose-json.md: `area` is "configuration", "network" or "sign_in".
     public var json: JSONValue {
-        let area = switch area {
-        case .configuration: "configuration"
-        case .network: "network"
-        case .signIn: "sign_in"
-        }
+        let area =
+            switch area {
+            case .configuration: "configuration"
+            case .network: "network"
+            case .signIn: "sign_in"
+            }
         return .object([
             ("check", .string(check)), ("status", .string(status.rawValue)), ("finding", .string(finding)),
             ("remedy", .string(remedy)), ("area", .string(area)),
@@ -75,11 +77,12 @@ public struct Report: Sendable {
     public func text(colour: Bool) -> String {
         var lines: [String] = []
         for finding in findings {
-            let (mark, code) = switch finding.status {
-            case .pass: ("✔", "32")
-            case .warn: ("!", "33")
-            case .fail: ("✘", "31")
-            }
+            let (mark, code) =
+                switch finding.status {
+                case .pass: ("✔", "32")
+                case .warn: ("!", "33")
+                case .fail: ("✘", "31")
+                }
             let shown = colour ? "\u{1B}[\(code)m\(mark)\u{1B}[0m" : mark
             lines.append("\(shown) \(finding.check): \(finding.finding)")
             if !finding.remedy.isEmpty && finding.status != .pass { lines.append("    → \(finding.remedy)") }

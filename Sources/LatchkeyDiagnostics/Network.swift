@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import LatchkeyCrypto
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// DNS and TCP, with the system's resolver and a short timeout.
 enum Network {
@@ -17,7 +18,10 @@ enum Network {
         while let entry = cursor {
             cursor = entry.pointee.ai_next
             var buffer = [CChar](repeating: 0, count: 64)
-            if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+            if getnameinfo(
+                entry.pointee.ai_addr, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0,
+                NI_NUMERICHOST) == 0
+            {
                 let text = String(cString: buffer)
                 if !out.contains(text) { out.append(text) }
             }
@@ -47,7 +51,8 @@ enum HTTPDate {
         let parts = text.split(separator: " ")
         // A server's header: ASCII digits in their ranges only, so the tm fields cannot overflow.
         guard parts.count == 6, let day = CheckedNumber.decimal(parts[1], maximum: 31),
-            let month = months.firstIndex(of: String(parts[2])), let year = CheckedNumber.decimal(parts[3], maximum: 9999)
+            let month = months.firstIndex(of: String(parts[2])),
+            let year = CheckedNumber.decimal(parts[3], maximum: 9999)
         else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { CheckedNumber.decimal($0, maximum: 60) }
         guard clock.count == 3 else { return nil }

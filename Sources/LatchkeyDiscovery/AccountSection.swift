@@ -12,7 +12,9 @@ public struct AccountSection: Sendable {
     public var scopes: [String]?
     public var username: String?
 
-    public init(name: String, report: DiscoveryReport, clientID: String?, caFile: String?, scopes: [String]?, username: String?) {
+    public init(
+        name: String, report: DiscoveryReport, clientID: String?, caFile: String?, scopes: [String]?, username: String?
+    ) {
         self.name = name
         self.report = report
         self.clientID = clientID
@@ -47,9 +49,13 @@ public struct AccountSection: Sendable {
                 lines.append("tenant = \(Self.quoted(tenant))")
                 // A national cloud: its endpoints, as the preset names the global cloud's.
                 if let metadata = report.metadata, metadata != ProviderMetadata.microsoft(tenant: tenant) {
-                    if let e = metadata.authorizationEndpoint { lines.append("authorization_endpoint = \(Self.quoted(e))") }
+                    if let e = metadata.authorizationEndpoint {
+                        lines.append("authorization_endpoint = \(Self.quoted(e))")
+                    }
                     lines.append("token_endpoint = \(Self.quoted(metadata.tokenEndpoint))")
-                    if let e = metadata.deviceAuthorizationEndpoint { lines.append("device_authorization_endpoint = \(Self.quoted(e))") }
+                    if let e = metadata.deviceAuthorizationEndpoint {
+                        lines.append("device_authorization_endpoint = \(Self.quoted(e))")
+                    }
                 }
             } else if let issuer = report.issuer {
                 lines.append("issuer = \(Self.quoted(issuer))")
@@ -79,7 +85,8 @@ public struct AccountSection: Sendable {
 
     /// A bare key when it can be one, else a quoted key.
     static func key(_ name: String) -> String {
-        let bare = !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        let bare =
+            !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
         return bare ? name : quoted(name)
     }
 

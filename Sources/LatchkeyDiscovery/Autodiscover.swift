@@ -23,8 +23,10 @@ public struct AutodiscoverResult: Sendable, Equatable {
 /// (HTTP 302 from v2, `Redirect`/`redirectAddr` and `redirectUrl` from POX) are followed over
 /// https only, at most `maximumHops` in all, and a loop is named as one.
 public struct Autodiscover: Sendable {
-    public static let mobileSyncResponseSchema = "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006"
-    public static let outlookResponseSchema = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+    public static let mobileSyncResponseSchema =
+        "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006"
+    public static let outlookResponseSchema =
+        "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
     /// Exchange Online answers v2 requests for any address it hosts.
     public static let wellKnownHost = "https://outlook.office365.com"
 
@@ -48,7 +50,9 @@ public struct Autodiscover: Sendable {
 
     public func find(email: String, configured: String? = nil) async throws(LatchkeyError) -> AutodiscoverResult {
         guard Self.domain(of: email) != nil else {
-            throw LatchkeyError(.badRequest, "'\(email)' is not an e-mail address.", hint: "Give the address you sign in with, such as alice@contoso.example.")
+            throw LatchkeyError(
+                .badRequest, "'\(email)' is not an e-mail address.",
+                hint: "Give the address you sign in with, such as alice@contoso.example.")
         }
         var walk = AutodiscoverWalk(autodiscover: self, configured: configured)
         return try await walk.run(email: email)
@@ -58,7 +62,9 @@ public struct Autodiscover: Sendable {
         guard let at = email.lastIndex(of: "@") else { return nil }
         let domain = email[email.index(after: at)...].lowercased()
         let local = email[..<at]
-        guard !local.isEmpty, !domain.isEmpty, domain.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else {
+        guard !local.isEmpty, !domain.isEmpty,
+            domain.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
+        else {
             return nil
         }
         return domain
@@ -90,7 +96,8 @@ public struct Autodiscover: Sendable {
             if c.isASCII && (c.isLetter || c.isNumber || "-._~@+".contains(c)) {
                 out.append(c)
             } else {
-                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
+                out +=
+                    "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 15, radix: 16, uppercase: true)
             }
         }
         return out
@@ -112,7 +119,8 @@ public struct Autodiscover: Sendable {
     }
 
     static func poxRequest(email: String, schema: String) -> String {
-        let requestSchema = schema == mobileSyncResponseSchema
+        let requestSchema =
+            schema == mobileSyncResponseSchema
             ? "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"
             : "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
         return """

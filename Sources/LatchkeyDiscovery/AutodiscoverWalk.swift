@@ -22,7 +22,9 @@ struct AutodiscoverWalk {
             try visit("address " + email.lowercased(), what: email)
             for base in Autodiscover.candidates(email: email, configured: configured) {
                 for service in [AutodiscoverResult.Service.activeSync, .ews] {
-                    let url = base + "/autodiscover/autodiscover.json/v1.0/" + Autodiscover.pathSegment(email) + "?Protocol=" + service.rawValue
+                    let url =
+                        base + "/autodiscover/autodiscover.json/v1.0/" + Autodiscover.pathSegment(email) + "?Protocol="
+                        + service.rawValue
                     if let found = try await json(url, service: service) {
                         return AutodiscoverResult(service: service, url: found, email: email, trail: trail)
                     }
@@ -47,8 +49,11 @@ struct AutodiscoverWalk {
         let asked = trail.map { "  " + $0 }.joined(separator: "\n")
         if sawHTML {
             throw LatchkeyError(
-                .configuration, "Autodiscover for \(start) got an HTML page instead of an Autodiscover answer:\n\(asked)",
-                hint: "The host serves a web page (a sign-in portal or a site without Autodiscover). Pass the right host with --autodiscover, or the service URL with --url.")
+                .configuration,
+                "Autodiscover for \(start) got an HTML page instead of an Autodiscover answer:\n\(asked)",
+                hint:
+                    "The host serves a web page (a sign-in portal or a site without Autodiscover). Pass the right host with --autodiscover, or the service URL with --url."
+            )
         }
         if !reachedAny {
             throw LatchkeyError(
@@ -57,7 +62,8 @@ struct AutodiscoverWalk {
         }
         throw LatchkeyError(
             .configuration, "Autodiscover found no ActiveSync or EWS service for \(start):\n\(asked)",
-            hint: "Check the address, or pass the Autodiscover host with --autodiscover, or the service URL with --url.")
+            hint: "Check the address, or pass the Autodiscover host with --autodiscover, or the service URL with --url."
+        )
     }
 
     enum POXStep {
@@ -71,7 +77,9 @@ struct AutodiscoverWalk {
         var url = start
         while true {
             try visit("GET " + url, what: url)
-            guard let response = await send(HTTPRequest(url: url, headers: [("Accept", "application/json")])) else { return nil }
+            guard let response = await send(HTTPRequest(url: url, headers: [("Accept", "application/json")])) else {
+                return nil
+            }
             switch try redirectOrHTML(response, from: url, what: "GET \(url)") {
             case .redirect(let next):
                 url = next
@@ -145,7 +153,8 @@ struct AutodiscoverWalk {
     }
 
     /// An HTTP redirect (followed only to https, counted as a hop) or an HTML page, noted in the trail.
-    mutating func redirectOrHTML(_ response: HTTPResponse, from url: String, what: String) throws(LatchkeyError) -> Turn {
+    mutating func redirectOrHTML(_ response: HTTPResponse, from url: String, what: String) throws(LatchkeyError) -> Turn
+    {
         if [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") {
             let next = Autodiscover.resolve(location, against: url)
             trail.append("\(what) → \(response.status) redirect to \(next)")
@@ -172,7 +181,8 @@ struct AutodiscoverWalk {
     }
 
     mutating func isHTML(_ response: HTTPResponse) -> Bool {
-        let html = response.contentType.hasPrefix("text/html")
+        let html =
+            response.contentType.hasPrefix("text/html")
             || POXAnswer.isHTMLPage(response.body)
         if html { sawHTML = true }
         return html
@@ -183,7 +193,9 @@ struct AutodiscoverWalk {
             let chain = trail.map { "  " + $0 }.joined(separator: "\n")
             throw LatchkeyError(
                 .configuration, "Autodiscover redirects in a loop, back to \(what):\n\(chain)",
-                hint: "The Autodiscover service is misconfigured; ask its administrator, or pass the service URL with --url.")
+                hint:
+                    "The Autodiscover service is misconfigured; ask its administrator, or pass the service URL with --url."
+            )
         }
         visited.append(key)
     }
@@ -192,16 +204,23 @@ struct AutodiscoverWalk {
         hops += 1
         guard hops <= autodiscover.maximumHops else {
             throw LatchkeyError(
-                .configuration, "Autodiscover redirected more than \(autodiscover.maximumHops) times:\n" + trail.map { "  " + $0 }.joined(separator: "\n"),
-                hint: "The Autodiscover service is misconfigured; ask its administrator, or pass the service URL with --url.")
+                .configuration,
+                "Autodiscover redirected more than \(autodiscover.maximumHops) times:\n"
+                    + trail.map { "  " + $0 }.joined(separator: "\n"),
+                hint:
+                    "The Autodiscover service is misconfigured; ask its administrator, or pass the service URL with --url."
+            )
         }
     }
 
     func requireHTTPS(_ next: String, from url: String) throws(LatchkeyError) {
         guard next.lowercased().hasPrefix("https://") else {
             throw LatchkeyError(
-                .configuration, "Autodiscover at \(url) redirects to \(next), which is not https; Latchkey does not follow it.",
-                hint: "An Autodiscover answer over plain http could be forged. Ask the administrator to serve Autodiscover over https, or pass the service URL with --url.")
+                .configuration,
+                "Autodiscover at \(url) redirects to \(next), which is not https; Latchkey does not follow it.",
+                hint:
+                    "An Autodiscover answer over plain http could be forged. Ask the administrator to serve Autodiscover over https, or pass the service URL with --url."
+            )
         }
     }
 }

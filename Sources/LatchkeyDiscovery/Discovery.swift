@@ -16,7 +16,8 @@ public struct DiscoveryRequest: Sendable {
     public var exchangeProtocol: ExchangeProtocol?
 
     public init(
-        email: String?, url: String?, autodiscoverHost: String? = nil, preference: [AuthMethod] = MethodChoice.defaultPreference,
+        email: String?, url: String?, autodiscoverHost: String? = nil,
+        preference: [AuthMethod] = MethodChoice.defaultPreference,
         clientID: String? = nil, kerberosRealm: String? = nil, exchangeProtocol: ExchangeProtocol? = nil
     ) {
         self.email = email
@@ -98,14 +99,19 @@ public struct Discovery: Sendable {
         if let url = request.url {
             serviceURL = url
         } else if let email = request.email {
-            let found = try await Autodiscover(http: http, options: options).find(email: email, configured: request.autodiscoverHost)
+            let found = try await Autodiscover(http: http, options: options).find(
+                email: email, configured: request.autodiscoverHost)
             autodiscovered = found
             serviceURL = found.url
         } else {
-            throw LatchkeyError(.badRequest, "Discovery needs an e-mail address or the service URL.", hint: "Set email or url for the account.")
+            throw LatchkeyError(
+                .badRequest, "Discovery needs an e-mail address or the service URL.",
+                hint: "Set email or url for the account.")
         }
         guard let parts = URLParts(serviceURL), parts.scheme == "https" || parts.scheme == "http" else {
-            throw LatchkeyError(.configuration, "The service URL \(serviceURL) is not an http(s) URL.", hint: "Give the service's https URL.")
+            throw LatchkeyError(
+                .configuration, "The service URL \(serviceURL) is not an http(s) URL.",
+                hint: "Give the service's https URL.")
         }
         let (status, challenges) = try await probe(serviceURL)
         let offered = challenges.map(\.offeredMethod)
@@ -115,7 +121,9 @@ public struct Discovery: Sendable {
         if request.preference.contains(.oauth), let offer = offered.first(where: { $0.method == .oauth }),
             case .oauth(let authorizationURI, let derived) = offer
         {
-            finding = await findProvider(authorizationURI: authorizationURI, derivedIssuer: derived, email: autodiscovered?.email ?? request.email)
+            finding = await findProvider(
+                authorizationURI: authorizationURI, derivedIssuer: derived,
+                email: autodiscovered?.email ?? request.email)
         }
         let oauthProblem = finding.problem
         let metadata = finding.metadata
@@ -124,7 +132,9 @@ public struct Discovery: Sendable {
             switch method {
             case .oauth:
                 if let oauthProblem { return oauthProblem }
-                if request.clientID == nil { return "no client_id is known for this provider (give one with --client-id)" }
+                if request.clientID == nil {
+                    return "no client_id is known for this provider (give one with --client-id)"
+                }
                 if metadata?.deviceAuthorizationEndpoint == nil && metadata?.authorizationEndpoint == nil {
                     return "the provider offers neither the device flow nor an authorization endpoint"
                 }
@@ -140,7 +150,8 @@ public struct Discovery: Sendable {
         }
         var report = DiscoveryReport(
             email: autodiscovered?.email ?? request.email, serviceURL: serviceURL, autodiscover: autodiscovered,
-            probeStatus: status, challenges: challenges, choice: choice, issuer: finding.issuer, provider: finding.provider,
+            probeStatus: status, challenges: challenges, choice: choice, issuer: finding.issuer,
+            provider: finding.provider,
             tenant: finding.tenant, metadata: metadata, oauthNotes: finding.notes,
             realm: choice.method == .kerberos ? request.kerberosRealm : nil)
         if finding.provider == .microsoft {
@@ -174,8 +185,11 @@ public struct Discovery: Sendable {
         let challenges = WWWAuthenticate.parse(response.headers(named: "WWW-Authenticate"))
         guard response.status == 401 || !challenges.isEmpty else {
             throw LatchkeyError(
-                .configuration, "The service at \(url) answered \(response.status) without asking for authentication, so it names no method.",
-                hint: "Check that the URL is the service's (for Exchange, …/Microsoft-Server-ActiveSync or …/EWS/Exchange.asmx).")
+                .configuration,
+                "The service at \(url) answered \(response.status) without asking for authentication, so it names no method.",
+                hint:
+                    "Check that the URL is the service's (for Exchange, …/Microsoft-Server-ActiveSync or …/EWS/Exchange.asmx)."
+            )
         }
         guard !challenges.isEmpty else {
             throw LatchkeyError(

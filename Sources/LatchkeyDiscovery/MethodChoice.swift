@@ -32,7 +32,8 @@ public struct MethodChoice: Sendable, Equatable {
                 reasons.append("\(method.rawValue): offered and usable: chosen")
             } else {
                 alternatives.append(method)
-                reasons.append("\(method.rawValue): offered and usable, after \(chosen!.0.rawValue) in the preference order")
+                reasons.append(
+                    "\(method.rawValue): offered and usable, after \(chosen!.0.rawValue) in the preference order")
             }
         }
         if offered.contains(.ntlm) {
@@ -44,7 +45,8 @@ public struct MethodChoice: Sendable, Equatable {
         guard let (method, offer) = chosen else {
             let order = preference.map(\.rawValue).joined(separator: ", ")
             throw LatchkeyError(
-                .configuration, "None of the methods in the preference order (\(order)) can be used with this service:\n"
+                .configuration,
+                "None of the methods in the preference order (\(order)) can be used with this service:\n"
                     + reasons.map { "  " + $0 }.joined(separator: "\n"),
                 hint: "Fix the first reason above, or change the preference with --prefer.")
         }

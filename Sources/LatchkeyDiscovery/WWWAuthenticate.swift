@@ -58,7 +58,9 @@ struct ChallengeParser {
             skipWhitespace()
             if peek == UInt8(ascii: "=") {
                 // An auth-param of the challenge in progress; junk if no challenge has started yet.
-                if let kept = current?.parameters.count, kept < WWWAuthenticate.maximumParameters, let value = readParameterValue() {
+                if let kept = current?.parameters.count, kept < WWWAuthenticate.maximumParameters,
+                    let value = readParameterValue()
+                {
                     current?.parameters.append((name: first.lowercased(), value: value))
                 } else {
                     skipElement()

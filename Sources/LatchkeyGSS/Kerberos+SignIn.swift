@@ -33,8 +33,9 @@ extension Kerberos {
         krb5_get_init_creds_opt_set_change_password_prompt(options, 1)
 
         let relay = PromptRelay(prompter: prompter)
-        try context.check(krb5_get_init_creds_opt_set_expire_callback(
-            context.raw, options, lkKrb5ExpireCallback, Unmanaged.passUnretained(relay).toOpaque()))
+        try context.check(
+            krb5_get_init_creds_opt_set_expire_callback(
+                context.raw, options, lkKrb5ExpireCallback, Unmanaged.passUnretained(relay).toOpaque()))
         var creds = krb5_creds()
         defer { krb5_free_cred_contents(context.raw, &creds) }
         let code = obtain(
@@ -46,7 +47,9 @@ extension Kerberos {
                 // libkrb5 drops the KDC's reason for the final refusal; the banner before the last
                 // try carries its words for the one before ("…too short.  Please try again.").
                 var reason = Substring(banner.split(separator: "\n").joined(separator: " "))
-                if let retry = reason.firstOccurrence(of: "  Please try again.") { reason = reason[..<retry.lowerBound] }
+                if let retry = reason.firstOccurrence(of: "  Please try again.") {
+                    reason = reason[..<retry.lowerBound]
+                }
                 extra = String(reason)
             }
             try context.check(code, override: relay.cancelled ? .cancelled : nil, extra: extra)

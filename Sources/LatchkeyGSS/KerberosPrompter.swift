@@ -95,7 +95,9 @@ final class PromptRelay {
     func warnOfPasswordExpiry(now: Int) {
         guard let expires = passwordExpiresAt, expires > now, expires - now < 7 * 86_400 else { return }
         let left = expires - now
-        let within = left < 3600 ? "less than one hour"
+        let within =
+            left < 3600
+            ? "less than one hour"
             : left < 86_400 ? "\(left / 3600) hours" : "\(left / 86_400) days"
         let date = Timestamp(secondsSinceEpoch: Double(expires))
         _ = prompter.answer(banner: "Warning: Your password will expire in \(within) on \(date)", prompts: [])

@@ -13,7 +13,9 @@ public final class HTTPClient: Sendable {
 
     /// Sends the request and returns any HTTP answer (4xx and 5xx included); throws only when
     /// no answer came.
-    public func send(_ request: HTTPRequest, options: HTTPOptions = HTTPOptions()) async throws(HTTPError) -> HTTPResponse {
+    public func send(_ request: HTTPRequest, options: HTTPOptions = HTTPOptions()) async throws(HTTPError)
+        -> HTTPResponse
+    {
         let cancelled = CancelFlag()
         let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
             await Blocking.run { Transfer.perform(request, options: options, cancelled: cancelled) }

@@ -14,9 +14,12 @@ public enum HTTPTrace {
 
     static var isEnabled: Bool { sink.withLock { $0 != nil } }
 
-    static let secretHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate-negotiate"]
+    static let secretHeaders: Set<String> = [
+        "authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate-negotiate",
+    ]
     static let secretFields: Set<String> = [
-        "access_token", "refresh_token", "id_token", "code", "code_verifier", "device_code", "password", "client_secret",
+        "access_token", "refresh_token", "id_token", "code", "code_verifier", "device_code", "password",
+        "client_secret",
         "client_assertion", "assertion", "token", "user_code", "state",
     ]
 
@@ -66,7 +69,9 @@ public enum HTTPTrace {
         // JSON the reader refuses (cut off, a member twice, `1e400`) still holds tokens: never
         // read it as a form, whose redaction would not recognise them.
         let json = text.drop { $0 == " " || $0 == "\t" || $0.isNewline }.first.map { $0 == "{" || $0 == "[" } ?? false
-        if !json && text.contains("=") && !text.contains("<") && !text.contains(" ") { return redactForm(Substring(text)) }
+        if !json && text.contains("=") && !text.contains("<") && !text.contains(" ") {
+            return redactForm(Substring(text))
+        }
         // Anything else (HTML, XML, text) may echo a secret nobody can recognise: its size only.
         return "(\(bytes.count) bytes of \(text.hasPrefix("<") ? "markup" : "text"), not shown)"
     }
@@ -74,9 +79,11 @@ public enum HTTPTrace {
     static func redactJSON(_ value: JSONValue) -> JSONValue {
         switch value {
         case .object(let members):
-            return .object(members.map { name, member in
-                secretFields.contains(name.lowercased()) ? (name, .string("[redacted]")) : (name, redactJSON(member))
-            })
+            return .object(
+                members.map { name, member in
+                    secretFields.contains(name.lowercased())
+                        ? (name, .string("[redacted]")) : (name, redactJSON(member))
+                })
         case .array(let items):
             return .array(items.map(redactJSON))
         default:

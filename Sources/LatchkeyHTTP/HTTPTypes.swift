@@ -7,7 +7,9 @@ public struct HTTPRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: Secret<[UInt8]>?
 
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: Secret<[UInt8]>? = nil) {
+    public init(
+        method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: Secret<[UInt8]>? = nil
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -15,7 +17,9 @@ public struct HTTPRequest: Sendable {
     }
 
     /// A `application/x-www-form-urlencoded` POST (RFC 6749 token requests).
-    public static func form(_ url: String, _ fields: [(String, String)], headers: [(name: String, value: String)] = []) -> HTTPRequest {
+    public static func form(_ url: String, _ fields: [(String, String)], headers: [(name: String, value: String)] = [])
+        -> HTTPRequest
+    {
         let body = fields.map { "\(FormEncoding.escape($0.0))=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
         return HTTPRequest(
             method: "POST", url: url,
@@ -37,7 +41,10 @@ public struct HTTPOptions: Sendable, Equatable {
     /// instead, still verifying the certificate for HOST (the name in the URL).
     public var connectTo: [String] = []
 
-    public init(caFile: String? = nil, connectTimeout: Double = 10, totalTimeout: Double = 30, maximumResponseBytes: Int = 1 << 20) {
+    public init(
+        caFile: String? = nil, connectTimeout: Double = 10, totalTimeout: Double = 30,
+        maximumResponseBytes: Int = 1 << 20
+    ) {
         self.caFile = caFile
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
@@ -91,4 +98,3 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { message }
 }
-

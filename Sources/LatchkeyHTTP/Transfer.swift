@@ -14,7 +14,9 @@ final class Transfer {
         self.cancelled = cancelled
     }
 
-    static func perform(_ request: HTTPRequest, options: HTTPOptions, cancelled: CancelFlag) -> Result<HTTPResponse, HTTPError> {
+    static func perform(_ request: HTTPRequest, options: HTTPOptions, cancelled: CancelFlag) -> Result<
+        HTTPResponse, HTTPError
+    > {
         if let failure = lk_curl_load() {
             return .failure(HTTPError(kind: .other, message: "libcurl is not available: \(String(cString: failure))"))
         }
@@ -48,14 +50,18 @@ final class Transfer {
             set(CURLOPT_SSL_VERIFYHOST, 2)
             if let caFile = options.caFile { set(CURLOPT_CAINFO, caFile) }
             for entry in options.connectTo { connectToList = lk_curl_slist_append(connectToList, entry) }
-            if let connectToList, setup == CURLE_OK { setup = lk_curl_setopt_slist(handle, CURLOPT_CONNECT_TO, connectToList) }
+            if let connectToList, setup == CURLE_OK {
+                setup = lk_curl_setopt_slist(handle, CURLOPT_CONNECT_TO, connectToList)
+            }
             set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
             set(CURLOPT_TIMEOUT_MS, Self.milliseconds(options.totalTimeout))
             set(CURLOPT_FOLLOWLOCATION, options.followRedirects ? 1 : 0)
             set(CURLOPT_MAXREDIRS, 5)
             set(CURLOPT_ACCEPT_ENCODING, "")
             set(CURLOPT_USERAGENT, "latchkey/\(LatchkeyVersion.current)")
-            if setup == CURLE_OK { setup = lk_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress) }
+            if setup == CURLE_OK {
+                setup = lk_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
+            }
             switch request.method {
             case "GET": break
             case "POST": set(CURLOPT_POST, 1)
@@ -68,7 +74,9 @@ final class Transfer {
                 // COPYPOSTFIELDS copies at once: no pointer to a temporary outlives this call.
                 if setup == CURLE_OK {
                     setup = bytes.withUnsafeBytes { raw in
-                        lk_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                        lk_curl_setopt_pointer(
+                            handle, CURLOPT_COPYPOSTFIELDS,
+                            UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
                     }
                 }
             }
@@ -76,10 +84,16 @@ final class Transfer {
                 headerList = lk_curl_slist_append(headerList, "\(name): \(value)")
             }
             if request.body != nil { headerList = lk_curl_slist_append(headerList, "Expect:") }
-            if let headerList, setup == CURLE_OK { setup = lk_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList) }
-            if setup == CURLE_OK { setup = lk_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, latchkeyCurlWrite) }
+            if let headerList, setup == CURLE_OK {
+                setup = lk_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+            }
+            if setup == CURLE_OK {
+                setup = lk_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, latchkeyCurlWrite)
+            }
             if setup == CURLE_OK { setup = lk_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context) }
-            if setup == CURLE_OK { setup = lk_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, latchkeyCurlHeader) }
+            if setup == CURLE_OK {
+                setup = lk_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, latchkeyCurlHeader)
+            }
             if setup == CURLE_OK { setup = lk_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context) }
             if setup == CURLE_OK { setup = lk_curl_setopt_xferinfo(handle, latchkeyCurlProgress) }
             if setup == CURLE_OK { setup = lk_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context) }
@@ -93,7 +107,8 @@ final class Transfer {
         }
         var status = 0
         _ = lk_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return .success(HTTPResponse(status: status, headers: Self.parseHeaders(transfer.headerLines), body: transfer.body))
+        return .success(
+            HTTPResponse(status: status, headers: Self.parseHeaders(transfer.headerLines), body: transfer.body))
     }
 
     /// Every CURLcode becomes a typed error carrying libcurl's own text.
@@ -105,7 +120,10 @@ final class Transfer {
 
     static func error(_ code: CURLcode, errorBuffer: [CChar], transfer: Transfer, options: HTTPOptions) -> HTTPError {
         if transfer.tooLarge {
-            return HTTPError(kind: .responseTooLarge, message: "the answer is larger than \(options.maximumResponseBytes) bytes and was cut off", curlCode: Int(code.rawValue))
+            return HTTPError(
+                kind: .responseTooLarge,
+                message: "the answer is larger than \(options.maximumResponseBytes) bytes and was cut off",
+                curlCode: Int(code.rawValue))
         }
         let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         let text = detail.isEmpty ? String(cString: lk_curl_easy_strerror(code)) : detail
@@ -151,7 +169,9 @@ extension String {
 
 // C callbacks: plain functions, so no actor isolation is captured (NOTES-linux.md).
 
-private func latchkeyCurlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
+private func latchkeyCurlWrite(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?
+) -> Int {
     guard let data, let userdata else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
@@ -159,20 +179,28 @@ private func latchkeyCurlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int
         transfer.tooLarge = true
         return 0
     }
-    data.withMemoryRebound(to: UInt8.self, capacity: length) { transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
+    data.withMemoryRebound(to: UInt8.self, capacity: length) {
+        transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+    }
     return length
 }
 
-private func latchkeyCurlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
+private func latchkeyCurlHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?
+) -> Int {
     guard let data, let userdata else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
-    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) }
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+    }
     if transfer.headerLines.count < 200 { transfer.headerLines.append(line) }
     return length
 }
 
-private func latchkeyCurlProgress(_ userdata: UnsafeMutableRawPointer?, _: curl_off_t, _: curl_off_t, _: curl_off_t, _: curl_off_t) -> Int32 {
+private func latchkeyCurlProgress(
+    _ userdata: UnsafeMutableRawPointer?, _: curl_off_t, _: curl_off_t, _: curl_off_t, _: curl_off_t
+) -> Int32 {
     guard let userdata else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
     return transfer.cancelled.isSet ? 1 : 0

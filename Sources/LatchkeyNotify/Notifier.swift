@@ -1,10 +1,11 @@
 internal import CGIO
 internal import CLinux
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyBlocking
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Tells the person that a sign-in is needed. Messages name the account and what to run;
 /// they never carry a secret. `notify` returns when the notification is done (its caller
@@ -31,7 +32,8 @@ public struct DesktopNotifier: Notifier {
         defer { g_object_unref(UnsafeMutableRawPointer(bus)) }
         let reply = g_dbus_connection_call_sync(
             bus, "org.freedesktop.Notifications", "/org/freedesktop/Notifications", "org.freedesktop.Notifications",
-            "Notify", lk_notify_parameters("Latchkey", summary, body, -1), nil, G_DBUS_CALL_FLAGS_NONE, 5000, nil, &error)
+            "Notify", lk_notify_parameters("Latchkey", summary, body, -1), nil, G_DBUS_CALL_FLAGS_NONE, 5000, nil,
+            &error)
         if let reply { g_variant_unref(reply) }
         if let error { g_error_free(error) }
     }

@@ -12,7 +12,9 @@ public struct AuthorizationRequest: Sendable {
     public let redirectURI: String
     public let url: String
 
-    public init(authorizationEndpoint: String, clientID: String, redirectURI: String, scopes: [String], claims: String? = nil) {
+    public init(
+        authorizationEndpoint: String, clientID: String, redirectURI: String, scopes: [String], claims: String? = nil
+    ) {
         let verifier = Crypto.randomToken(bytes: 32)
         self.verifier = Secret(verifier)
         state = Crypto.randomToken(bytes: 16)
@@ -36,7 +38,8 @@ public struct AuthorizationRequest: Sendable {
 extension OAuthClient {
     /// Trades the code from the redirect for tokens, proving possession of the verifier.
     public func exchangeCode(
-        tokenEndpoint: String, clientID: String, code: Secret<String>, request: AuthorizationRequest, options: HTTPOptions
+        tokenEndpoint: String, clientID: String, code: Secret<String>, request: AuthorizationRequest,
+        options: HTTPOptions
     ) async throws(OAuthError) -> TokenResponse {
         let fields = [
             ("grant_type", "authorization_code"), ("code", code.reveal()), ("redirect_uri", request.redirectURI),

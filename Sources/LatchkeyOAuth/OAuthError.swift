@@ -34,8 +34,10 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Microsoft's `suberror` (e.g. `bad_token`, `message_only`), when the answer has one.
     public var suberror: String?
 
-    public init(kind: Kind, message: String, providerDescription: String? = nil, errorCodes: [Int] = [],
-                retryAfter: Double? = nil, httpStatus: Int? = nil) {
+    public init(
+        kind: Kind, message: String, providerDescription: String? = nil, errorCodes: [Int] = [],
+        retryAfter: Double? = nil, httpStatus: Int? = nil
+    ) {
         self.kind = kind
         self.message = message
         self.providerDescription = providerDescription

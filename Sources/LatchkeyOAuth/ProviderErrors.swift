@@ -51,9 +51,11 @@ public enum ProviderErrors {
         "expired_token": "Run `latchkey login NAME` again and finish within the time shown.",
         "invalid_grant": "Run `latchkey login NAME` to sign in again.",
         "invalid_client": "Check client_id in the account's config against the provider's app registration.",
-        "unauthorized_client": "Enable this flow for the app at the provider (e.g. \"Allow public client flows\"), or use the other flow.",
+        "unauthorized_client":
+            "Enable this flow for the app at the provider (e.g. \"Allow public client flows\"), or use the other flow.",
         "invalid_scope": "Check scopes in the account's config against what the provider offers.",
-        "invalid_request": "Check the account's endpoints and client_id; run `latchkey diagnose NAME --trace` to see the request.",
+        "invalid_request":
+            "Check the account's endpoints and client_id; run `latchkey diagnose NAME --trace` to see the request.",
         "unsupported_grant_type": "Use the other flow (`latchkey login NAME --method browser` or `--method device`).",
         "interaction_required": "Run `latchkey login NAME` to sign in again with MFA.",
         "login_required": "Run `latchkey login NAME` to sign in again.",
@@ -67,11 +69,13 @@ public enum ProviderErrors {
     public static let aadstsRemedies: [Int: String] = [
         50076: "Run `latchkey login NAME` and complete the MFA prompt.",
         50079: "Register a second factor at https://aka.ms/mfasetup, then run `latchkey login NAME`.",
-        50097: "Sign in from a device the tenant manages: `latchkey login NAME --method browser` on that device, or ask IT.",
+        50097:
+            "Sign in from a device the tenant manages: `latchkey login NAME --method browser` on that device, or ask IT.",
         50126: "Check the user name and password; reset the password if needed, then sign in again.",
         50158: "Run `latchkey login NAME --method browser` and complete the extra challenge in the browser.",
         50173: "Run `latchkey login NAME` to sign in again.",
-        53003: "Run `latchkey login NAME --method browser` on a device the policy accepts, or ask IT which policy applies.",
+        53003:
+            "Run `latchkey login NAME --method browser` on a device the policy accepts, or ask IT which policy applies.",
         65001: "Ask a tenant administrator to grant consent to the app (client_id), then run `latchkey login NAME`.",
         70000: "Run `latchkey login NAME` to sign in again.",
         70008: "Run `latchkey login NAME` to sign in again.",
@@ -79,9 +83,11 @@ public enum ProviderErrors {
         70019: "Run `latchkey login NAME` again and finish within the time shown.",
         70020: "Run `latchkey login NAME` again and finish within the time shown.",
         70043: "Run `latchkey login NAME`; the tenant's sign-in frequency policy asks for this regularly.",
-        700016: "Check client_id and tenant in the account's config; the app must be registered in (or consented to by) this tenant.",
+        700016:
+            "Check client_id and tenant in the account's config; the app must be registered in (or consented to by) this tenant.",
         700082: "Run `latchkey login NAME` to sign in again.",
-        7000218: "Mark the app registration as a public client (\"Allow public client flows\"); Latchkey keeps no client secret.",
+        7000218:
+            "Mark the app registration as a public client (\"Allow public client flows\"); Latchkey keeps no client secret.",
         90002: "Check tenant in the account's config (a tenant id, a verified domain, organizations or common).",
         50011: "Register http://127.0.0.1 (any port) as a redirect URI of the app, or use the device flow.",
         50020: "Sign in with an account of this tenant, or set tenant to the account's own.",
@@ -90,7 +96,8 @@ public enum ProviderErrors {
 
     /// What to do about a provider error.
     public static func remedy(code: String, errorCodes: [Int], account: String = "NAME") -> String {
-        let text = errorCodes.lazy.compactMap { aadstsRemedies[$0] }.first ?? oauthRemedies[code]
+        let text =
+            errorCodes.lazy.compactMap { aadstsRemedies[$0] }.first ?? oauthRemedies[code]
             ?? "Run `latchkey diagnose \(account) --trace` to see the exchange."
         return text.replacingEvery("NAME", with: account)
     }

@@ -8,8 +8,10 @@ public struct ProviderMetadata: Sendable, Equatable {
     public var deviceAuthorizationEndpoint: String?
     public var revocationEndpoint: String?
 
-    public init(issuer: String? = nil, authorizationEndpoint: String? = nil, tokenEndpoint: String,
-                deviceAuthorizationEndpoint: String? = nil, revocationEndpoint: String? = nil) {
+    public init(
+        issuer: String? = nil, authorizationEndpoint: String? = nil, tokenEndpoint: String,
+        deviceAuthorizationEndpoint: String? = nil, revocationEndpoint: String? = nil
+    ) {
         self.issuer = issuer
         self.authorizationEndpoint = authorizationEndpoint
         self.tokenEndpoint = tokenEndpoint

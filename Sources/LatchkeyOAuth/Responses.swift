@@ -13,7 +13,9 @@ public struct DeviceAuthorization: Sendable, Equatable {
     public var message: String?
 
     public init(json: JSONValue) throws(OAuthError) {
-        guard json.isObject else { throw OAuthError.invalidResponse("the device authorization answer is not a JSON object") }
+        guard json.isObject else {
+            throw OAuthError.invalidResponse("the device authorization answer is not a JSON object")
+        }
         guard let deviceCode = json["device_code"]?.stringValue, !deviceCode.isEmpty else {
             throw OAuthError.invalidResponse("the device authorization answer has no device_code")
         }
@@ -26,13 +28,17 @@ public struct DeviceAuthorization: Sendable, Equatable {
         self.deviceCode = Secret(deviceCode)
         self.userCode = userCode
         self.verificationURI = uri
-        self.verificationURIComplete = (json["verification_uri_complete"] ?? json["verification_url_complete"])?.stringValue
+        self.verificationURIComplete =
+            (json["verification_uri_complete"] ?? json["verification_url_complete"])?.stringValue
         guard let expires = json["expires_in"]?.doubleValue else {
             throw OAuthError.invalidResponse("the device authorization answer has no valid expires_in")
         }
         do {
             // A code that lives over an hour is read as one: the person finishes well before.
-            self.expiresIn = min(try CheckedNumber.seconds(expires, field: "the device authorization answer's expires_in", in: 1...TokenResponse.plausibleSeconds), 3600)
+            self.expiresIn = min(
+                try CheckedNumber.seconds(
+                    expires, field: "the device authorization answer's expires_in",
+                    in: 1...TokenResponse.plausibleSeconds), 3600)
         } catch {
             throw OAuthError.invalidResponse(error.description)
         }
@@ -60,7 +66,10 @@ public struct TokenResponse: Sendable, Equatable {
     /// number a JSON number holds exactly. Beyond it the answer is malformed, not generous.
     public static let plausibleSeconds = Double(1 << 53)
 
-    public init(accessToken: Secret<String>, tokenType: String = "Bearer", expiresIn: Double, refreshToken: Secret<String>? = nil, scope: [String]? = nil) {
+    public init(
+        accessToken: Secret<String>, tokenType: String = "Bearer", expiresIn: Double,
+        refreshToken: Secret<String>? = nil, scope: [String]? = nil
+    ) {
         self.accessToken = accessToken
         self.tokenType = tokenType
         self.expiresIn = expiresIn
@@ -84,12 +93,15 @@ public struct TokenResponse: Sendable, Equatable {
             }
             let seconds: Double
             do {
-                seconds = try CheckedNumber.seconds(number, field: "the token answer's expires_in", in: -Self.plausibleSeconds...Self.plausibleSeconds)
+                seconds = try CheckedNumber.seconds(
+                    number, field: "the token answer's expires_in", in: -Self.plausibleSeconds...Self.plausibleSeconds)
             } catch {
                 throw OAuthError.invalidResponse(error.description)
             }
             guard seconds > 0 else {
-                throw OAuthError.invalidResponse("the token answer's expires_in is \(CheckedNumber.describe(seconds)): the token would be expired at once")
+                throw OAuthError.invalidResponse(
+                    "the token answer's expires_in is \(CheckedNumber.describe(seconds)): the token would be expired at once"
+                )
             }
             lifetime = min(seconds, Self.maximumLifetime)
         }
@@ -102,7 +114,9 @@ public struct TokenResponse: Sendable, Equatable {
     }
 
     public func accessToken(issuedAt now: Timestamp, requestedScopes: [String]) -> AccessToken {
-        AccessToken(value: accessToken, tokenType: tokenType, issuedAt: now, expiresAt: now + expiresIn, scopes: scope ?? requestedScopes)
+        AccessToken(
+            value: accessToken, tokenType: tokenType, issuedAt: now, expiresAt: now + expiresIn,
+            scopes: scope ?? requestedScopes)
     }
 }
 

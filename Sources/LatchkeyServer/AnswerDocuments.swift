@@ -16,11 +16,13 @@ enum AnswerDocuments {
     static func activeSyncHeader(_ header: ActiveSyncHeader) -> JSONValue {
         guard case .object(let members) = self.header(value: header.authorization.reveal(), expiresAt: header.expiresAt)
         else { return .null }
-        return .object(members + [
-            ("policy_key_header", .string("X-MS-PolicyKey: " + header.policyKey)), ("policy_key", .string(header.policyKey)),
-            ("device_id", .string(header.deviceID)), ("device_type", .string(header.deviceType)),
-            ("protocol_version", .string(header.version)),
-        ])
+        return .object(
+            members + [
+                ("policy_key_header", .string("X-MS-PolicyKey: " + header.policyKey)),
+                ("policy_key", .string(header.policyKey)),
+                ("device_id", .string(header.deviceID)), ("device_type", .string(header.deviceType)),
+                ("protocol_version", .string(header.version)),
+            ])
     }
 
     /// The token document without its last member, `expires_in`, which changes every second.
@@ -32,6 +34,9 @@ enum AnswerDocuments {
     }
 
     static func token(_ token: AccessToken, now: Timestamp) -> JSONValue {
-        .object(tokenMembers(token) + [("expires_in", .number(Double(Int(clamping: token.remaining(at: now), to: 0...Int.max) ?? 0)))])
+        .object(
+            tokenMembers(token) + [
+                ("expires_in", .number(Double(Int(clamping: token.remaining(at: now), to: 0...Int.max) ?? 0)))
+            ])
     }
 }

@@ -1,7 +1,7 @@
-@_spi(ExperimentalCustomExecutors) @_spi(ExperimentalScheduling) import _Concurrency
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+@_spi(ExperimentalCustomExecutors) @_spi(ExperimentalScheduling) import _Concurrency
 
 /// Swift concurrency's executors on SwiftNIO's event loops, so an idle daemon's threads all
 /// block in the kernel (issue 18).

@@ -36,7 +36,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// for this request's head before it handed the connection over, and that time counts.
     var waitingSince = NIODeadline.now()
 
-    init(router: Router, work: BackgroundWork, logger: Logger, client: ClientIdentity?, idleTimeout: TimeAmount = .seconds(15)) {
+    init(
+        router: Router, work: BackgroundWork, logger: Logger, client: ClientIdentity?,
+        idleTimeout: TimeAmount = .seconds(15)
+    ) {
         self.idleTimeout = idleTimeout
         self.router = router
         self.work = work
@@ -79,7 +82,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard !refused else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maximumBodyBytes {
                 refused = true
-                let error = LatchkeyError(.badRequest, "The request body is larger than \(Self.maximumBodyBytes) bytes.")
+                let error = LatchkeyError(
+                    .badRequest, "The request body is larger than \(Self.maximumBodyBytes) bytes.")
                 write(context: context, .error(error), keepAlive: false, status: 413)
                 return
             }
@@ -151,7 +155,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if !ended, !Task.isCancelled {
             // Cut short by the daemon's shutdown (a client that went away cancelled this task).
-            send(.error(Task.isShuttingDownGracefully ? Broker.stopping : LatchkeyError(.internalError, "The sign-in ended without a result.")))
+            send(
+                .error(
+                    Task.isShuttingDownGracefully
+                        ? Broker.stopping : LatchkeyError(.internalError, "The sign-in ended without a result.")))
         }
         loop.execute {
             let (handler, context) = bound.value
@@ -183,7 +190,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             headers.add(name: "Cache-Control", value: "no-store")
             for (name, value) in extra { headers.add(name: name, value: value) }
             if !keepAlive { headers.add(name: "Connection", value: "close") }
-            let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status ?? code), headers: headers)
+            let head = HTTPResponseHead(
+                version: .http1_1, status: HTTPResponseStatus(statusCode: status ?? code), headers: headers)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
@@ -197,7 +205,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
             if !keepAlive { headers.add(name: "Connection", value: "close") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil
+            )
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
@@ -205,7 +215,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             startIdleTimer(context: context)
         case .stream:
             // Streams are written by `stream(_:keepAlive:bound:loop:)`, never here.
-            write(context: context, .error(LatchkeyError(.internalError, "A login stream cannot be answered here.")), keepAlive: false)
+            write(
+                context: context, .error(LatchkeyError(.internalError, "A login stream cannot be answered here.")),
+                keepAlive: false)
         }
     }
 
@@ -214,7 +226,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let tooLarge = (error as? HTTPParserError) == .headerOverflow
         if error is HTTPParserError || tooLarge {
             let json = LatchkeyError(
-                .badRequest, tooLarge ? "The request line and headers are larger than \(Self.maximumHeadBytes) bytes." : "The request is not valid HTTP/1.1."
+                .badRequest,
+                tooLarge
+                    ? "The request line and headers are larger than \(Self.maximumHeadBytes) bytes."
+                    : "The request is not valid HTTP/1.1."
             ).json
             var buffer = context.channel.allocator.buffer(capacity: 128)
             buffer.writeString(json.encoded + "\n")
@@ -223,9 +238,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
             headers.add(name: "Connection", value: "close")
             let status: HTTPResponseStatus = tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+                channel.close(promise: nil)
+            }
             return
         }
         logger.debug("connection error", metadata: ["error": "\(error)"])

@@ -33,9 +33,13 @@ public final class HotAnswers: TokenPublisher {
             self.minValid = minValid
             scopes = token.scopes.joined(separator: " ")
             // The router's documents (AnswerDocuments), encoded the same way.
-            let body = AnswerDocuments.header(value: "Bearer " + token.value.reveal(), expiresAt: token.expiresAt).encoded + "\n"
+            let body =
+                AnswerDocuments.header(value: "Bearer " + token.value.reveal(), expiresAt: token.expiresAt).encoded
+                + "\n"
             var header = ByteBufferAllocator().buffer(capacity: body.utf8.count + 128)
-            header.writeString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n")
+            header.writeString(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\n"
+            )
             headerHeadEnd = header.writerIndex
             header.writeString("\r\n")
             header.writeString(body)
@@ -82,17 +86,21 @@ public final class HotAnswers: TokenPublisher {
 
     /// The entry of `account` if its token has at least its `min_valid` left at `now`.
     func servable(_ account: String, now: Timestamp) -> Entry? {
-        guard let published = table.withLock({ table -> Published? in
-            table[account]?.lastServed = now  // a request for the account: it is in use
-            return table[account]
-        }) else { return nil }
+        guard
+            let published = table.withLock({ table -> Published? in
+                table[account]?.lastServed = now  // a request for the account: it is in use
+                return table[account]
+            })
+        else { return nil }
         let minValid = published.minValid ?? Double(bitPattern: defaultMinValid.load(ordering: .relaxed))
         guard published.token.remaining(at: now) >= minValid else { return nil }
         if let encoded = published.encoded { return encoded }
         let entry = Entry(token: published.token, minValid: published.minValid)  // encoded outside the lock
         table.withLock { table in
             // Kept only if the broker has not published another token meanwhile.
-            if table[account]?.token == published.token, table[account]?.minValid == published.minValid { table[account]?.encoded = entry }
+            if table[account]?.token == published.token, table[account]?.minValid == published.minValid {
+                table[account]?.encoded = entry
+            }
         }
         return entry
     }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyBroker
 import LatchkeyCore
 import Logging
 import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// First on every connection: answers the two cached routes — `GET /v1/accounts/NAME/header`
 /// and `…/token`, no query, no body — from `HotAnswers` without leaving the event loop, with
@@ -52,8 +53,10 @@ final class HotPathHandler: ChannelDuplexHandler {
     /// Hand-outs on this connection, by account, for the audit line at close.
     private var handOuts: [String: Int] = [:]
 
-    init(hot: HotAnswers, client: ClientIdentity?, ownUID: UInt32, logger: Logger, idleTimeout: TimeAmount,
-         install: @escaping (ChannelHandlerContext, NIODeadline) throws -> Void) {
+    init(
+        hot: HotAnswers, client: ClientIdentity?, ownUID: UInt32, logger: Logger, idleTimeout: TimeAmount,
+        install: @escaping (ChannelHandlerContext, NIODeadline) throws -> Void
+    ) {
         self.hot = hot
         self.client = client
         self.ownUID = ownUID
@@ -118,7 +121,9 @@ final class HotPathHandler: ChannelDuplexHandler {
             }
             guard let end = Self.headEnd(buffer) else {
                 // Whatever cannot become a cached request goes to NIO at once, as it arrived.
-                if buffer.readableBytes > Self.maximumHeadBytes || !Self.mayBecomeHot(buffer) { return handOff(context: context, buffer) }
+                if buffer.readableBytes > Self.maximumHeadBytes || !Self.mayBecomeHot(buffer) {
+                    return handOff(context: context, buffer)
+                }
                 pending = buffer  // the rest of the head is still on its way
                 return
             }
@@ -165,9 +170,12 @@ final class HotPathHandler: ChannelDuplexHandler {
         idleTimer?.cancel()
         idleTimer = nil
         for (account, count) in handOuts where count > 1 {
-            logger.info("connection closed", metadata: [
-                "account": "\(account)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")", "handed_out": "\(count)",
-            ])
+            logger.info(
+                "connection closed",
+                metadata: [
+                    "account": "\(account)", "pid": "\(client?.pid ?? 0)", "exe": "\(client?.executable ?? "?")",
+                    "handed_out": "\(count)",
+                ])
         }
         handOuts = [:]
         context.fireChannelInactive()
@@ -183,7 +191,8 @@ final class HotPathHandler: ChannelDuplexHandler {
             if close {
                 context.write(wrapOutboundOut(entry.header.getSlice(at: 0, length: entry.headerHeadEnd)!), promise: nil)
                 context.write(wrapOutboundOut(ByteBuffer(staticString: "Connection: close\r\n")), promise: nil)
-                let rest = entry.header.getSlice(at: entry.headerHeadEnd, length: entry.header.readableBytes - entry.headerHeadEnd)!
+                let rest = entry.header.getSlice(
+                    at: entry.headerHeadEnd, length: entry.header.readableBytes - entry.headerHeadEnd)!
                 finish(context: context, rest, close: true)
             } else {
                 finish(context: context, entry.header, close: false)
@@ -192,7 +201,9 @@ final class HotPathHandler: ChannelDuplexHandler {
             let expiresIn = String(Int(clamping: entry.token.remaining(at: now), to: 0...Int.max) ?? 0)
             let length = entry.tokenBodyPrefix.readableBytes + expiresIn.utf8.count + 2
             var out = context.channel.allocator.buffer(capacity: length + 160)
-            out.writeString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\nCache-Control: no-store\r\n")
+            out.writeString(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\nCache-Control: no-store\r\n"
+            )
             if close { out.writeStaticString("Connection: close\r\n") }
             out.writeStaticString("\r\n")
             out.writeImmutableBuffer(entry.tokenBodyPrefix)
@@ -213,7 +224,9 @@ final class HotPathHandler: ChannelDuplexHandler {
         waitingSince = .now()
         if close {
             closing = true
-            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { [channel = context.channel] _ in
+                channel.close(promise: nil)
+            }
         } else {
             context.write(wrapOutboundOut(bytes), promise: nil)
             wrote = true

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyBroker
 import LatchkeyClient
 import LatchkeyCore
@@ -9,6 +6,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The daemon's Unix socket: `$XDG_RUNTIME_DIR/latchkey/latchkey.sock`, folder 0700, socket
 /// 0600 (umask 077 is set at start-up, so there is no window with wider modes).
@@ -39,15 +40,21 @@ public struct SocketServer: Service {
         /// bounded by the provider timeout; the daemon gives that and a little more).
         public var drainTimeout: TimeAmount
 
-        public init(idleTimeout: TimeAmount = .seconds(15), maximumConnections: Int = 1024, drainTimeout: TimeAmount = .seconds(35)) {
+        public init(
+            idleTimeout: TimeAmount = .seconds(15), maximumConnections: Int = 1024,
+            drainTimeout: TimeAmount = .seconds(35)
+        ) {
             self.idleTimeout = idleTimeout
             self.maximumConnections = maximumConnections
             self.drainTimeout = drainTimeout
         }
     }
 
-    public init(path: String, router: Router, logger: Logger, group: MultiThreadedEventLoopGroup,
-                inheritedSocket: Int32? = nil, limits: Limits = Limits(), hot: HotAnswers? = nil, onReady: @escaping @Sendable () -> Void = {}) {
+    public init(
+        path: String, router: Router, logger: Logger, group: MultiThreadedEventLoopGroup,
+        inheritedSocket: Int32? = nil, limits: Limits = Limits(), hot: HotAnswers? = nil,
+        onReady: @escaping @Sendable () -> Void = {}
+    ) {
         self.limits = limits
         self.hot = hot
         self.path = path
@@ -68,13 +75,17 @@ public struct SocketServer: Service {
         let folder = SocketTrust.parent(of: path)
         SocketTrust.makeFolders(folder)
         if let problem = SocketTrust.problem(path: path, uid: getuid()) {
-            throw LatchkeyError(.configuration, problem + " Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
+            throw LatchkeyError(
+                .configuration, problem + " Latchkey will not use it.",
+                hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
         }
         if path.contains("/") { try makePrivate(folder) }  // a bare name: the working folder is not ours to chmod
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if SocketProbe.isLive(path) {
-            throw LatchkeyError(.configuration, "Another Latchkey daemon is already running on \(path).", hint: "Use it, or stop it first (systemctl --user stop latchkey).")
+            throw LatchkeyError(
+                .configuration, "Another Latchkey daemon is already running on \(path).",
+                hint: "Use it, or stop it first (systemctl --user stop latchkey).")
         }
         unlink(path)
     }
@@ -84,17 +95,23 @@ public struct SocketServer: Service {
 
     /// A Unix stream socket bound to `path` (0600 under the umask, and made so) with close-on-exec.
     static func listeningSocket(_ path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw LatchkeyError(.internalError, "Cannot create the socket: \(String(cString: strerror(errno))).") }
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else {
+            throw LatchkeyError(.internalError, "Cannot create the socket: \(String(cString: strerror(errno))).")
+        }
         guard var address = UnixAddress(path) else {
             close(fd)
             throw LatchkeyError(.configuration, "The socket path is too long: \(path).")
         }
         let bound = withUnsafePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         // 0600 without following a link (the folder is private already; this holds even if not).
-        guard bound == 0, fchmodat(AT_FDCWD, path, 0o600, AT_SYMLINK_NOFOLLOW) == 0, listen(fd, Self.backlog) == 0 else {
+        guard bound == 0, fchmodat(AT_FDCWD, path, 0o600, AT_SYMLINK_NOFOLLOW) == 0, listen(fd, Self.backlog) == 0
+        else {
             let text = String(cString: strerror(errno))
             close(fd)
             throw LatchkeyError(.configuration, "Cannot listen on \(path): \(text).")
@@ -107,12 +124,18 @@ public struct SocketServer: Service {
     static func makePrivate(_ folder: String) throws(LatchkeyError) {
         let fd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            throw LatchkeyError(.configuration, "Cannot open the socket folder \(folder) (\(String(cString: strerror(errno)))); it must be a folder of yours, not a link.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
+            throw LatchkeyError(
+                .configuration,
+                "Cannot open the socket folder \(folder) (\(String(cString: strerror(errno)))); it must be a folder of yours, not a link.",
+                hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_uid == getuid(), fchmod(fd, 0o700) == 0 else {
-            throw LatchkeyError(.configuration, "The socket folder \(folder) is not a private folder of this user, so Latchkey will not use it.", hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
+            throw LatchkeyError(
+                .configuration,
+                "The socket folder \(folder) is not a private folder of this user, so Latchkey will not use it.",
+                hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
         }
     }
 
@@ -130,20 +153,25 @@ public struct SocketServer: Service {
                 // At most `maximumConnections` at once: beyond, a new connection is closed at
                 // once (each costs a descriptor; slow clients are timed out by HTTPHandler).
                 guard connections.add(channel) else {
-                    logger.warning("connection refused: too many open connections", metadata: ["limit": "\(connections.maximum)"])
+                    logger.warning(
+                        "connection refused: too many open connections", metadata: ["limit": "\(connections.maximum)"])
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                 return PeerCredentials.read(channel).flatMapThrowing { client in
                     let sync = channel.pipeline.syncOperations
-                    let handler = HTTPHandler(router: router, work: work, logger: logger, client: client, idleTimeout: idleTimeout)
+                    let handler = HTTPHandler(
+                        router: router, work: work, logger: logger, client: client, idleTimeout: idleTimeout)
                     let http: [ChannelHandler] = [
-                        HTTPResponseEncoder(), ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
+                        HTTPResponseEncoder(),
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
                         HTTPServerPipelineHandler(), handler,
                     ]
                     guard let hot else { return try sync.addHandlers(http) }
                     // The cached routes first; anything else hands the connection to NIO's pipeline.
-                    let first = HotPathHandler(hot: hot, client: client, ownUID: router.ownUID, logger: logger, idleTimeout: idleTimeout) { context, since in
+                    let first = HotPathHandler(
+                        hot: hot, client: client, ownUID: router.ownUID, logger: logger, idleTimeout: idleTimeout
+                    ) { context, since in
                         // One limit for the whole request, however the two paths shared the wait.
                         handler.waitingSince = since
                         try context.pipeline.syncOperations.addHandlers(http, position: .after(context.handler))
@@ -186,7 +214,9 @@ public struct SocketServer: Service {
                 return false
             }
             if await children.next() == false {
-                logger.warning("requests still running at shutdown: cancelling them", metadata: ["waited_s": "\(drainTimeout.nanoseconds / 1_000_000_000)"])
+                logger.warning(
+                    "requests still running at shutdown: cancelling them",
+                    metadata: ["waited_s": "\(drainTimeout.nanoseconds / 1_000_000_000)"])
             }
             children.cancelAll()
         }
@@ -194,98 +224,5 @@ public struct SocketServer: Service {
         // A socket systemd owns stays; our own is removed.
         if inheritedSocket == nil { unlink(path) }
         logger.info("socket closed", metadata: ["socket": "\(path)"])
-    }
-}
-
-/// The peer of an accepted Unix connection: uid and pid from the kernel (SO_PEERCRED), the
-/// program from /proc/PID/exe, and the pin `allowed_clients` is judged by (`ProcessPin`,
-/// made race-free against a recycled PID with SO_PEERPIDFD where the kernel has it).
-enum PeerCredentials {
-    /// SO_PEERPIDFD (Linux 6.5+, asm-generic/socket.h); older kernels answer ENOPROTOOPT.
-    static let peerPIDFDOption: Int32 = 77
-
-    /// `struct ucred` is not visible from Swift's Glibc module; this has its layout.
-    struct UCred {
-        var pid: Int32 = 0
-        var uid: UInt32 = 0
-        var gid: UInt32 = 0
-    }
-
-    static func read(_ channel: Channel) -> EventLoopFuture<ClientIdentity?> {
-        guard let options = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
-        let future: EventLoopFuture<UCred> = options.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
-        return future.flatMap { credentials in
-            // Asked for after SO_PEERCRED succeeded, so the pidfd is always handed on (and closed).
-            let pidfd: EventLoopFuture<Int32> = options.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: peerPIDFDOption))
-            return pidfd.map { Optional($0) }.recover { _ in nil }.map { pidfd in
-                ClientIdentity(
-                    pid: credentials.pid, uid: credentials.uid, executable: executable(of: credentials.pid),
-                    pin: ProcessPin.read(pid: credentials.pid, pidfd: pidfd))
-            }
-        }
-    }
-
-    static func executable(of pid: Int32) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-/// Whether something answers on a Unix socket path (a live daemon) or not (a stale file).
-enum SocketProbe {
-    static func isLive(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        guard var address = UnixAddress(path) else { return false }
-        let result = withUnsafePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        return result == 0
-    }
-}
-
-/// A `sockaddr_un` for a path that fits in it.
-struct UnixAddress {
-    var storage = sockaddr_un()
-
-    init?(_ path: String) {
-        storage.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: storage.sun_path) else { return nil }
-        withUnsafeMutableBytes(of: &storage.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-    }
-}
-
-/// Open connections, against a ceiling; closed together at the end of a shutdown.
-final class OpenConnections: Sendable {
-    let maximum: Int
-    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
-
-    init(maximum: Int) { self.maximum = maximum }
-
-    /// Counts one more; false when that would go over the ceiling (the caller then closes it).
-    func add(_ channel: any Channel) -> Bool {
-        open.withLock { open in
-            guard open.count < maximum else { return false }
-            open[ObjectIdentifier(channel)] = channel
-            return true
-        }
-    }
-
-    func remove(_ channel: any Channel) {
-        _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
-    }
-
-    /// Closes every connection still open (answers already written go out first: the close is
-    /// queued on the event loop behind them).
-    func closeAll() async {
-        let channels = open.withLock { Array($0.values) }
-        for channel in channels { try? await channel.close() }
     }
 }

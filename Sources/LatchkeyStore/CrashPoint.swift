@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Named points in a refresh (Broker.runRefresh) and in the file store's writes where the

@@ -38,7 +38,8 @@ public struct RecordedError: Sendable, Equatable {
         else { return nil }
         self.init(
             time: time, method: Self.clean(method, limit: 16), error: json["error"]?.stringValue,
-            errorCodes: (json["error_codes"]?.arrayValue ?? []).compactMap(\.intValue), suberror: json["suberror"]?.stringValue,
+            errorCodes: (json["error_codes"]?.arrayValue ?? []).compactMap(\.intValue),
+            suberror: json["suberror"]?.stringValue,
             message: message)
     }
 
@@ -46,11 +47,16 @@ public struct RecordedError: Sendable, Equatable {
     /// base64url, dots, `+`, `/`, `=`) replaced by `[redacted]`, at most `limit` characters.
     public static func clean(_ text: String, limit: Int) -> String {
         let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-        let printable = String(String.UnicodeScalarView(line.unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }))
+        let printable = String(
+            String.UnicodeScalarView(
+                line.unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }))
         let words = printable.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in
-            let tokenish = word.count >= 24 && word.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.+/=~".unicodeScalars.contains($0)
-            }
+            let tokenish =
+                word.count >= 24
+                && word.unicodeScalars.allSatisfy {
+                    ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                        || "-_.+/=~".unicodeScalars.contains($0)
+                }
             return tokenish && !word.hasPrefix("http") ? "[redacted]" : String(word)
         }
         let joined = words.joined(separator: " ")
@@ -125,7 +131,10 @@ public final class ErrorJournal: Sendable {
     private func write(_ snapshot: [String: [Kind: RecordedError]]) {
         let accounts = snapshot.keys.sorted().map { name -> (String, JSONValue) in
             let kinds = snapshot[name] ?? [:]
-            return (name, .object([Kind.signIn, .refresh].compactMap { kind in kinds[kind].map { (kind.rawValue, $0.json) } }))
+            return (
+                name,
+                .object([Kind.signIn, .refresh].compactMap { kind in kinds[kind].map { (kind.rawValue, $0.json) } })
+            )
         }
         let document = JSONValue.object([("schema", .number(1)), ("accounts", .object(accounts))])
         // Best effort: a state folder that cannot be written loses the memory, never a sign-in.

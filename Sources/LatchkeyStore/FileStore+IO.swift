@@ -2,7 +2,7 @@ import LatchkeyCore
 import LatchkeyCrypto
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The POSIX file calls of the file store. They block: callers run them on the store's

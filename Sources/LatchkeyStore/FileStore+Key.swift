@@ -2,7 +2,7 @@ import LatchkeyCore
 import LatchkeyCrypto
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension FileStore {

@@ -72,7 +72,9 @@ public final class FileStore: CredentialStore {
     }
 
     private func loadFromDisk() throws(StoreError) -> StoredItems {
-        if !leftoversRemoved.withLock({ done in defer { done = true }; return done }) {
+        if !leftoversRemoved.withLock({ done in
+            defer { done = true }; return done
+        }) {
             FileIO.removeLeftovers(of: path)
         }
         guard var bytes = try FileIO.readIfPresent(path, limit: StoreFile.sizeLimit) else { return StoredItems() }

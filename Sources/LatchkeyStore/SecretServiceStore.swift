@@ -59,7 +59,9 @@ public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
                     self.schema, attributes, lk_secret_collection_default(), "Latchkey: \(account) — \(kind.label)",
                     value.reveal(), nil, &error)
                 if let error { throw Self.storeError(error, doing: "store") }
-                if stored == 0 { throw StoreError(.other, "The Secret Service refused to store the \(kind.label) of '\(account)'.") }
+                if stored == 0 {
+                    throw StoreError(.other, "The Secret Service refused to store the \(kind.label) of '\(account)'.")
+                }
             }
         }
     }
@@ -78,7 +80,9 @@ public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
 
     // MARK: Plumbing
 
-    private func perform<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
+    private func perform<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError)
+        -> T
+    {
         try await lane.run(body)
     }
 
@@ -87,7 +91,7 @@ public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
     private func retryingOnce<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         do {
             return try body()
-        } catch where error.kind == .other || error.kind == .unavailable {
+        } catch  where error.kind == .other || error.kind == .unavailable {
             secret_service_disconnect()
             return try body()
         }
@@ -110,7 +114,10 @@ public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
     }
 
     public static func lockedError(_ label: String) -> StoreError {
-        StoreError(.locked, "The keyring '\(label)' is locked — unlock it (log in to the desktop, or unlock it with your keyring tool such as Seahorse), then try again.")
+        StoreError(
+            .locked,
+            "The keyring '\(label)' is locked — unlock it (log in to the desktop, or unlock it with your keyring tool such as Seahorse), then try again."
+        )
     }
 
     /// Every GError from libsecret or GIO becomes a StoreError that names the fix; the
@@ -124,13 +131,22 @@ public final class SecretServiceStore: CredentialStore, @unchecked Sendable {
         if text.includes("was not provided by any .service files") || text.includes("ServiceUnknown")
             || text.includes("org.freedesktop.secrets") && text.includes("not")
         {
-            return StoreError(.unavailable, "No Secret Service is running on the session bus (\(text)). Start one (gnome-keyring-daemon --components=secrets, or KeePassXC with its Secret Service integration), or set store = \"file\" in the configuration.")
+            return StoreError(
+                .unavailable,
+                "No Secret Service is running on the session bus (\(text)). Start one (gnome-keyring-daemon --components=secrets, or KeePassXC with its Secret Service integration), or set store = \"file\" in the configuration."
+            )
         }
         if text.includes("Cannot autolaunch D-Bus") || text.includes("DBUS_SESSION_BUS_ADDRESS") {
-            return StoreError(.noBus, "There is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no display (\(text)). Run Latchkey inside your desktop or systemd user session, or set store = \"file\" on a headless machine.")
+            return StoreError(
+                .noBus,
+                "There is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no display (\(text)). Run Latchkey inside your desktop or systemd user session, or set store = \"file\" on a headless machine."
+            )
         }
         if text.includes("Could not connect") {
-            return StoreError(.noBus, "The D-Bus session bus cannot be reached (\(text)). Is your session still running? Check DBUS_SESSION_BUS_ADDRESS, or set store = \"file\" on a headless machine.")
+            return StoreError(
+                .noBus,
+                "The D-Bus session bus cannot be reached (\(text)). Is your session still running? Check DBUS_SESSION_BUS_ADDRESS, or set store = \"file\" on a headless machine."
+            )
         }
         if text.lowercased().includes("locked") {
             return lockedError("default")

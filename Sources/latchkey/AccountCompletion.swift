@@ -1,9 +1,10 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Account names for the shell completions that ArgumentParser generates
 /// (`latchkey --generate-completion-script bash|zsh|fish`). The shell runs
@@ -24,11 +25,13 @@ enum AccountCompletion {
         alarm(2)
         let client = DaemonClient(socketPath: socket ?? paths.socket)
         if let answer = try? client.request("GET", "/v1/accounts"), answer.status == 200,
-           let accounts = answer.json?["accounts"]?.arrayValue {
+            let accounts = answer.json?["accounts"]?.arrayValue
+        {
             return valid(accounts.compactMap { $0["name"]?.stringValue })
         }
         guard let bytes = readConfiguration(paths.configFile),
-              let configuration = try? Configuration.parse(bytes, file: paths.configFile) else { return [] }
+            let configuration = try? Configuration.parse(bytes, file: paths.configFile)
+        else { return [] }
         return valid(configuration.accounts.map(\.name))
     }
 
@@ -54,7 +57,8 @@ enum AccountCompletion {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-              info.st_uid == getuid() || info.st_uid == 0, info.st_mode & 0o022 == 0 else { return nil }
+            info.st_uid == getuid() || info.st_uid == 0, info.st_mode & 0o022 == 0
+        else { return nil }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Opens a URL in the person's browser with `xdg-open`, detached, its output discarded.
 enum Browser {

@@ -12,8 +12,9 @@ struct Challenge: ParsableCommand {
     @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
     @Option(name: .customLong("www-authenticate"), help: "The WWW-Authenticate value of the 401, as received.")
     var wwwAuthenticate: String?
-    @Option(name: .customLong("activesync-status"),
-            help: "An ActiveSync answer asking for provisioning: HTTP 449, or status 140, 142, 143 or 144.")
+    @Option(
+        name: .customLong("activesync-status"),
+        help: "An ActiveSync answer asking for provisioning: HTTP 449, or status 140, 142, 143 or 144.")
     var activesyncStatus: Int?
     @Flag(help: "Print the daemon's answer as JSON.") var json = false
     @OptionGroup var options: ClientOptions
@@ -29,13 +30,15 @@ struct Challenge: ParsableCommand {
         if let activesyncStatus {
             // Latchkey provisions again; the answer carries the new policy key.
             let answer = try options.call(
-                "POST", "/v1/accounts/\(account)/challenge", body: .object([("activesync_status", .number(Double(activesyncStatus)))]))
+                "POST", "/v1/accounts/\(account)/challenge",
+                body: .object([("activesync_status", .number(Double(activesyncStatus)))]))
             if json { return print(answer.encoded) }
             printError("Provisioned '\(account)' again; the next header carries the new policy key.")
             return
         }
         let answer = try options.call(
-            "POST", "/v1/accounts/\(account)/challenge", body: .object([("www_authenticate", .string(wwwAuthenticate ?? ""))]))
+            "POST", "/v1/accounts/\(account)/challenge",
+            body: .object([("www_authenticate", .string(wwwAuthenticate ?? ""))]))
         if json {
             print(answer.encoded)
         } else {

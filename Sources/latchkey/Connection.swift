@@ -1,9 +1,10 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension ClientOptions {
     var paths: Paths { Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid()) }
@@ -17,7 +18,7 @@ extension ClientOptions {
         let client = DaemonClient(socketPath: socketPath)
         do {
             return try body(client)
-        } catch where error.kind == .unreachable {
+        } catch  where error.kind == .unreachable {
             startDaemon()
         } catch {
             daemonUnanswered(error)
@@ -32,13 +33,20 @@ extension ClientOptions {
     /// Starts the daemon in the background; exits 69 when it cannot (or must not) be.
     private func startDaemon() {
         if noAutostart {
-            fail(LatchkeyError(.internalError, "No Latchkey daemon answers on \(socketPath).", hint: "Start it with `latchkey serve` or `systemctl --user start latchkey`."), exit: ExitStatus.unreachable)
+            fail(
+                LatchkeyError(
+                    .internalError, "No Latchkey daemon answers on \(socketPath).",
+                    hint: "Start it with `latchkey serve` or `systemctl --user start latchkey`."),
+                exit: ExitStatus.unreachable)
         }
         do {
             try Autostart.start(socketPath: socketPath, log: paths.runtimeDirectory + "/latchkeyd.log")
         } catch {
             if error.kind == .untrusted { refuseSocket(error) }
-            fail(LatchkeyError(.internalError, "The Latchkey daemon is not running and could not be started: \(error.message).", hint: "Run `latchkey serve` in a terminal to see why."), exit: ExitStatus.unreachable)
+            fail(
+                LatchkeyError(
+                    .internalError, "The Latchkey daemon is not running and could not be started: \(error.message).",
+                    hint: "Run `latchkey serve` in a terminal to see why."), exit: ExitStatus.unreachable)
         }
     }
 
@@ -63,17 +71,25 @@ func daemonUnanswered(_ error: ClientError) -> Never {
         refuseSocket(error)
     case .timedOut:
         fail(
-            LatchkeyError(.internalError, "No answer from the Latchkey daemon: \(error.message).", hint: "It may be hung: see its log (journalctl --user -u latchkey), or restart it (systemctl --user restart latchkey)."),
+            LatchkeyError(
+                .internalError, "No answer from the Latchkey daemon: \(error.message).",
+                hint:
+                    "It may be hung: see its log (journalctl --user -u latchkey), or restart it (systemctl --user restart latchkey)."
+            ),
             exit: ExitStatus.temporaryFailure)
     case .unreachable, .protocolError:
-        fail(LatchkeyError(.internalError, "Cannot talk to the Latchkey daemon: \(error.message)."), exit: ExitStatus.unreachable)
+        fail(
+            LatchkeyError(.internalError, "Cannot talk to the Latchkey daemon: \(error.message)."),
+            exit: ExitStatus.unreachable)
     }
 }
 
 /// A socket that is not the user's own daemon (SocketTrust): exits 77 (EX_NOPERM, not 69:
 /// retrying or starting a daemon cannot help), having sent it nothing.
 func refuseSocket(_ error: ClientError) -> Never {
-    fail(LatchkeyError(.forbidden, "Refusing the Latchkey socket: \(error.message)", hint: SocketTrust.remedy), exit: ExitStatus.notPermitted)
+    fail(
+        LatchkeyError(.forbidden, "Refusing the Latchkey socket: \(error.message)", hint: SocketTrust.remedy),
+        exit: ExitStatus.notPermitted)
 }
 
 /// Prints the error (message, then hint) to standard error as one plain line, the form that

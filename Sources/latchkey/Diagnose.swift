@@ -7,7 +7,9 @@ struct Diagnose: ParsableCommand {
         abstract: "Find out why signing in or syncing fails, and how to fix it.",
         discussion: "Options: --json, --trace (HTTP exchanges, secrets redacted), --config PATH, --socket PATH.")
 
-    @Argument(parsing: .captureForPassthrough, help: "ACCOUNT, EMAIL or --all, and options, as `latchkeyd diagnose` takes them.")
+    @Argument(
+        parsing: .captureForPassthrough,
+        help: "ACCOUNT, EMAIL or --all, and options, as `latchkeyd diagnose` takes them.")
     var arguments: [String] = []
 
     func run() throws {

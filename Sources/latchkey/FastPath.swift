@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `latchkey token NAME` and `latchkey header NAME` exactly as sync tools run them: one
 /// request on plain system calls (a receive timeout, exit 75 when a hung daemon lets it expire), no argument parser, no JSON tree, few String operations (each
@@ -12,7 +13,8 @@ import LatchkeyCore
 /// reports it, and a value with an escape in it is decoded as JSON.
 enum FastPath {
     static func answerIfPlain() {
-        guard CommandLine.argc == 3, let command = CommandLine.unsafeArgv[1], let name = CommandLine.unsafeArgv[2] else { return }
+        guard CommandLine.argc == 3, let command = CommandLine.unsafeArgv[1], let name = CommandLine.unsafeArgv[2]
+        else { return }
         let field: StaticString
         let key: String
         if strcmp(command, "token") == 0 {
@@ -25,15 +27,20 @@ enum FastPath {
         let account = String(cString: name)
         guard Configuration.isValidAccountName(account) else { return }
         let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
-        let request = "GET /v1/accounts/\(account)/\(String(cString: command)) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        let request =
+            "GET /v1/accounts/\(account)/\(String(cString: command)) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
         guard let answer = exchange(paths.socket, request), let (status, body) = split(answer) else { return }
         if status == 200, let value = extract(body, field) { printLine(value) }
         // Rare: an error, or a value with an escape in it.
         let json = try? JSONValue.parse(Array(body))
         if !(200..<300).contains(status) {
-            fail(json.flatMap(LatchkeyError.init(json:)) ?? LatchkeyError(.internalError, "The daemon answered HTTP \(status)."))
+            fail(
+                json.flatMap(LatchkeyError.init(json:))
+                    ?? LatchkeyError(.internalError, "The daemon answered HTTP \(status)."))
         }
-        guard let value = json?[key]?.stringValue else { fail(LatchkeyError(.internalError, "The daemon's answer has no \(key).")) }
+        guard let value = json?[key]?.stringValue else {
+            fail(LatchkeyError(.internalError, "The daemon's answer has no \(key)."))
+        }
         printLine(Array(value.utf8) + [10])
     }
 
@@ -70,7 +77,9 @@ enum FastPath {
                     if n < 0 && errno == EINTR { continue }
                     // SO_RCVTIMEO (SocketConnection) expired: the daemon is hung; asking again
                     // on the full path would only wait as long once more.
-                    if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { daemonUnanswered(SocketConnection.timedOut) }
+                    if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                        daemonUnanswered(SocketConnection.timedOut)
+                    }
                     if n <= 0 { break }
                     received += n
                 }
@@ -84,7 +93,9 @@ enum FastPath {
     static func split(_ answer: [UInt8]) -> (status: Int, body: ArraySlice<UInt8>)? {
         let prefix: StaticString = "HTTP/1.1 "
         let p = prefix.utf8CodeUnitCount
-        guard answer.count > p + 4, memcmp(answer, prefix.utf8Start, p) == 0, answer[p + 3] == UInt8(ascii: " ") else { return nil }
+        guard answer.count > p + 4, memcmp(answer, prefix.utf8Start, p) == 0, answer[p + 3] == UInt8(ascii: " ") else {
+            return nil
+        }
         var status = 0
         for b in answer[p..<(p + 3)] {
             guard b >= 0x30 && b <= 0x39 else { return nil }
@@ -92,7 +103,9 @@ enum FastPath {
         }
         var i = p + 4
         while i + 3 < answer.count {
-            if answer[i] == 13 && answer[i + 1] == 10 && answer[i + 2] == 13 && answer[i + 3] == 10 { return (status, answer[(i + 4)...]) }
+            if answer[i] == 13 && answer[i + 1] == 10 && answer[i + 2] == 13 && answer[i + 3] == 10 {
+                return (status, answer[(i + 4)...])
+            }
             i += 1
         }
         return nil
@@ -111,7 +124,9 @@ enum FastPath {
             guard i + n <= bytes.count else { return nil }
             let start = i + n
             var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"),
+                bytes[end] >= 0x20
+            { end += 1 }
             guard end < bytes.count, end > start, bytes[end] == UInt8(ascii: "\"") else { return nil }
             return Array(bytes[start..<end]) + [10]
         }

@@ -8,9 +8,13 @@ struct Latchkey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "Sign in once with MFA; hand ready Authorization headers to mail, calendar and file sync tools.",
-        discussion: "Exit status: 0 done, 64 usage, 69 daemon unreachable, 75 try again later, 77 sign-in needed or not allowed, 78 configuration error.",
+        discussion:
+            "Exit status: 0 done, 64 usage, 69 daemon unreachable, 75 try again later, 77 sign-in needed or not allowed, 78 configuration error.",
         version: LatchkeyVersion.current,
-        subcommands: [Serve.self, Setup.self, Diagnose.self, Login.self, Challenge.self, Token.self, Header.self, Sasl.self, Status.self, Logout.self, GitCredential.self])
+        subcommands: [
+            Serve.self, Setup.self, Diagnose.self, Login.self, Challenge.self, Token.self, Header.self, Sasl.self,
+            Status.self, Logout.self, GitCredential.self,
+        ])
 
     /// `latchkey token NAME` and `header NAME`, as sync tools run them, skip the argument parser
     /// (docs/performance.md). Anything else, and any failure, takes the full command line,

@@ -1,9 +1,10 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct Login: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,49 +31,63 @@ struct Login: ParsableCommand {
         var finished = false
         let target = "/v1/accounts/\(account)/login" + (method.map { "?method=" + $0 } ?? "")
         let response: DaemonResponse? = options.withDaemon { client throws(ClientError) in
-            try client.stream("POST", target, onEvent: { event in
-                let name = event["event"]?.stringValue
-                switch name == "prompt" && event["kind"]?.stringValue == "question" ? "question" : name {
-                case "prompt":
-                    let seconds = event["expires_in"]?.doubleValue ?? 0
-                    deadline = monotonicNow() + seconds
-                    if event["kind"]?.stringValue == "browser" { showBrowserPrompt(event) } else { showPrompt(event) }
-                case "question":
-                    if terminal { printError("\r\u{1B}[K", terminator: "") }
-                    if !answerQuestion(event, client: client) {
-                        outcome = LatchkeyError(.signinRequired, "The sign-in was cancelled.", hint: "Run `latchkey login \(account)` to try again.")
+            try client.stream(
+                "POST", target,
+                onEvent: { event in
+                    let name = event["event"]?.stringValue
+                    switch name == "prompt" && event["kind"]?.stringValue == "question" ? "question" : name {
+                    case "prompt":
+                        let seconds = event["expires_in"]?.doubleValue ?? 0
+                        deadline = monotonicNow() + seconds
+                        if event["kind"]?.stringValue == "browser" {
+                            showBrowserPrompt(event)
+                        } else {
+                            showPrompt(event)
+                        }
+                    case "question":
+                        if terminal { printError("\r\u{1B}[K", terminator: "") }
+                        if !answerQuestion(event, client: client) {
+                            outcome = LatchkeyError(
+                                .signinRequired, "The sign-in was cancelled.",
+                                hint: "Run `latchkey login \(account)` to try again.")
+                            return false
+                        }
+                    case "waiting":
+                        if !terminal, let left = event["expires_in"]?.intValue, left % 60 < 5 {
+                            printError("Waiting for the sign-in to be completed (\(left / 60) min left)…")
+                        }
+                    case "done":
+                        if terminal { printError("\r\u{1B}[K", terminator: "") }
+                        let until =
+                            event["expires_at"]?.doubleValue.map { Timestamp(secondsSinceEpoch: $0).description } ?? "?"
+                        printError("Signed in to '\(account)'. The access token is valid until \(until).")
+                        finished = true
                         return false
+                    case "error":
+                        if terminal { printError("\r\u{1B}[K", terminator: "") }
+                        outcome = LatchkeyError(json: event) ?? LatchkeyError(.internalError, "The sign-in failed.")
+                        return false
+                    default:
+                        break
                     }
-                case "waiting":
-                    if !terminal, let left = event["expires_in"]?.intValue, left % 60 < 5 {
-                        printError("Waiting for the sign-in to be completed (\(left / 60) min left)…")
+                    return true
+                },
+                onTick: {
+                    if terminal, let deadline {
+                        let left = Int(clamping: deadline - monotonicNow(), to: 0...Int.max) ?? 0
+                        printError(
+                            "\r\u{1B}[KWaiting for you to finish signing in… \(left / 60):\(left % 60 < 10 ? "0" : "")\(left % 60) left (Ctrl-C cancels)",
+                            terminator: "")
                     }
-                case "done":
-                    if terminal { printError("\r\u{1B}[K", terminator: "") }
-                    let until = event["expires_at"]?.doubleValue.map { Timestamp(secondsSinceEpoch: $0).description } ?? "?"
-                    printError("Signed in to '\(account)'. The access token is valid until \(until).")
-                    finished = true
-                    return false
-                case "error":
-                    if terminal { printError("\r\u{1B}[K", terminator: "") }
-                    outcome = LatchkeyError(json: event) ?? LatchkeyError(.internalError, "The sign-in failed.")
-                    return false
-                default:
-                    break
-                }
-                return true
-            }, onTick: {
-                if terminal, let deadline {
-                    let left = Int(clamping: deadline - monotonicNow(), to: 0...Int.max) ?? 0
-                    printError("\r\u{1B}[KWaiting for you to finish signing in… \(left / 60):\(left % 60 < 10 ? "0" : "")\(left % 60) left (Ctrl-C cancels)", terminator: "")
-                }
-                return true
-            })
+                    return true
+                })
         }
         if let response, let error = response.error { fail(error) }
         if let outcome { fail(outcome) }
         if !finished {
-            fail(LatchkeyError(.internalError, "The daemon ended the sign-in without a result."), exit: ExitStatus.temporaryFailure)
+            fail(
+                LatchkeyError(.internalError, "The daemon ended the sign-in without a result."),
+                exit: ExitStatus.temporaryFailure)
         }
     }
 
@@ -80,11 +95,17 @@ struct Login: ParsableCommand {
     /// and sends them to the daemon. False when the person gave no answer (end of input).
     private func answerQuestion(_ event: JSONValue, client: DaemonClient) -> Bool {
         guard let id = event["login_id"]?.stringValue else { return false }
-        if let banner = event["banner"]?.stringValue, !banner.isEmpty { printError(TerminalText.visible(banner, keepNewlines: true)) }
+        if let banner = event["banner"]?.stringValue, !banner.isEmpty {
+            printError(TerminalText.visible(banner, keepNewlines: true))
+        }
         var answers: [JSONValue] = []
         for prompt in event["prompts"]?.arrayValue ?? [] {
             let text = TerminalText.visible(prompt["text"]?.stringValue ?? "Answer")
-            guard let answer = Terminal.readAnswer(prompt: text.hasSuffix(":") || text.hasSuffix(": ") ? text : text + ": ", echo: prompt["echo"]?.boolValue ?? false) else {
+            guard
+                let answer = Terminal.readAnswer(
+                    prompt: text.hasSuffix(":") || text.hasSuffix(": ") ? text : text + ": ",
+                    echo: prompt["echo"]?.boolValue ?? false)
+            else {
                 return false
             }
             answers.append(.string(answer))
@@ -98,11 +119,16 @@ struct Login: ParsableCommand {
     private func showBrowserPrompt(_ event: JSONValue) {
         // The listener's start page: it holds no `state` (argv is readable by every user).
         let raw = event["start_url"]?.stringValue ?? "?"
-        let url = TerminalText.visible(raw) + (TerminalText.isOpenable(raw) ? "" : "   (not an https address: do not trust it)")
+        let url =
+            TerminalText.visible(raw)
+            + (TerminalText.isOpenable(raw) ? "" : "   (not an https address: do not trust it)")
         let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
         let graphical = environment("DISPLAY") != nil || environment("WAYLAND_DISPLAY") != nil
         let opened = !noBrowser && graphical && Browser.open(raw)
-        printError(opened ? "A browser was opened to sign in to '\(account)'. If it did not show, open this page:" : "To sign in to '\(account)', open this page in a browser:")
+        printError(
+            opened
+                ? "A browser was opened to sign in to '\(account)'. If it did not show, open this page:"
+                : "To sign in to '\(account)', open this page in a browser:")
         printError("")
         printError("    \(url)")
         printError("")
@@ -126,7 +152,9 @@ struct Login: ParsableCommand {
         printError("    \(uri)" + (TerminalText.isOpenable(rawURI) ? "" : "   (not an https address: do not trust it)"))
         printError("")
         printError("and enter the code:  \(code)")
-        let complete = event["verification_uri_complete"]?.stringValue.flatMap { TerminalText.isOpenable($0) ? $0 : nil }
+        let complete = event["verification_uri_complete"]?.stringValue.flatMap {
+            TerminalText.isOpenable($0) ? $0 : nil
+        }
         if let complete {
             printError("")
             printError("(or open \(complete) — it fills in the code)")
@@ -141,4 +169,3 @@ struct Login: ParsableCommand {
         }
     }
 }
-

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reading answers from the person: without echo on a terminal for secrets, or one line from
 /// standard input when there is no terminal (scripts, tests).

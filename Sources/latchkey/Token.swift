@@ -7,7 +7,9 @@ struct Token: ParsableCommand {
         abstract: "Print the account's access token (for PassCmd-style options).")
 
     @Argument(help: "The account.", completion: AccountCompletion.kind) var account: String
-    @Option(name: .customLong("scope"), help: "A scope of the token (repeat for several; default: the account's scopes).") var scopes: [String] = []
+    @Option(
+        name: .customLong("scope"), help: "A scope of the token (repeat for several; default: the account's scopes).")
+    var scopes: [String] = []
     @Option(help: "Seconds the token must stay valid for (default: the account's min_valid, 60).") var minValid: Int?
     @Flag(help: "Print the daemon's JSON answer.") var json = false
     @OptionGroup var options: ClientOptions
@@ -15,7 +17,10 @@ struct Token: ParsableCommand {
     func validate() throws { try validateAccount(account) }
 
     func run() throws {
-        let answer = try options.call("GET", "/v1/accounts/\(account)/token" + query(scopes.map { ("scope", $0) } + [("min_valid", minValid.map(String.init))]))
+        let answer = try options.call(
+            "GET",
+            "/v1/accounts/\(account)/token"
+                + query(scopes.map { ("scope", $0) } + [("min_valid", minValid.map(String.init))]))
         if json { return printOut(answer.encoded) }
         guard let token = answer["access_token"]?.stringValue else {
             fail(LatchkeyError(.internalError, "The daemon's answer has no access_token."))
@@ -38,15 +43,18 @@ struct Header: ParsableCommand {
     func validate() throws { try validateAccount(account) }
 
     func run() throws {
-        let answer = try options.call("GET", "/v1/accounts/\(account)/header" + query([("url", url), ("min_valid", minValid.map(String.init))]))
+        let answer = try options.call(
+            "GET", "/v1/accounts/\(account)/header" + query([("url", url), ("min_valid", minValid.map(String.init))]))
         if json { return printOut(answer.encoded) }
         guard let header = answer["header"]?.stringValue else {
             fail(LatchkeyError(.internalError, "The daemon's answer has no header."))
         }
         guard activesync else { return printOut(header) }
         guard let policyKey = answer["policy_key_header"]?.stringValue else {
-            fail(LatchkeyError(.badRequest, "'\(account)' is not an ActiveSync account: its answer has no policy key.",
-                               hint: "Set url to its …/Microsoft-Server-ActiveSync endpoint."))
+            fail(
+                LatchkeyError(
+                    .badRequest, "'\(account)' is not an ActiveSync account: its answer has no policy key.",
+                    hint: "Set url to its …/Microsoft-Server-ActiveSync endpoint."))
         }
         printOut(header + "\n" + policyKey)
     }

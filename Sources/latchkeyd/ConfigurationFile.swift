@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads the configuration file from disk.
 enum ConfigurationFile {
@@ -11,7 +12,9 @@ enum ConfigurationFile {
         try ConfigurationTrust.check(path)
         guard let bytes = readBytes(path) else {
             if errno == ENOENT && !required { return Configuration() }
-            throw LatchkeyError(.configuration, "Cannot read the configuration file \(path): \(String(cString: strerror(errno))).", hint: "Create it from config/latchkey.example.toml.")
+            throw LatchkeyError(
+                .configuration, "Cannot read the configuration file \(path): \(String(cString: strerror(errno))).",
+                hint: "Create it from config/latchkey.example.toml.")
         }
         do {
             // Bytes, not text: a file that is not UTF-8 is refused with its line, not read with

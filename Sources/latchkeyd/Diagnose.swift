@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyClient
 import LatchkeyCore
 import LatchkeyDiagnostics
 import LatchkeyGSS
 import LatchkeyHTTP
 import LatchkeyStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `latchkey diagnose ACCOUNT|EMAIL` (SPEC.md §8): read-only checks from this machine to the
 /// service, stopping at the first failure, each with a remedy. Works without a daemon, and for
@@ -65,7 +66,9 @@ struct Diagnose: DaemonCommand {
         socket = arguments.value("socket")
         autodiscover = arguments.value("autodiscover")
         caFile = arguments.value("ca-file")
-        if all == (target != nil) { throw CommandLineArguments.Mistake("Give an account name or e-mail address, or --all.") }
+        if all == (target != nil) {
+            throw CommandLineArguments.Mistake("Give an account name or e-mail address, or --all.")
+        }
     }
 
     func run() async throws {
@@ -79,22 +82,38 @@ struct Diagnose: DaemonCommand {
         if let bytes = ConfigurationFile.readBytes(configPath) {
             do {
                 configuration = try Configuration.parse(bytes, file: configPath)
-                report.findings.append(Finding("configuration", .pass, "\(configPath) reads, with \(configuration.accounts.count) account(s)."))
+                report.findings.append(
+                    Finding(
+                        "configuration", .pass, "\(configPath) reads, with \(configuration.accounts.count) account(s).")
+                )
             } catch {
-                report.findings.append(Finding("configuration", .fail, error.description, remedy: "Fix the line named; `latchkey serve` keeps running on its last good configuration meanwhile."))
+                report.findings.append(
+                    Finding(
+                        "configuration", .fail, error.description,
+                        remedy:
+                            "Fix the line named; `latchkey serve` keeps running on its last good configuration meanwhile."
+                    ))
             }
         } else if errno == ENOENT && !(target ?? "").contains("@") {
-            report.findings.append(Finding("configuration", .fail, "There is no configuration file at \(configPath).",
-                remedy: "Run `latchkey setup EMAIL`, or copy config/latchkey.example.toml there."))
+            report.findings.append(
+                Finding(
+                    "configuration", .fail, "There is no configuration file at \(configPath).",
+                    remedy: "Run `latchkey setup EMAIL`, or copy config/latchkey.example.toml there."))
         } else if errno != ENOENT {
-            report.findings.append(Finding("configuration", .fail, "Cannot read \(configPath): \(String(cString: strerror(errno))).", remedy: "Check the file's permissions."))
+            report.findings.append(
+                Finding(
+                    "configuration", .fail, "Cannot read \(configPath): \(String(cString: strerror(errno))).",
+                    remedy: "Check the file's permissions."))
         }
 
         guard let target else {
             var reports: [(String, Report)] = []
             if report.failed != nil || configuration.accounts.isEmpty {
                 if report.failed == nil {
-                    report.findings.append(Finding("account", .fail, "\(configPath) sets up no account.", remedy: "Run `latchkey setup EMAIL`."))
+                    report.findings.append(
+                        Finding(
+                            "account", .fail, "\(configPath) sets up no account.", remedy: "Run `latchkey setup EMAIL`."
+                        ))
                 }
                 reports.append(("", report))
             }
@@ -106,15 +125,23 @@ struct Diagnose: DaemonCommand {
             throw ExitCode(summary.exitStatus)
         }
 
-        var account = configuration.accounts.first { $0.name == target }
+        var account =
+            configuration.accounts.first { $0.name == target }
             ?? configuration.accounts.first { target.contains("@") && $0.email?.lowercased() == target.lowercased() }
         if report.failed == nil, account == nil {
             if target.contains("@") {
-                report.findings.append(Finding("account", .warn, "No account for \(target) is set up; checking what Autodiscover and the service say.",
-                    remedy: "Run `latchkey setup \(target)` to add it."))
+                report.findings.append(
+                    Finding(
+                        "account", .warn,
+                        "No account for \(target) is set up; checking what Autodiscover and the service say.",
+                        remedy: "Run `latchkey setup \(target)` to add it."))
             } else {
-                report.findings.append(Finding("account", .fail, "There is no account named '\(target)' in \(configPath).",
-                    remedy: "Names: \(configuration.accounts.map(\.name).joined(separator: ", ")); or give an e-mail address."))
+                report.findings.append(
+                    Finding(
+                        "account", .fail, "There is no account named '\(target)' in \(configPath).",
+                        remedy:
+                            "Names: \(configuration.accounts.map(\.name).joined(separator: ", ")); or give an e-mail address."
+                    ))
             }
         }
         if report.failed != nil { account = nil }
@@ -129,13 +156,16 @@ struct Diagnose: DaemonCommand {
     }
 
     /// One account (or address): its checks after the configuration's.
-    func diagnose(_ name: String, _ account: AccountConfig?, _ configuration: Configuration, _ report: Report, _ paths: Paths) async -> Report {
+    func diagnose(
+        _ name: String, _ account: AccountConfig?, _ configuration: Configuration, _ report: Report, _ paths: Paths
+    ) async -> Report {
         let daemon = await Self.daemon(socket ?? paths.socket, account: account?.name)
         let store = await Self.store(configuration.broker, paths: paths, daemon: daemon)
         let email = (target ?? "").contains("@") ? target : account?.email
         let input = DiagnosisInput(
             name: name, account: account, email: email, store: store, daemon: daemon,
-            kerberosRealm: Kerberos.defaultRealm(), autodiscoverHost: autodiscover, caFile: caFile, errorJournal: paths.errorJournal)
+            kerberosRealm: Kerberos.defaultRealm(), autodiscoverHost: autodiscover, caFile: caFile,
+            errorJournal: paths.errorJournal)
         var diagnosis = Diagnosis(input, report: report)
         return await diagnosis.run()
     }
@@ -144,13 +174,17 @@ struct Diagnose: DaemonCommand {
     static func daemon(_ socketPath: String, account: String?) async -> DaemonClient? {
         guard let account else { return nil }
         let client = DaemonClient(socketPath: socketPath)
-        guard let answer = try? client.request("GET", "/v1/accounts/\(account)"), answer.status == 200 else { return nil }
+        guard let answer = try? client.request("GET", "/v1/accounts/\(account)"), answer.status == 200 else {
+            return nil
+        }
         return client
     }
 
     /// The store the daemon uses (it says so), else the one the config names.
     static func store(_ settings: BrokerSettings, paths: Paths, daemon: DaemonClient?) async -> (any CredentialStore)? {
-        if let daemon, let answer = try? daemon.request("GET", "/v1/accounts"), answer.json?["store"]?.stringValue == "memory" {
+        if let daemon, let answer = try? daemon.request("GET", "/v1/accounts"),
+            answer.json?["store"]?.stringValue == "memory"
+        {
             return MemoryStore()
         }
         switch settings.store {
@@ -158,7 +192,9 @@ struct Diagnose: DaemonCommand {
         case .secretService, .auto: return SecretServiceStore()
         case .file:
             let credentials = getenv("CREDENTIALS_DIRECTORY").map { String(cString: $0) }
-            guard let key = try? FileStore.loadKey(credentialsDirectory: credentials, keyFile: settings.keyFile) else { return nil }
+            guard let key = try? FileStore.loadKey(credentialsDirectory: credentials, keyFile: settings.keyFile) else {
+                return nil
+            }
             return FileStore(path: settings.storeFile ?? paths.dataDirectory + "/store.bin", key: key)
         }
     }

@@ -1,16 +1,17 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyBroker
 import LatchkeyClient
 import LatchkeyCore
 import LatchkeyHTTP
-import LatchkeyOAuth
 import LatchkeyNotify
+import LatchkeyOAuth
 import LatchkeyServer
 import LatchkeyStore
 import Logging
 import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct Serve: DaemonCommand {
     static let name = "serve"
@@ -50,7 +51,9 @@ struct Serve: DaemonCommand {
         Hygiene.disableBacktracer()
         Hygiene.apply()
         let paths = Paths(environment: { getenv($0).map { String(cString: $0) } }, uid: getuid())
-        let level = (logLevel ?? getenv("LATCHKEY_LOG_LEVEL").map { String(cString: $0) }).flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let level =
+            (logLevel ?? getenv("LATCHKEY_LOG_LEVEL").map { String(cString: $0) }).flatMap(Logger.Level.init(rawValue:))
+            ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -97,7 +100,8 @@ struct Serve: DaemonCommand {
         }
         let hot = HotAnswers()
         let broker = Broker(
-            configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, storeWarning: storeWarning,
+            configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store,
+            storeWarning: storeWarning,
             notifier: notifier, publisher: hot, logger: logger)
         await broker.restore()
         await broker.rememberErrors(in: ErrorJournal(path: paths.errorJournal))
@@ -107,7 +111,8 @@ struct Serve: DaemonCommand {
         let limits = SocketServer.Limits(maximumConnections: Hygiene.connectionCap(), drainTimeout: .seconds(drain))
         let server = SocketServer(
             path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group,
-            inheritedSocket: inherited, limits: limits, hot: hot, onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
+            inheritedSocket: inherited, limits: limits, hot: hot,
+            onReady: { Systemd.notify("READY=1\nSTATUS=Serving credentials") })
         // Shut down in reverse order: no more reloads or proactive refreshes, then the server
         // drains its requests, then the broker cancels sign-ins and lets a refresh in flight
         // finish and store its rotated refresh token. A clean stop exits 0.
@@ -117,14 +122,16 @@ struct Serve: DaemonCommand {
                 ConfigurationReloader(broker: broker, path: configPath, logger: logger),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        logger.info("latchkeyd started", metadata: [
-            "version": "\(LatchkeyVersion.current)", "accounts": "\(configuration.accounts.count)", "store": "\(store.name)",
-            "config": "\(configPath)",
-        ])
+        logger.info(
+            "latchkeyd started",
+            metadata: [
+                "version": "\(LatchkeyVersion.current)", "accounts": "\(configuration.accounts.count)",
+                "store": "\(store.name)",
+                "config": "\(configPath)",
+            ])
         try await services.run()
         Systemd.notify("STOPPING=1")
         try await group.shutdownGracefully()
         logger.info("latchkeyd stopped")
     }
 }
-

@@ -28,9 +28,13 @@ struct ConfigurationReloader: Service {
                 do {
                     let configuration = try ConfigurationFile.load(path, required: true)
                     await broker.reload(configuration)
-                    logger.info("configuration reloaded", metadata: ["config": "\(path)", "accounts": "\(configuration.accounts.count)"])
+                    logger.info(
+                        "configuration reloaded",
+                        metadata: ["config": "\(path)", "accounts": "\(configuration.accounts.count)"])
                 } catch {
-                    logger.error("configuration not reloaded; keeping the last good one", metadata: ["error": "\((error as? LatchkeyError)?.message ?? "\(error)")"])
+                    logger.error(
+                        "configuration not reloaded; keeping the last good one",
+                        metadata: ["error": "\((error as? LatchkeyError)?.message ?? "\(error)")"])
                 }
                 Systemd.notify("READY=1")
             }

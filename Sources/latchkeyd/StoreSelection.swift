@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import LatchkeyStore
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Chooses the credential store from `[broker] store` (SPEC.md §7).
 ///
@@ -14,7 +15,9 @@ import Logging
 /// says why it failed (the service may come up after the daemon); `file` without a usable key
 /// stops the daemon with a configuration error.
 enum StoreSelection {
-    static func make(_ settings: BrokerSettings, paths: Paths, logger: Logger) async throws(LatchkeyError) -> (store: any CredentialStore, warning: String?) {
+    static func make(_ settings: BrokerSettings, paths: Paths, logger: Logger) async throws(LatchkeyError) -> (
+        store: any CredentialStore, warning: String?
+    ) {
         switch settings.store {
         case .memory:
             return (MemoryStore(), nil)
@@ -23,10 +26,14 @@ enum StoreSelection {
             do {
                 let collection = try await store.probe()
                 if collection.locked {
-                    logger.warning("the keyring is locked: stored credentials cannot be read until it is unlocked", metadata: ["store": "secret-service", "keyring": "\(collection.label)"])
+                    logger.warning(
+                        "the keyring is locked: stored credentials cannot be read until it is unlocked",
+                        metadata: ["store": "secret-service", "keyring": "\(collection.label)"])
                 }
             } catch {
-                logger.error("the Secret Service does not answer", metadata: ["store": "secret-service", "error": "\(error.message)"])
+                logger.error(
+                    "the Secret Service does not answer",
+                    metadata: ["store": "secret-service", "error": "\(error.message)"])
             }
             return (store, nil)
         case .auto:
@@ -39,7 +46,8 @@ enum StoreSelection {
             } catch {
                 why = error.message
             }
-            let warning = "Credentials are kept in memory only (a restart needs a new sign-in), because the Secret Service cannot be used: \(why)"
+            let warning =
+                "Credentials are kept in memory only (a restart needs a new sign-in), because the Secret Service cannot be used: \(why)"
             logger.warning("store fallback: memory", metadata: ["store": "memory", "reason": "\(why)"])
             return (MemoryStore(), warning)
         case .file:
@@ -48,7 +56,9 @@ enum StoreSelection {
                 let key = try FileStore.loadKey(credentialsDirectory: credentials, keyFile: settings.keyFile)
                 return (FileStore(path: settings.storeFile ?? paths.dataDirectory + "/store.bin", key: key), nil)
             } catch {
-                throw LatchkeyError(.configuration, "The file store cannot be used: \(error.message)", hint: "Provide the key, or choose another store in [broker].")
+                throw LatchkeyError(
+                    .configuration, "The file store cannot be used: \(error.message)",
+                    hint: "Provide the key, or choose another store in [broker].")
             }
         }
     }

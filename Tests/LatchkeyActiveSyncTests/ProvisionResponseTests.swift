@@ -3,16 +3,25 @@ import Testing
 
 /// Reading Provision answers, with bodies as php-horde-activesync 2.41 writes them.
 @Suite struct ProvisionResponseTests {
-    static func answer(status: String = "1", policyStatus: String = "1", key: String = "3942919513",
-                       settings: [WBXMLElement] = [], wipe: WBXMLTag? = nil) -> [UInt8] {
+    static func answer(
+        status: String = "1", policyStatus: String = "1", key: String = "3942919513",
+        settings: [WBXMLElement] = [], wipe: WBXMLTag? = nil
+    ) -> [UInt8] {
         var children = [
             WBXMLElement(Provision.status, text: status),
-            WBXMLElement(Provision.policies, children: [WBXMLElement(Provision.policy, children: [
-                WBXMLElement(Provision.policyType, text: ProvisionRequest.policyType),
-                WBXMLElement(Provision.status, text: policyStatus),
-                WBXMLElement(Provision.policyKey, text: key),
-                WBXMLElement(Provision.data, children: [WBXMLElement(Provision.provisionDoc, children: settings)]),
-            ])]),
+            WBXMLElement(
+                Provision.policies,
+                children: [
+                    WBXMLElement(
+                        Provision.policy,
+                        children: [
+                            WBXMLElement(Provision.policyType, text: ProvisionRequest.policyType),
+                            WBXMLElement(Provision.status, text: policyStatus),
+                            WBXMLElement(Provision.policyKey, text: key),
+                            WBXMLElement(
+                                Provision.data, children: [WBXMLElement(Provision.provisionDoc, children: settings)]),
+                        ])
+                ]),
         ]
         if let wipe { children.append(WBXMLElement(wipe)) }
         return WBXMLEncoder.encode(WBXMLElement(Provision.provision, children: children))

@@ -24,7 +24,9 @@ import Testing
     }
 
     @Test func theURLAskedForDecidesOverTheAccountsOwn() {
-        #expect(throws: LatchkeyError.self) { try flow(url: "https://intranet.example/").user(for: "http://intranet.example/") }
+        #expect(throws: LatchkeyError.self) {
+            try flow(url: "https://intranet.example/").user(for: "http://intranet.example/")
+        }
     }
 
     @Test func noUserNameIsAConfigurationError() {

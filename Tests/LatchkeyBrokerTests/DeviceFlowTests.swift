@@ -19,8 +19,10 @@ import Testing
 
         var flow: OAuthFlow {
             OAuthFlow(
-                name: "work", config: BrokerHarness.configuration().accounts[0], exchange: provider, options: HTTPOptions(),
-                logger: Logger(label: "device-flow-test") { _ in SwiftLogNoOpLogHandler() }, clock: { [clock] in clock.now() },
+                name: "work", config: BrokerHarness.configuration().accounts[0], exchange: provider,
+                options: HTTPOptions(),
+                logger: Logger(label: "device-flow-test") { _ in SwiftLogNoOpLogHandler() },
+                clock: { [clock] in clock.now() },
                 sleep: { [self] seconds in
                     try Task.checkCancellation()
                     waits.withLock { $0.append(seconds) }
@@ -30,7 +32,8 @@ import Testing
 
         func signIn() async throws(OAuthFlow.SignInFailure) -> TokenResponse {
             try await flow.deviceSignIn(
-                metadata: ProviderMetadata(tokenEndpoint: "https://idp.test/token", deviceAuthorizationEndpoint: "https://idp.test/device"),
+                metadata: ProviderMetadata(
+                    tokenEndpoint: "https://idp.test/token", deviceAuthorizationEndpoint: "https://idp.test/device"),
                 claims: nil, show: { [self] event in shown.withLock { $0.append(event) } })
         }
     }
@@ -39,7 +42,9 @@ import Testing
 
     @Test func slowDownAddsFiveSecondsAndAFailedConnectionDoublesTheWait() async throws {
         let run = Run()
-        run.provider.scriptPolls([.success(.pending), .success(.slowDown), .failure(Self.unreachable), .success(.pending)])
+        run.provider.scriptPolls([
+            .success(.pending), .success(.slowDown), .failure(Self.unreachable), .success(.pending),
+        ])
         let response = try await run.signIn()
         #expect(response.accessToken.reveal() == "access-1")
         // The provider's interval 0 is read as RFC 8628's 5 s: 5, 5 (pending), 10 (slow_down: 5 s

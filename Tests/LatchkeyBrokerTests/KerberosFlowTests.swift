@@ -20,7 +20,9 @@ import Testing
     }
 
     @Test func aConfiguredServiceWins() throws {
-        #expect(try flow(service: "HTTP@proxy.example").servicePrincipal(url: "https://wiki.example/") == "HTTP@proxy.example")
+        #expect(
+            try flow(service: "HTTP@proxy.example").servicePrincipal(url: "https://wiki.example/")
+                == "HTTP@proxy.example")
     }
 
     @Test func withoutAURLTheServiceIsUnknown() {
@@ -42,7 +44,8 @@ import Testing
     }
 
     @Test func anUnknownServiceNamesTheSPN() {
-        let failure = flow().failure(KerberosError(kind: .unknownServer, message: "not found"), service: "HTTP@wiki.example")
+        let failure = flow().failure(
+            KerberosError(kind: .unknownServer, message: "not found"), service: "HTTP@wiki.example")
         #expect(!failure.signInRequired)
         #expect(failure.error.code == .configuration && failure.error.message.contains("HTTP@wiki.example"))
     }

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct ConfigurationTests {
     @Test func readsTheSpecExample() throws {
@@ -64,7 +65,9 @@ import Testing
         #expect(!config.accounts.isEmpty)
         // Every key the parser accepts is documented there (set, or shown commented out).
         for key in Configuration.brokerKeys + Configuration.accountKeys {
-            #expect(text.contains("\n\(key) =") || text.contains("\n# \(key) ="), "config/latchkey.example.toml does not document '\(key)'")
+            #expect(
+                text.contains("\n\(key) =") || text.contains("\n# \(key) ="),
+                "config/latchkey.example.toml does not document '\(key)'")
         }
     }
 

@@ -8,8 +8,11 @@ import Testing
     let schedule = RefreshSchedule(activeWindow: 4 * 3600, keepaliveInterval: 7 * 86_400)
 
     /// An hour-long token issued at t0 whose refresh is due at t0 + 3300.
-    func decide(now: Timestamp, lastUsed: Timestamp?, retryAt: Timestamp? = nil, jitter: Double = 0) -> RefreshSchedule.Decision {
-        schedule.decide(refreshDue: t0 + 3300, retryAt: retryAt, issuedAt: t0, lastUsed: lastUsed, now: now, jitter: jitter)
+    func decide(now: Timestamp, lastUsed: Timestamp?, retryAt: Timestamp? = nil, jitter: Double = 0)
+        -> RefreshSchedule.Decision
+    {
+        schedule.decide(
+            refreshDue: t0 + 3300, retryAt: retryAt, issuedAt: t0, lastUsed: lastUsed, now: now, jitter: jitter)
     }
 
     @Test func waitsForTheRefreshDueTimeWhateverTheUse() {
@@ -54,14 +57,19 @@ import Testing
     }
 
     @Test func nothingToRefreshMeansNoWakeUp() {
-        #expect(schedule.decide(refreshDue: nil, retryAt: nil, issuedAt: t0, lastUsed: t0, now: t0) == .wait(until: nil))
+        #expect(
+            schedule.decide(refreshDue: nil, retryAt: nil, issuedAt: t0, lastUsed: t0, now: t0) == .wait(until: nil))
     }
 
     @Test func aKeepAliveShorterThanTheTokenComesFirst() {
         let short = RefreshSchedule(activeWindow: 60, keepaliveInterval: 600)
-        #expect(short.decide(refreshDue: t0 + 3300, retryAt: nil, issuedAt: t0, lastUsed: nil, now: t0) == .wait(until: t0 + 600))
+        #expect(
+            short.decide(refreshDue: t0 + 3300, retryAt: nil, issuedAt: t0, lastUsed: nil, now: t0)
+                == .wait(until: t0 + 600))
         // Due while the token is still valid: refreshed, not woken again and again.
-        #expect(short.decide(refreshDue: t0 + 3300, retryAt: nil, issuedAt: t0, lastUsed: nil, now: t0 + 600) == .refreshNow(.keepAlive))
+        #expect(
+            short.decide(refreshDue: t0 + 3300, retryAt: nil, issuedAt: t0, lastUsed: nil, now: t0 + 600)
+                == .refreshNow(.keepAlive))
     }
 
     @Test func aRequestAfterAQuietSpellMakesTheAccountActive() {

@@ -15,11 +15,14 @@ import Testing
     @Test func noKnownLimitMeansUnknown() {
         #expect(session().forecast(sessionLifetime: nil, inactivityLimit: nil, keepaliveInterval: 7 * 86_400) == nil)
         // Kept alive every 7 days, a 90-day inactivity window is no deadline.
-        #expect(session().forecast(sessionLifetime: nil, inactivityLimit: 90 * 86_400, keepaliveInterval: 7 * 86_400) == nil)
+        #expect(
+            session().forecast(sessionLifetime: nil, inactivityLimit: 90 * 86_400, keepaliveInterval: 7 * 86_400) == nil
+        )
     }
 
     @Test func aConfiguredLifetimeCountsFromTheSignIn() {
-        let forecast = session().forecast(sessionLifetime: 7 * 86_400, inactivityLimit: 90 * 86_400, keepaliveInterval: 7 * 86_400)
+        let forecast = session().forecast(
+            sessionLifetime: 7 * 86_400, inactivityLimit: 90 * 86_400, keepaliveInterval: 7 * 86_400)
         #expect(forecast?.by == t0 + 7 * 86_400)
         #expect(forecast?.reason.contains("7 d") == true)
         #expect(forecast?.reason.contains("session_lifetime") == true)
@@ -42,12 +45,14 @@ import Testing
         s.learntLifetime = 600
         s.warnedFor = t0 + 10
         #expect(SessionLife(json: s.json) == s)
-        let hostile = try JSONValue.parse(#"{"signed_in_at":-1,"refresh_used_at":1e300,"learnt_lifetime":"x","signed_in_from_auth_time":3}"#)
+        let hostile = try JSONValue.parse(
+            #"{"signed_in_at":-1,"refresh_used_at":1e300,"learnt_lifetime":"x","signed_in_from_auth_time":3}"#)
         #expect(SessionLife(json: hostile) == SessionLife())
     }
 
     @Test func theLifetimeStatedByAADSTS70043IsRead() {
-        let message = "invalid_grant: AADSTS70043: The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on 12/05/2026 08:00:00 and the maximum allowed lifetime for this request is 43200."
+        let message =
+            "invalid_grant: AADSTS70043: The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on 12/05/2026 08:00:00 and the maximum allowed lifetime for this request is 43200."
         #expect(SessionLife.statedLifetime(in: message) == 43_200)
         #expect(SessionLife.statedLifetime(in: "AADSTS70043: lifetime for this request is 99999999999999999999") == nil)
         #expect(SessionLife.statedLifetime(in: "AADSTS70043: no number here") == nil)
@@ -57,7 +62,8 @@ import Testing
     @Test func authTimeIsReadFromAnIDTokenAndNothingElse() {
         let payload = Base64.encodeURL(Array(#"{"auth_time":1700000000,"sub":"x"}"#.utf8))
         #expect(SessionLife.authTime(idToken: "e30.\(payload).sig") == t0)
-        #expect(SessionLife.authTime(idToken: "e30.\(Base64.encodeURL(Array(#"{"auth_time":"soon"}"#.utf8))).sig") == nil)
+        #expect(
+            SessionLife.authTime(idToken: "e30.\(Base64.encodeURL(Array(#"{"auth_time":"soon"}"#.utf8))).sig") == nil)
         #expect(SessionLife.authTime(idToken: "not a jwt") == nil)
     }
 }

@@ -18,7 +18,9 @@ import Testing
     @Test func startsSignedOutAndRefusesWithTheLoginHint() {
         var machine = TokenMachine(account: "work")
         #expect(machine.state == .signedOut)
-        guard case .fail(let error) = machine.request(minValid: 60, now: t0) else { Issue.record("expected a failure"); return }
+        guard case .fail(let error) = machine.request(minValid: 60, now: t0) else {
+            Issue.record("expected a failure"); return
+        }
         #expect(error.code == .signinRequired)
         #expect(error.hint.contains("latchkey login work"))
     }
@@ -129,7 +131,9 @@ import Testing
         #expect(machine.request(minValid: 60, now: t0 + 60) == .serve(token(issued: t0, lifetime: 100)))
         // After expiry and within the backoff: provider_unavailable with Retry-After.
         #expect(machine.request(minValid: 60, now: t0 + 79.5) == .serve(token(issued: t0, lifetime: 100)))
-        guard case .fail(let late) = machine.request(minValid: 0, now: t0 + 100.5) else { Issue.record("expected failure"); return }
+        guard case .fail(let late) = machine.request(minValid: 0, now: t0 + 100.5) else {
+            Issue.record("expected failure"); return
+        }
         #expect(late.code == .providerUnavailable)
         #expect((late.retryAfter ?? 0) >= 1)
         // After the backoff a new refresh starts by itself, and success clears the error.
@@ -159,7 +163,8 @@ import Testing
     @Test func permanentFailureRequiresSignInAndServesNothing() {
         var machine = signedIn(lifetime: 100)
         #expect(machine.request(minValid: 60, now: t0 + 50) == .startRefresh)
-        guard case .failWaiters(let error) = machine.refreshFailed(.permanent(message: "invalid_grant"), now: t0 + 50) else {
+        guard case .failWaiters(let error) = machine.refreshFailed(.permanent(message: "invalid_grant"), now: t0 + 50)
+        else {
             Issue.record("expected failure"); return
         }
         #expect(error.code == .signinRequired)

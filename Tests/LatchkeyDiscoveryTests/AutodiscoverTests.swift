@@ -1,7 +1,8 @@
 import LatchkeyCore
-@testable import LatchkeyDiscovery
 import LatchkeyOAuth
 import Testing
+
+@testable import LatchkeyDiscovery
 
 /// Autodiscover's pieces that need no network: POX answers as Exchange writes them, URLs,
 /// and the XML scanner's limits. The walk itself runs against the test provider in
@@ -39,26 +40,38 @@ import Testing
         """
 
     @Test func mobileSyncSettingsNameTheActiveSyncServer() throws {
-        #expect(try POXAnswer.read(Array(Self.mobileSync.utf8))
-            == .settings(service: .activeSync, url: "https://mail.contoso.example/Microsoft-Server-ActiveSync"))
+        #expect(
+            try POXAnswer.read(Array(Self.mobileSync.utf8))
+                == .settings(service: .activeSync, url: "https://mail.contoso.example/Microsoft-Server-ActiveSync"))
     }
 
     @Test func outlookSettingsNameEWSAndCommentsAreIgnored() throws {
-        #expect(try POXAnswer.read(Array(Self.outlook.utf8))
-            == .settings(service: .ews, url: "https://mail.contoso.example/EWS/Exchange.asmx?a=1&b=2"))
+        #expect(
+            try POXAnswer.read(Array(Self.outlook.utf8))
+                == .settings(service: .ews, url: "https://mail.contoso.example/EWS/Exchange.asmx?a=1&b=2"))
     }
 
     @Test(arguments: [
-        ("<Autodiscover><Response><Account><Action>redirectAddr</Action><RedirectAddr>bob@fabrikam.example</RedirectAddr></Account></Response></Autodiscover>",
-            POXAnswer.redirectAddress("bob@fabrikam.example")),
-        ("<a:Autodiscover xmlns:a=\"http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006\"><o:Response xmlns:o=\"http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a\"><o:Account><o:Action>redirectUrl</o:Action><o:RedirectUrl>https://h/autodiscover/autodiscover.xml</o:RedirectUrl></o:Account></o:Response></a:Autodiscover>",
-            .redirectURL("https://h/autodiscover/autodiscover.xml")),
-        ("<Autodiscover><Response><Action><Redirect>carol@contoso.example</Redirect></Action></Response></Autodiscover>",
-            .redirectAddress("carol@contoso.example")),
-        ("<Autodiscover><Response><Action><Error><Status>1</Status><Message>Unknown user</Message></Error></Action></Response></Autodiscover>",
-            .error("Unknown user")),
-        ("<Autodiscover><Response><Error Time=\"1\" Id=\"2\"><ErrorCode>600</ErrorCode><Message>Invalid Request</Message></Error></Response></Autodiscover>",
-            .error("Invalid Request (600)")),
+        (
+            "<Autodiscover><Response><Account><Action>redirectAddr</Action><RedirectAddr>bob@fabrikam.example</RedirectAddr></Account></Response></Autodiscover>",
+            POXAnswer.redirectAddress("bob@fabrikam.example")
+        ),
+        (
+            "<a:Autodiscover xmlns:a=\"http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006\"><o:Response xmlns:o=\"http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a\"><o:Account><o:Action>redirectUrl</o:Action><o:RedirectUrl>https://h/autodiscover/autodiscover.xml</o:RedirectUrl></o:Account></o:Response></a:Autodiscover>",
+            .redirectURL("https://h/autodiscover/autodiscover.xml")
+        ),
+        (
+            "<Autodiscover><Response><Action><Redirect>carol@contoso.example</Redirect></Action></Response></Autodiscover>",
+            .redirectAddress("carol@contoso.example")
+        ),
+        (
+            "<Autodiscover><Response><Action><Error><Status>1</Status><Message>Unknown user</Message></Error></Action></Response></Autodiscover>",
+            .error("Unknown user")
+        ),
+        (
+            "<Autodiscover><Response><Error Time=\"1\" Id=\"2\"><ErrorCode>600</ErrorCode><Message>Invalid Request</Message></Error></Response></Autodiscover>",
+            .error("Invalid Request (600)")
+        ),
     ])
     func redirectsAndErrorsAreRead(document: String, expected: POXAnswer) throws {
         #expect(try POXAnswer.read(Array(document.utf8)) == expected)
@@ -74,10 +87,13 @@ import Testing
     }
 
     @Test func candidateHostsAndURLs() {
-        #expect(Autodiscover.candidates(email: "alice@Contoso.Example", configured: nil)
-            == ["https://contoso.example", "https://autodiscover.contoso.example", "https://outlook.office365.com"])
-        #expect(Autodiscover.candidates(email: "alice@contoso.example", configured: "https://ad.example:8443/autodiscover/x")
-            == ["https://ad.example:8443"])
+        #expect(
+            Autodiscover.candidates(email: "alice@Contoso.Example", configured: nil)
+                == ["https://contoso.example", "https://autodiscover.contoso.example", "https://outlook.office365.com"])
+        #expect(
+            Autodiscover.candidates(
+                email: "alice@contoso.example", configured: "https://ad.example:8443/autodiscover/x")
+                == ["https://ad.example:8443"])
         #expect(Autodiscover.candidates(email: "alice@bad/host", configured: nil).isEmpty)
         #expect(Autodiscover.pathSegment("al ice+tag@x.example/..") == "al%20ice+tag@x.example%2F..")
         #expect(Autodiscover.resolve("/a/b?c", against: "https://h:1/x/y?z") == "https://h:1/a/b?c")
@@ -112,7 +128,9 @@ import Testing
 
     @Test func nothingUsableIsAConfigurationErrorListingEveryReason() {
         #expect {
-            _ = try MethodChoice.choose(offered: [.ntlm, .other("Digest")], preference: [.oauth, .kerberos]) { _, _ in nil }
+            _ = try MethodChoice.choose(offered: [.ntlm, .other("Digest")], preference: [.oauth, .kerberos]) { _, _ in
+                nil
+            }
         } throws: { error in
             let message = (error as? LatchkeyError)?.message ?? ""
             return (error as? LatchkeyError)?.code == .configuration && message.contains("oauth: not offered")
@@ -131,17 +149,22 @@ import Testing
 }
 
 @Suite struct AccountSectionTests {
-    func report(method: AuthMethod, serviceURL: String, email: String?, alternatives: [AuthMethod] = []) -> DiscoveryReport {
+    func report(method: AuthMethod, serviceURL: String, email: String?, alternatives: [AuthMethod] = [])
+        -> DiscoveryReport
+    {
         DiscoveryReport(
             email: email, serviceURL: serviceURL, autodiscover: nil, probeStatus: 401,
-            challenges: WWWAuthenticate.parse(["Bearer authorization_uri=\"https://id/authorize\"\u{0A}[accounts.evil]"]),
-            choice: MethodChoice(method: method, offer: .kerberos, alternatives: alternatives, reasons: ["why\nnot = 1"]),
+            challenges: WWWAuthenticate.parse(["Bearer authorization_uri=\"https://id/authorize\"\u{0A}[accounts.evil]"]
+            ),
+            choice: MethodChoice(
+                method: method, offer: .kerberos, alternatives: alternatives, reasons: ["why\nnot = 1"]),
             issuer: "https://id", provider: .oidc, tenant: nil, metadata: nil, realm: "CORP.EXAMPLE")
     }
 
     @Test func theSectionParsesAndHostileTextStaysInComments() throws {
         let section = AccountSection(
-            name: "my.work", report: report(method: .oauth, serviceURL: "https://mail.example/\"x\"\n", email: "a@b.example"),
+            name: "my.work",
+            report: report(method: .oauth, serviceURL: "https://mail.example/\"x\"\n", email: "a@b.example"),
             clientID: "id\"\\", caFile: nil, scopes: nil, username: nil)
         let text = "[broker]\nstore = \"memory\"\n" + section.text
         let configuration = try Configuration.parse(text, file: "t.toml")
@@ -158,7 +181,9 @@ import Testing
 
     @Test func kerberosWithBasicAlternativeWritesPrincipalAndFallback() throws {
         let section = AccountSection(
-            name: "corp", report: report(method: .kerberos, serviceURL: "https://mail/", email: "alice@corp.example",
+            name: "corp",
+            report: report(
+                method: .kerberos, serviceURL: "https://mail/", email: "alice@corp.example",
                 alternatives: [.basic]),
             clientID: nil, caFile: "/etc/ca.pem", scopes: nil, username: "alice")
         let account = try #require(try Configuration.parse(section.text, file: "t.toml").accounts.first)

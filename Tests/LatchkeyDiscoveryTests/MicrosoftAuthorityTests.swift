@@ -45,7 +45,8 @@ import Testing
         let common = try #require(
             MicrosoftAuthority(authorizationURI: "https://login.microsoftonline.com/common/oauth2/authorize"))
         #expect(common.issuerProblem("https://login.microsoftonline.com/{tenantid}/v2.0", v2: true) == nil)
-        #expect(common.issuerProblem("https://login.windows.net/{tenantid}/v2.0", v2: true) == nil)  // an alias of the cloud
+        // An alias of the cloud.
+        #expect(common.issuerProblem("https://login.windows.net/{tenantid}/v2.0", v2: true) == nil)
         #expect(common.issuerProblem("https://sts.windows.net/{tenantid}/", v2: false) == nil)  // v1
         let refused = [
             "https://evil.example/{tenantid}/v2.0",  // another host

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import LatchkeyGSS
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// LatchkeyGSS against the real test KDC (LATCHKEY.TEST) and Apache with mod_auth_gssapi.
 /// Serialized: KRB5_CONFIG is process-wide, and two tests stop the KDC or change a password.

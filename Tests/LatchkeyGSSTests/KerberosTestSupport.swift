@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import LatchkeyGSS
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The test realm LATCHKEY.TEST and Apache from scripts/testenv (kerberos.sh, apache.sh), as
 /// their exported variables describe them.

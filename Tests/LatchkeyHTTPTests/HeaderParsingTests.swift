@@ -1,5 +1,6 @@
-@testable import LatchkeyHTTP
 import Testing
+
+@testable import LatchkeyHTTP
 
 /// libcurl hands each header line over with its "\r\n". In Swift "\r\n" is one Character,
 /// equal to neither "\r" nor "\n", so trimming must use `isNewline` (a Location once kept its

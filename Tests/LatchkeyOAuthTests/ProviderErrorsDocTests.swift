@@ -6,7 +6,8 @@ import Testing
 /// table holds every code the issue names, each with a meaning and a remedy.
 @Suite struct ProviderErrorsDocTests {
     static let required = [
-        50076, 50079, 50097, 50126, 50158, 50173, 53003, 65001, 70000, 70008, 70016, 70043, 700016, 700082, 7000218, 90002,
+        50076, 50079, 50097, 50126, 50158, 50173, 53003, 65001, 70000, 70008, 70016, 70043, 700016, 700082, 7000218,
+        90002,
         50011, 50020, 50034,
     ]
 
@@ -37,7 +38,9 @@ import Testing
     @Test func theTroubleshootingPageMatchesTheTable() throws {
         let text = try Self.document()
         for (code, meaning) in ProviderErrors.aadsts {
-            #expect(text.contains("| AADSTS\(code) | \(meaning) | \(ProviderErrors.aadstsRemedies[code]!) |"), "AADSTS\(code)")
+            #expect(
+                text.contains("| AADSTS\(code) | \(meaning) | \(ProviderErrors.aadstsRemedies[code]!) |"),
+                "AADSTS\(code)")
         }
         for (code, meaning) in ProviderErrors.oauth {
             #expect(text.contains("| `\(code)` | \(meaning) | \(ProviderErrors.oauthRemedies[code]!) |"), "\(code)")
@@ -45,8 +48,13 @@ import Testing
     }
 
     @Test func remediesNameTheAccount() {
-        #expect(ProviderErrors.remedy(code: "invalid_grant", errorCodes: [53003], account: "work").contains("latchkey login work --method browser"))
-        #expect(ProviderErrors.remedy(code: "invalid_grant", errorCodes: [], account: "work") == "Run `latchkey login work` to sign in again.")
-        #expect(ProviderErrors.remedy(code: "weird", errorCodes: [1], account: "w").contains("latchkey diagnose w --trace"))
+        #expect(
+            ProviderErrors.remedy(code: "invalid_grant", errorCodes: [53003], account: "work").contains(
+                "latchkey login work --method browser"))
+        #expect(
+            ProviderErrors.remedy(code: "invalid_grant", errorCodes: [], account: "work")
+                == "Run `latchkey login work` to sign in again.")
+        #expect(
+            ProviderErrors.remedy(code: "weird", errorCodes: [1], account: "w").contains("latchkey diagnose w --trace"))
     }
 }

@@ -1,7 +1,8 @@
-@testable import LatchkeyServer
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import LatchkeyServer
 
 /// Swift concurrency's global executor on SwiftNIO's event loops (issue 18). The test process
 /// keeps the default executors; these run tasks that prefer the event-loop executor.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Dispatch
 import LatchkeyBroker
 import LatchkeyClient
 import LatchkeyCore
@@ -10,8 +8,11 @@ import LatchkeyServer
 import LatchkeyStore
 import Logging
 import NIOPosix
-import Dispatch
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The socket API in process: the real NIO server on a temporary Unix socket, asked by the
 /// real thin-client code. No provider is needed for these routes.
@@ -40,21 +41,29 @@ import Testing
             try await store.write(account: "work", kind: .accessToken, value: StoredAccessToken.encode(token))
         }
         let hot = HotAnswers()
-        let broker = Broker(configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, publisher: hot, logger: logger)
+        let broker = Broker(
+            configuration: configuration, oauth: OAuthClient(http: HTTPClient()), store: store, publisher: hot,
+            logger: logger)
         await broker.restore()
         try SocketServer.prepare(path: path)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = SocketServer(path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group, limits: limits, hot: hot)
+        let server = SocketServer(
+            path: path, router: Router(broker: broker, logger: logger), logger: logger, group: group, limits: limits,
+            hot: hot)
         let services = ServiceGroup(services: [BrokerService(broker: broker), server], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await services.run() }
             let client = DaemonClient(socketPath: path)
             // Ready when the socket accepts connections (a connect does not block on handlers).
-            for _ in 0..<500 where (try? SocketConnection(path: path)) == nil { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<500 where (try? SocketConnection(path: path)) == nil {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             do {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
                     DispatchQueue.global().async {
-                        do { try body(client, path); continuation.resume() } catch { continuation.resume(throwing: error) }
+                        do { try body(client, path); continuation.resume() } catch {
+                            continuation.resume(throwing: error)
+                        }
                     }
                 }
             } catch {

@@ -12,12 +12,15 @@ import Testing
 @Suite struct SocketHardeningTests {
     @Test func anOversizeHeadGets431ButABodyUpToItsCapIsRead() async throws {
         try await SocketAPITests.withServer { client, path in
-            let huge = "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Pad: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
+            let huge =
+                "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Pad: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
             let answer = RawConnection(path).exchange(Array(huge.utf8))
             #expect(answer.hasPrefix("HTTP/1.1 431"), "\(answer.prefix(60))")
             // 60 KB of body is under the 64 KB body cap: read, and refused only as bad JSON.
             let body = "{\"www_authenticate\":\"" + String(repeating: "b", count: 60_000) + "\"}"
-            let post = "POST /v1/accounts/work/challenge HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+            let post =
+                "POST /v1/accounts/work/challenge HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+                + body
             let reply = RawConnection(path).exchange(Array(post.utf8))
             #expect(reply.hasPrefix("HTTP/1.1 400") && reply.contains("no Bearer challenge"), "\(reply.prefix(200))")
             let health = try client.request("GET", "/v1/health")
@@ -61,7 +64,8 @@ import Testing
     }
 
     @Test func connectionsOverTheLimitAreClosedUntilOthersGo() async throws {
-        try await SocketAPITests.withServer(limits: .init(idleTimeout: .seconds(1), maximumConnections: 20)) { client, path in
+        try await SocketAPITests.withServer(limits: .init(idleTimeout: .seconds(1), maximumConnections: 20)) {
+            client, path in
             let held = (0..<20).map { _ in RawConnection(path) }
             usleep(200_000)
             let extra = RawConnection(path)
@@ -92,10 +96,13 @@ import Testing
                     closedQuietly += 1
                 } else {
                     answered += 1
-                    #expect(answer.hasPrefix("HTTP/1.1 "), "not HTTP: \(answer.prefix(40)) for input \(input.prefix(80))")
+                    #expect(
+                        answer.hasPrefix("HTTP/1.1 "), "not HTTP: \(answer.prefix(40)) for input \(input.prefix(80))")
                 }
             }
-            print("fuzz: \(iterations) inputs (seed \(seed)): \(answered) answered, \(closedQuietly) closed without an answer, 0 crashes")
+            print(
+                "fuzz: \(iterations) inputs (seed \(seed)): \(answered) answered, \(closedQuietly) closed without an answer, 0 crashes"
+            )
             let health = try client.request("GET", "/v1/health")
             #expect(health.status == 200)
         }
@@ -119,7 +126,9 @@ import Testing
             Array(#"{"access_token":"a","expires_in":"3600","scope":["x"],"n":[1.5e3,-0,true,null]}"#.utf8),
             Array(#"Bearer realm="a\"b", error="insufficient_claims", claims="eyJ9", Negotiate abc==, Basic"#.utf8),
             Array("[broker]\nstore = \"memory\"\n[accounts.a]\nscopes = [\"x\", \"y\"]\nmin_valid = \"5m\"\n".utf8),
-            Array("<Autodiscover><Response><Account><Action>settings</Action><Protocol><EwsUrl>x</EwsUrl></Protocol></Account></Response></Autodiscover>".utf8),
+            Array(
+                "<Autodiscover><Response><Account><Action>settings</Action><Protocol><EwsUrl>x</EwsUrl></Protocol></Account></Response></Autodiscover>"
+                    .utf8),
             Array("code=a%2Fb&state=%zz+x&&=".utf8),
         ]
         var parsed = 0
@@ -151,7 +160,9 @@ final class RawConnection: @unchecked Sendable {
             raw[bytes.count] = 0
         }
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
     }
 
@@ -160,7 +171,9 @@ final class RawConnection: @unchecked Sendable {
     func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n <= 0 { return }
             offset += n
         }

@@ -3,7 +3,7 @@ import LatchkeyStore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon's memory of failed sign-ins (issue 19): kept across a restart, cleared by a
@@ -13,9 +13,11 @@ import Glibc
         try await withTemporaryFolder { folder in
             let path = folder + "/state/latchkey/errors.json"
             let journal = ErrorJournal(path: path)
-            journal.record("work", .signIn, RecordedError(
-                time: 1_700_000_000, method: "device", error: "invalid_grant", errorCodes: [53003], suberror: nil,
-                message: "Signing in failed: AADSTS53003: blocked.\r\nTrace ID: 1"))
+            journal.record(
+                "work", .signIn,
+                RecordedError(
+                    time: 1_700_000_000, method: "device", error: "invalid_grant", errorCodes: [53003], suberror: nil,
+                    message: "Signing in failed: AADSTS53003: blocked.\r\nTrace ID: 1"))
             let again = ErrorJournal.read(path: path)
             #expect(again["work"]?[.signIn]?.errorCodes == [53003])
             #expect(again["work"]?[.signIn]?.message == "Signing in failed: AADSTS53003: blocked.")
@@ -29,8 +31,10 @@ import Glibc
     @Test func tokensAndControlCharactersNeverReachTheFile() {
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
         let kept = RecordedError(
-            time: 0, method: "refresh", error: "invalid_grant\u{1B}[31m", errorCodes: Array(0..<50), suberror: "bad_token",
-            message: "refused \(jwt) at https://idp.example/token \u{1B}]0;x\u{07}" + String(repeating: "a ", count: 400))
+            time: 0, method: "refresh", error: "invalid_grant\u{1B}[31m", errorCodes: Array(0..<50),
+            suberror: "bad_token",
+            message: "refused \(jwt) at https://idp.example/token \u{1B}]0;x\u{07}"
+                + String(repeating: "a ", count: 400))
         #expect(!kept.message.contains(jwt) && kept.message.contains("[redacted]"))
         #expect(kept.message.contains("https://idp.example/token"))
         #expect(!kept.message.unicodeScalars.contains { $0.value < 0x20 } && kept.message.count <= 301)

@@ -4,7 +4,7 @@ import LatchkeyStore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct FileStoreTests {

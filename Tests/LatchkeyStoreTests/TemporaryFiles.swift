@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// File helpers for the store tests, on plain POSIX calls (no Foundation in this package).

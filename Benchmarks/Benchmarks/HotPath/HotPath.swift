@@ -30,7 +30,8 @@ let tokenText: String = {
 
 let now = Timestamp(secondsSinceEpoch: 1_790_000_000)
 let cachedToken = AccessToken(
-    value: Secret(tokenText), issuedAt: now + -600, expiresAt: now + 3000, scopes: ["openid", "offline_access", "mail.read"])
+    value: Secret(tokenText), issuedAt: now + -600, expiresAt: now + 3000,
+    scopes: ["openid", "offline_access", "mail.read"])
 
 /// A configuration of `count` OAuth accounts, as a person would write them.
 func configurationText(accounts count: Int) -> String {
@@ -104,7 +105,10 @@ let tenThousandAccounts = AccountsBox(10_000)
 /// Sources/LatchkeyBroker/Broker.swift (and Broker+Auto.swift's `resolveAutoMethod`): the
 /// account's configuration is copied out three times and the whole account twice.
 @inline(never)
-func brokerCachedToken(_ accounts: inout [String: Account], _ metrics: inout Metrics, _ name: String, minValid: Double?, defaultMinValid: Double)
+func brokerCachedToken(
+    _ accounts: inout [String: Account], _ metrics: inout Metrics, _ name: String, minValid: Double?,
+    defaultMinValid: Double
+)
     -> AccessToken?
 {
     guard let original = accounts[name]?.config else { return nil }
@@ -134,11 +138,16 @@ func brokerCachedToken(_ accounts: inout [String: Account], _ metrics: inout Met
 /// Candidate: one hash lookup, the account read and its machine updated in place, no copies
 /// of the account or its configuration.
 @inline(never)
-func lookupOnce(_ accounts: inout [String: Account], _ metrics: inout Metrics, _ name: String, minValid: Double?, defaultMinValid: Double)
+func lookupOnce(
+    _ accounts: inout [String: Account], _ metrics: inout Metrics, _ name: String, minValid: Double?,
+    defaultMinValid: Double
+)
     -> AccessToken?
 {
     guard let index = accounts.index(forKey: name) else { return nil }
-    guard accounts.values[index].config.allowedClients.isEmpty, accounts.values[index].config.method == .oauth else { return nil }
+    guard accounts.values[index].config.allowedClients.isEmpty, accounts.values[index].config.method == .oauth else {
+        return nil
+    }
     let wanted = minValid ?? accounts.values[index].config.minValid ?? defaultMinValid
     switch accounts.values[index].machine.request(minValid: wanted, now: now) {
     case .serve(let token):
@@ -279,10 +288,12 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
                 // as in Broker.token(account:)
-                logger.info("credential handed out", metadata: [
-                    "account": "work", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
-                    "scope": "\(cachedToken.scopes.joined(separator: " "))",
-                ])
+                logger.info(
+                    "credential handed out",
+                    metadata: [
+                        "account": "work", "pid": "\(client.pid)", "exe": "\(client.executable ?? "?")",
+                        "scope": "\(cachedToken.scopes.joined(separator: " "))",
+                    ])
             }
             benchmark.stopMeasurement()
         }
@@ -337,7 +348,8 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("JSON parse: header answer (the thin client's full command line; its fast path scans for one field)") { benchmark in
+    Benchmark("JSON parse: header answer (the thin client's full command line; its fast path scans for one field)") {
+        benchmark in
         let bytes = Array(headerAnswerToday(cachedToken).0.utf8)
         for _ in benchmark.scaledIterations {
             blackHole(try? JSONValue.parse(bytes))
@@ -349,7 +361,8 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 20)
     ) { benchmark in
         let summaries = (0..<10_000).map { i in
-            AccountSummary.bench(name: "acct\(i)", state: .valid, expiresAt: cachedToken.expiresAt, scopes: cachedToken.scopes)
+            AccountSummary.bench(
+                name: "acct\(i)", state: .valid, expiresAt: cachedToken.expiresAt, scopes: cachedToken.scopes)
         }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {

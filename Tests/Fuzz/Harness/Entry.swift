@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// libFuzzer's entry points (clang's `-sanitize=fuzzer`). One binary holds every target; `LATCHKEY_FUZZ_TARGET` picks the one to run (scripts/fuzz.sh sets it).
@@ -29,7 +29,10 @@ private func runFuzzerDriver(
 ) -> CInt
 
 @_cdecl("LLVMFuzzerInitialize")
-public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+public func fuzzInitialize(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     let name = getenv("LATCHKEY_FUZZ_TARGET").map { String(cString: $0) } ?? ""
     guard let target = FuzzTarget.all.first(where: { $0.name == name }) else {
         let names = FuzzTarget.all.map(\.name).joined(separator: " ")
@@ -55,7 +58,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         for _ in 0..<2 { spent = min(spent, timed { target.run(bytes) }) }
     }
     if spent > slowLimitNanoseconds {
-        report("slow input: \(target.name) took \(spent / 1_000_000) ms of CPU on \(size) bytes (limit \(slowLimitNanoseconds / 1_000_000) ms)")
+        report(
+            "slow input: \(target.name) took \(spent / 1_000_000) ms of CPU on \(size) bytes (limit \(slowLimitNanoseconds / 1_000_000) ms)"
+        )
         abort()
     }
     return 0

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatchkeyCore
 import LatchkeyDiscovery
 import LatchkeyHTTP
 import LatchkeyOAuth
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One parser that sees outside bytes, fed as its caller feeds it. Each `run` is a few lines on
 /// purpose: when a parser's entry point changes, only its line here changes. A property that
@@ -31,7 +32,9 @@ struct FuzzTarget: Sendable {
             let query = RequestTarget(target).query
             guard let mark = target.firstIndex(of: "?") else { return }
             let pairs = FormEncoding.pairs(target[target.index(after: mark)...])
-            if !query.elementsEqual(pairs, by: { $0.name == $1.0 && $0.value == $1.1 }) { violated("target: query != form pairs") }
+            if !query.elementsEqual(pairs, by: { $0.name == $1.0 && $0.value == $1.1 }) {
+                violated("target: query != form pairs")
+            }
         },
         FuzzTarget(name: "json") { bytes in
             if let value = try? JSONValue.parse(bytes) { _ = value.encoded }
@@ -42,7 +45,9 @@ struct FuzzTarget: Sendable {
         },
         // One field value per line, as a server sends them (a few: the 16th holds the rest).
         FuzzTarget(name: "www-authenticate") { bytes in
-            let fields = bytes.split(separator: 10, maxSplits: 15, omittingEmptySubsequences: false).map { text(Array($0)) }
+            let fields = bytes.split(separator: 10, maxSplits: 15, omittingEmptySubsequences: false).map {
+                text(Array($0))
+            }
             for challenge in WWWAuthenticate.parse(fields) { _ = challenge.headerValue }
         },
         FuzzTarget(name: "autodiscover") { bytes in
@@ -68,7 +73,8 @@ struct FuzzTarget: Sendable {
         },
         FuzzTarget(name: "token") { bytes in
             guard let json = try? OAuthClient.read(answer(200, bytes)) else { return }
-            _ = (try? TokenResponse(json: json))?.accessToken(issuedAt: Timestamp(secondsSinceEpoch: 1.8e9), requestedScopes: [])
+            _ = (try? TokenResponse(json: json))?.accessToken(
+                issuedAt: Timestamp(secondsSinceEpoch: 1.8e9), requestedScopes: [])
         },
         // An error answer: the first line is the Retry-After value, the rest the body.
         FuzzTarget(name: "provider-error") { bytes in
@@ -77,7 +83,8 @@ struct FuzzTarget: Sendable {
             let body = Array(bytes[min(newline + 1, bytes.count)...])
             for status in [400, 429, 503] {
                 do throws(OAuthError) {
-                    _ = try OAuthClient.read(HTTPResponse(status: status, headers: [("Retry-After", retryAfter)], body: body))
+                    _ = try OAuthClient.read(
+                        HTTPResponse(status: status, headers: [("Retry-After", retryAfter)], body: body))
                 } catch {
                     _ = error.description
                     _ = error.isTransient
