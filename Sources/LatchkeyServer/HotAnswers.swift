@@ -10,11 +10,26 @@ public final class HotAnswers: TokenPublisher {
     struct Published: Sendable {
         let token: AccessToken
         let minValid: Double?
-        /// The last request for it (kept across tokens: `publish` carries it over).
-        var lastServed: Timestamp?
+        /// The last request for it (kept across tokens: `publish` carries the box over). A box,
+        /// so a request only reads the table: writing into the dictionary's entry on every
+        /// request moved the whole entry out and back (the cached header was 6-7 % slower).
+        let use: Use
         /// Encoded at the first request for it (accounts nobody asks for over the socket cost
         /// no more memory than their token).
         var encoded: Entry?
+    }
+
+    /// When the account was last asked for on the cached path (seconds since the epoch as bits;
+    /// 0 for never), written without a lock by the event loops that serve it.
+    final class Use: Sendable {
+        let lastServed = Atomic<UInt64>(0)
+
+        init() {}
+
+        var timestamp: Timestamp? {
+            let bits = lastServed.load(ordering: .relaxed)
+            return bits == 0 ? nil : Timestamp(secondsSinceEpoch: Double(bitPattern: bits))
+        }
     }
 
     struct Entry: Sendable {
@@ -62,7 +77,7 @@ public final class HotAnswers: TokenPublisher {
     public func publish(account: String, token: AccessToken, minValid: Double?) {
         table.withLock { table in
             if let current = table[account], current.token == token, current.minValid == minValid { return }
-            table[account] = Published(token: token, minValid: minValid, lastServed: table[account]?.lastServed)
+            table[account] = Published(token: token, minValid: minValid, use: table[account]?.use ?? Use())
         }
     }
 
@@ -79,19 +94,16 @@ public final class HotAnswers: TokenPublisher {
     public var handedOut: Int { served.load(ordering: .relaxed) }
 
     public func lastServed(account: String) -> Timestamp? {
-        table.withLock { $0[account]?.lastServed }
+        table.withLock { $0[account]?.use }?.timestamp
     }
 
     // MARK: Serving (event loop)
 
     /// The entry of `account` if its token has at least its `min_valid` left at `now`.
     func servable(_ account: String, now: Timestamp) -> Entry? {
-        guard
-            let published = table.withLock({ table -> Published? in
-                table[account]?.lastServed = now  // a request for the account: it is in use
-                return table[account]
-            })
-        else { return nil }
+        guard let published = table.withLock({ $0[account] }) else { return nil }
+        // A request for the account: it is in use.
+        published.use.lastServed.store(now.secondsSinceEpoch.bitPattern, ordering: .relaxed)
         let minValid = published.minValid ?? Double(bitPattern: defaultMinValid.load(ordering: .relaxed))
         guard published.token.remaining(at: now) >= minValid else { return nil }
         if let encoded = published.encoded { return encoded }
