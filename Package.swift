@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "LatchkeyServer",
             dependencies: [
-                "LatchkeyCore", "LatchkeyBroker", "LatchkeyClient",
+                "LatchkeyCore", "LatchkeyBroker", "LatchkeyClient", "LatchkeyBlocking", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,8 +3,9 @@ import Logging
 
 extension Broker {
     /// The longest single sleep of the scheduler, in seconds. The sleep runs on a monotonic
-    /// timer, while due times are wall-clock times: after a suspend or a wall-clock step the
-    /// scheduler judges them again by the wall clock at the latest this long after the change.
+    /// timer, while due times are wall-clock times: the kernel's notice of a wall-clock step or
+    /// a resume (`clockChanged`) wakes the scheduler at once; where that notice is missing, it
+    /// judges them again by the wall clock at the latest this long after the change.
     public static let longestSleep: Double = 60
 
     /// Proactive refresh (SPEC.md §6, issue 18): starts what is due (`RefreshSchedule`: a
@@ -75,6 +76,12 @@ extension Broker {
 
     /// Something changed what is due (a token, a sign-in, a reload): the scheduler decides again.
     func wakeScheduler() {
+        doorbell.ring()
+    }
+
+    /// The wall clock was set, or the machine woke from a suspend (`ClockChangeService`): the
+    /// scheduler judges every due time again by the wall clock now, not at its next wake-up.
+    public nonisolated func clockChanged() {
         doorbell.ring()
     }
 }

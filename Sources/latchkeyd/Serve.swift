@@ -119,6 +119,7 @@ struct Serve: DaemonCommand {
         let services = ServiceGroup(
             services: [
                 BrokerService(broker: broker), server, RefreshScheduler(broker: broker),
+                ClockChangeService(logger: logger) { broker.clockChanged() },
                 ConfigurationReloader(broker: broker, path: configPath, logger: logger),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
