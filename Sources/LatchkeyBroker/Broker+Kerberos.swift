@@ -111,6 +111,7 @@ extension Broker {
         }) {
         case .success(let signIn):
             accounts[name]?.kerberos.passwordExpiryReported(signIn.passwordExpiresAt)
+            await storeSession(name)
             logger.info(
                 "Kerberos ticket acquired again with the remembered password",
                 metadata: ["account": "\(name)", "reason": "\(reason)"])

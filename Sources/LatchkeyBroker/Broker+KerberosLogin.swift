@@ -41,10 +41,13 @@ extension Broker {
             case .failure: expires = now
             }
             let remembered = config.rememberPassword ? prompter.password : nil
-            let committed = await commitSignIn(name, session, writes: remembered.map { [(.password, $0)] } ?? []) {
-                account in
+            let life = Self.kerberosSignInSession(now: now, passwordExpiresAt: signIn.passwordExpiresAt)
+            var writes: [(kind: ItemKind, value: Secret<String>)] = remembered.map { [(.password, $0)] } ?? []
+            writes.append((.session, Secret(life.json.encoded)))
+            let committed = await commitSignIn(name, session, writes: writes) { account in
                 account.kerberos.signedIn(
                     expiresAt: expires, renewTill: renewTill, passwordExpiresAt: signIn.passwordExpiresAt)
+                account.session = life
                 account.lastRefresh = now
             }
             guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }

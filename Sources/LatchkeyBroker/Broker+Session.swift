@@ -1,5 +1,6 @@
 import LatchkeyCore
 import LatchkeyOAuth
+import LatchkeyStore
 import Logging
 
 extension Broker {
@@ -77,6 +78,7 @@ extension Broker {
     /// next token write. A refresh under way stores it with its new token instead. A sign-out
     /// during the write takes the token back out; a sign-in during it writes its own afterwards.
     func storeSession(_ name: String) async {
+        if accounts[name]?.config.method == .kerberos { return await storeKerberosSession(name) }
         guard let account = accounts[name], let token = account.machine.token, !account.machine.refreshInFlight else {
             return
         }
@@ -85,12 +87,18 @@ extension Broker {
         guard let after = accounts[name], after.generation != generation, !after.machine.hasRefreshToken,
             after.login == nil
         else { return }
-        accounts[name]?.pendingWrites[.accessToken] = nil
+        await removeStoredDuringSignOut(name, .accessToken)
+    }
+
+    /// Takes back an item that a write stored while a sign-out ran (from memory too, where a
+    /// failed write waits to be retried).
+    func removeStoredDuringSignOut(_ name: String, _ kind: ItemKind) async {
+        accounts[name]?.pendingWrites[kind] = nil
         do {
-            try await store.delete(account: name, kind: .accessToken)
+            try await store.delete(account: name, kind: kind)
         } catch {
             logger.error(
-                "could not remove an access token stored while the account was signed out",
+                "could not remove the \(kind.label) stored while the account was signed out",
                 metadata: [
                     "account": "\(name)", "store": "\(store.name)", "error": "\(error.message)",
                 ])

@@ -74,7 +74,10 @@ public actor Broker {
     /// Loads what the store kept, so a restart needs no new sign-in. An account whose items
     /// cannot be read now (locked keyring, no service) is read again when a client asks.
     public func restore() async {
-        for name in order { await restoreAccount(name) }
+        for name in order {
+            await restoreAccount(name)
+            await restoreKerberosSession(name)
+        }
         wakeScheduler()
     }
 

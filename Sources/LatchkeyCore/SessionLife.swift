@@ -1,7 +1,8 @@
-/// What is known of an OAuth session's life (issue 18), kept with the access token in the
-/// store so it survives restarts: when the person last signed in interactively, when the
-/// refresh token was last used and last rotated, and a maximum session lifetime the provider
-/// stated in an error (AADSTS70043). Never a secret.
+/// What is known of a session's life (issue 18), kept in the store so it survives restarts (an
+/// OAuth account's with its access token, a Kerberos account's as an item of its own): when the
+/// person last signed in interactively, when the refresh token was last used and last rotated,
+/// a maximum session lifetime the provider stated in an error (AADSTS70043), and a Kerberos
+/// password's expiry. Never a secret.
 public struct SessionLife: Sendable, Equatable {
     /// The last interactive sign-in: the ID token's `auth_time`, else the local time of it.
     public var signedInAt: Timestamp?
@@ -13,6 +14,9 @@ public struct SessionLife: Sendable, Equatable {
     public var learntLifetime: Double?
     /// The deadline the person was last warned of (so each is announced once).
     public var warnedFor: Timestamp?
+    /// Kerberos: the principal's password expiry the KDC reported at the last sign-in (it is
+    /// reported then only, so it is kept here across restarts).
+    public var passwordExpiresAt: Timestamp?
 
     public init() {}
 
@@ -23,6 +27,7 @@ public struct SessionLife: Sendable, Equatable {
             ("signed_in_at", time(signedInAt)), ("signed_in_from_auth_time", .bool(signedInFromAuthTime)),
             ("refresh_used_at", time(refreshUsedAt)), ("refresh_rotated_at", time(refreshRotatedAt)),
             ("learnt_lifetime", learntLifetime.map(JSONValue.number) ?? .null), ("warned_for", time(warnedFor)),
+            ("password_expires_at", time(passwordExpiresAt)),
         ])
     }
 
@@ -38,6 +43,7 @@ public struct SessionLife: Sendable, Equatable {
         refreshUsedAt = time("refresh_used_at")
         refreshRotatedAt = time("refresh_rotated_at")
         warnedFor = time("warned_for")
+        passwordExpiresAt = time("password_expires_at")
         if let l = json?["learnt_lifetime"]?.doubleValue, l.isFinite, l > 0, l <= SessionLife.longestLifetime {
             learntLifetime = l
         }

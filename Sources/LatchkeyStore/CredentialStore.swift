@@ -9,6 +9,10 @@ public enum ItemKind: String, Sendable, CaseIterable {
     /// An ActiveSync account's DeviceId on this machine (not a secret; kept with the
     /// credentials so that it stays stable and leaves with them).
     case activeSyncDevice = "activesync_device"
+    /// What is known of a Kerberos account's session (`SessionLife`: the password expiry the KDC
+    /// reported at sign-in, the deadline the person was warned of). Not a secret; an OAuth
+    /// account keeps the same record inside its access token's item.
+    case session
 
     public var label: String {
         switch self {
@@ -16,6 +20,7 @@ public enum ItemKind: String, Sendable, CaseIterable {
         case .accessToken: "access token"
         case .password: "password"
         case .activeSyncDevice: "ActiveSync device id"
+        case .session: "session record"
         }
     }
 }
