@@ -4,7 +4,15 @@ import LatchkeyOAuth
 import LatchkeyStore
 import Logging
 
+/// Kerberos accounts, routed: the library calls are the flow's (`KerberosFlow`, off the pool),
+/// the decisions are the account's `TicketMachine`'s (events in with the time, decisions out);
+/// the broker joins the two, keeps the single flight of renewals (`renewals`), logs and tells
+/// the person.
 extension Broker {
+    func kerberosFlow(_ name: String, _ config: AccountConfig) -> KerberosFlow {
+        KerberosFlow(name: name, config: config)
+    }
+
     /// `Negotiate <token>` for the service the client is about to call: a fresh SPNEGO token
     /// per call (tokens are single-use; replay caches refuse a second use), built only on a
     /// ticket that stays valid for `minValid`.
@@ -12,57 +20,33 @@ extension Broker {
         value: Secret<String>, expiresAt: Timestamp
     ) {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
-        let service = try servicePrincipal(name, config, url: url)
+        let flow = kerberosFlow(name, config)
+        let service = try flow.servicePrincipal(url: url)
         let wanted = minValid ?? config.minValid ?? settings.minValid
-        let ticket = try await usableTicket(name, config, minValid: wanted)
-        let principal = config.principal
-        switch await Kerberos.offPool({ () throws(KerberosError) in
-            try Kerberos.negotiateToken(service: service, principal: principal, cache: nil)
-        }) {
-        case .success(let token):
-            return (Secret("Negotiate " + Base64.encode(token.reveal())), ticket)
-        case .failure(let error):
-            throw kerberosError(name, error, service: service)
+        let ticket = try await usableTicket(name, flow, minValid: wanted)
+        switch await flow.header(service: service) {
+        case .success(let header): return (header, ticket)
+        case .failure(let error): throw kerberosError(name, error, service: service)
         }
     }
 
     /// The ticket's expiry, after renewing or re-acquiring it when it would not last `minValid`.
-    private func usableTicket(_ name: String, _ config: AccountConfig, minValid: Double) async throws(LatchkeyError)
+    private func usableTicket(_ name: String, _ flow: KerberosFlow, minValid: Double) async throws(LatchkeyError)
         -> Timestamp
     {
-        let principal = config.principal
-        var status = await Kerberos.offPool { () throws(KerberosError) in
-            try Kerberos.ticketStatus(principal: principal, cache: nil)
-        }
-        if case .success(let s) = status, Double(s.secondsLeft) >= minValid {
-            return noteTicket(name, s)
+        var looked = await flow.look()
+        if case .serve(let until) = accounts[name]?.kerberos.use(looked.seen, minValid: minValid, now: clock()) {
+            return until
         }
         // Too short or missing: renew, or sign in again with a remembered password.
-        if await refreshTicket(name, reason: "a client needs it", needed: minValid) {
-            status = await Kerberos.offPool { () throws(KerberosError) in
-                try Kerberos.ticketStatus(principal: principal, cache: nil)
-            }
-            if case .success(let s) = status, Double(s.secondsLeft) >= minValid { return noteTicket(name, s) }
+        if await refreshTicket(name, reason: "a client needs it", needed: minValid) { looked = await flow.look() }
+        switch accounts[name]?.kerberos.useAfterRenewal(looked.seen, minValid: minValid, now: clock()) {
+        case .serve(let until): return until
+        case .tooShort(let seen): throw flow.tooShort(seen, minValid: minValid)
+        case .noTicket, nil:
+            if case .failure(let error) = looked { throw kerberosError(name, error, service: nil) }
+            throw .unknownAccount(name)
         }
-        switch status {
-        case .success(let s):
-            accounts[name]?.kerberos.signInRequired()
-            throw LatchkeyError(
-                .signinRequired,
-                "The Kerberos ticket of '\(name)' (\(s.principal)) has \(s.secondsLeft) s left, less than the \(CheckedNumber.describe(minValid)) s a header must stay valid.",
-                hint: "Run `latchkey login \(name)` (or kinit) for a new ticket.")
-        case .failure(let error):
-            throw kerberosError(name, error, service: nil)
-        }
-    }
-
-    private func noteTicket(
-        _ name: String, _ seen: (principal: String, secondsLeft: Int, renewableSecondsLeft: Int)
-    ) -> Timestamp {
-        let now = clock()
-        let expires = accounts[name]?.kerberos.ticketSeen(
-            secondsLeft: seen.secondsLeft, renewableSecondsLeft: seen.renewableSecondsLeft, now: now)
-        return expires ?? now
     }
 
     /// Renews a renewable ticket, or signs in again with the remembered password, until the
@@ -89,26 +73,15 @@ extension Broker {
 
     private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {
         guard let config = accounts[name]?.config else { return false }
-        let principal = config.principal
-        if case .success = await Kerberos.offPool({ () throws(KerberosError) in
-            try Kerberos.renew(principal: principal, cache: nil)
-        }),
-            case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in
-                try Kerberos.ticketStatus(principal: principal, cache: nil)
-            }),
-            Double(s.secondsLeft) >= needed
-        {
-            // A renewal cannot go past the ticket's renewable life: it counts only if it lasts.
+        let flow = kerberosFlow(name, config)
+        if await flow.renew(lasting: needed) {
             logger.info("Kerberos ticket renewed", metadata: ["account": "\(name)", "reason": "\(reason)"])
             return true
         }
-        guard config.rememberPassword, let principal,
+        guard config.rememberPassword, let principal = config.principal,
             let password = try? await store.read(account: name, kind: .password)
         else { return false }
-        let prompter = RememberedPasswordOnly()
-        switch await Kerberos.offPool({ () throws(KerberosError) in
-            try Kerberos.signIn(principal: principal, password: password, cache: nil, prompter: prompter)
-        }) {
+        switch await flow.acquire(principal: principal, password: password) {
         case .success(let signIn):
             accounts[name]?.kerberos.passwordExpiryReported(signIn.passwordExpiresAt)
             await storeSession(name)
@@ -126,75 +99,68 @@ extension Broker {
     }
 
     /// The scheduler's part for Kerberos accounts: keep tickets fresh, or say a sign-in is
-    /// needed; returns when the next check is due. A ticket is looked at again shortly before
-    /// it needs renewing (an expired ticket cannot be renewed, so an idle account's ticket is
-    /// renewed then too: that is its keep-alive), and at least every `ticketRecheck` seconds,
-    /// so a `kinit` outside Latchkey shows in `status`.
+    /// needed; returns when the next look is due (`TicketMachine.scheduledLook`: shortly before
+    /// a renewal is due, and at least every `TicketMachine.longestLook`, so a `kinit` outside
+    /// Latchkey shows in `status`).
     func checkTickets() async -> Timestamp? {
         var next: Timestamp?
         for name in order {
             guard let account = accounts[name], account.config.method == .kerberos, account.login == nil else {
                 continue
             }
-            let now = clock()
-            guard account.kerberos.checkDue(now: now) else {
+            guard account.kerberos.checkDue(now: clock()) else {
                 if let due = account.kerberos.nextCheck { next = min(next ?? due, due) }
                 continue
             }
             let minValid = account.config.minValid ?? settings.minValid
-            let due = await checkTicket(name, principal: account.config.principal, renewBelow: minValid + 30)
-            accounts[name]?.kerberos.scheduleCheck(at: due)
+            let due = await checkTicket(name, kerberosFlow(name, account.config), renewBelow: minValid + 30)
             next = min(next ?? due, due)
         }
         return next
     }
 
-    /// The longest time between two looks at a Kerberos account's ticket cache.
-    static let ticketRecheck: Double = 900
-
-    /// Looks at one account's ticket, renews it when fewer than `renewBelow` seconds are left;
-    /// returns when to look again.
-    private func checkTicket(_ name: String, principal: String?, renewBelow: Double) async -> Timestamp {
-        let status = await Kerberos.offPool { () throws(KerberosError) in
-            try Kerberos.ticketStatus(principal: principal, cache: nil)
+    /// Looks at one account's ticket and renews it when fewer than `renewBelow` seconds are
+    /// left; returns when to look again.
+    private func checkTicket(_ name: String, _ flow: KerberosFlow, renewBelow: Double) async -> Timestamp {
+        let looked = await flow.look()
+        switch accounts[name]?.kerberos.scheduledLook(looked.seen, renewBelow: renewBelow, now: clock()) {
+        case .lookAgain(let at): return at
+        case nil: return clock() + TicketMachine.retryLook
+        case .renew: break
         }
-        var secondsLeft: Int?
-        switch status {
-        case .success(let s) where Double(s.secondsLeft) > renewBelow:
-            _ = noteTicket(name, s)
-            secondsLeft = s.secondsLeft
-        case .success, .failure:
-            if case .failure = status, accounts[name]?.kerberos.state == .signedOut { return clock() + 60 }
-            if await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow) {
-                if case .success(let s) = await Kerberos.offPool({ () throws(KerberosError) in
-                    try Kerberos.ticketStatus(principal: principal, cache: nil)
-                }) {
-                    _ = noteTicket(name, s)
-                    secondsLeft = s.secondsLeft
-                }
-            } else if accounts[name]?.kerberos.signInRequired() == true {
-                logger.warning(
-                    "Kerberos sign-in needed: the ticket expires and cannot be renewed",
-                    metadata: ["account": "\(name)"])
-                signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
-            }
+        let renewed = await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow)
+        let after = renewed ? await flow.look().seen : nil
+        guard
+            let (next, tell) = accounts[name]?.kerberos.renewalEnded(
+                renewed: renewed, after, renewBelow: renewBelow, now: clock())
+        else { return clock() + TicketMachine.retryLook }
+        if tell {
+            logger.warning(
+                "Kerberos sign-in needed: the ticket expires and cannot be renewed", metadata: ["account": "\(name)"])
+            signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
         }
-        // Shortly before the renewal is due; a failed renewal is tried again in a minute.
-        let wait = secondsLeft.map { Double($0) - renewBelow } ?? 60
-        return clock() + min(max(wait, 10), Self.ticketRecheck)
+        return next
     }
 
     func servicePrincipal(_ name: String, _ config: AccountConfig, url: String?) throws(LatchkeyError) -> String {
-        try KerberosFlow(name: name, config: config).servicePrincipal(url: url)
+        try kerberosFlow(name, config).servicePrincipal(url: url)
     }
 
     /// A Kerberos failure as the person sees it (`KerberosFlow.failure`), noted in the
     /// account's ticket machine.
     func kerberosError(_ name: String, _ error: KerberosError, service: String?) -> LatchkeyError {
         let config = accounts[name]?.config ?? AccountConfig(name: name)
-        let failure = KerberosFlow(name: name, config: config).failure(error, service: service)
+        let failure = kerberosFlow(name, config).failure(error, service: service)
         accounts[name]?.kerberos.failed(error.message)
         if failure.signInRequired { accounts[name]?.kerberos.signInRequired() }
         return failure.error
+    }
+}
+
+extension Result where Success == TicketMachine.Seen {
+    /// The ticket found, or nil.
+    var seen: TicketMachine.Seen? {
+        if case .success(let seen) = self { return seen }
+        return nil
     }
 }

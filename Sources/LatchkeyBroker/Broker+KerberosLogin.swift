@@ -23,36 +23,23 @@ extension Broker {
         }
         session.relay = relay
         let prompter = RelayPrompter(relay: relay)
-        let result = await Kerberos.offPool { () throws(KerberosError) in
-            try Kerberos.signIn(principal: principal, password: nil, cache: nil, prompter: prompter)
-        }
-        switch result {
-        case .success(let signIn):
-            let status = await Kerberos.offPool { () throws(KerberosError) in
-                try Kerberos.ticketStatus(principal: principal, cache: nil)
-            }
-            let now = clock()
-            let expires: Timestamp
-            var renewTill: Timestamp?
-            switch status {
-            case .success(let s):
-                expires = now + Double(s.secondsLeft)
-                renewTill = s.renewableSecondsLeft > 0 ? now + Double(s.renewableSecondsLeft) : expires
-            case .failure: expires = now
-            }
+        let clock = self.clock
+        switch await kerberosFlow(name, config).signIn(principal: principal, prompter: prompter, now: clock) {
+        case .success(let signedIn):
             let remembered = config.rememberPassword ? prompter.password : nil
-            let life = Self.kerberosSignInSession(now: now, passwordExpiresAt: signIn.passwordExpiresAt)
+            let life = Self.kerberosSignInSession(now: clock(), passwordExpiresAt: signedIn.report.passwordExpiresAt)
             var writes: [(kind: ItemKind, value: Secret<String>)] = remembered.map { [(.password, $0)] } ?? []
             writes.append((.session, Secret(life.json.encoded)))
             let committed = await commitSignIn(name, session, writes: writes) { account in
                 account.kerberos.signedIn(
-                    expiresAt: expires, renewTill: renewTill, passwordExpiresAt: signIn.passwordExpiresAt)
+                    expiresAt: signedIn.expiresAt, renewTill: signedIn.renewTill,
+                    passwordExpiresAt: signedIn.report.passwordExpiresAt)
                 account.session = life
-                account.lastRefresh = now
+                account.lastRefresh = life.signedInAt
             }
             guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }
             logger.info("signed in", metadata: ["account": "\(name)", "flow": "kerberos", "principal": "\(principal)"])
-            endLogin(name, session, .done(account: name, expiresAt: expires))
+            endLogin(name, session, .done(account: name, expiresAt: signedIn.expiresAt))
         case .failure(let error):
             let mapped =
                 error.kind == .cancelled

@@ -3,11 +3,12 @@ import LatchkeyGSS
 import Synchronization
 
 /// The Kerberos method for one account: which service a header is for, what a failure of
-/// libkrb5 or GSSAPI means to the person, and the prompters that answer libkrb5's questions
-/// (from the person over the login stream, or from the remembered password). The broker routes
-/// to it (`Broker+Kerberos.swift`, `Broker+KerberosLogin.swift`), makes the library calls through
-/// `Kerberos.offPool`, and keeps what the account's `TicketMachine` records; a sign-in ends
-/// through the one `commitSignIn`, so a logout during it stays a logout.
+/// libkrb5 or GSSAPI means to the person, the prompters that answer libkrb5's questions (from
+/// the person over the login stream, or from the remembered password), and the library calls
+/// themselves, off the pool (KerberosFlow+Calls.swift). The broker routes to it
+/// (`Broker+Kerberos.swift`, `Broker+KerberosLogin.swift`) and hands what it returns to the
+/// account's `TicketMachine`, whose decisions (TicketMachine+Decisions.swift) it carries out; a
+/// sign-in ends through the one `commitSignIn`, so a logout during it stays a logout.
 ///
 /// A value made per call from the account's current configuration; it holds no state.
 struct KerberosFlow: Sendable {
