@@ -19,28 +19,32 @@ import Logging
 public struct ClockChangeService: Service {
     let logger: Logger
     let onChange: @Sendable () -> Void
+    /// Opens the kernel's side (tests open one that fails).
+    let open: @Sendable () throws(ClockChanges.OpenError) -> ClockChanges
 
     /// `onChange` runs after every change of the clock, on the watcher's thread.
     public init(logger: Logger, onChange: @escaping @Sendable () -> Void) {
+        self.init(logger: logger, open: { () throws(ClockChanges.OpenError) in try ClockChanges() }, onChange: onChange)
+    }
+
+    init(
+        logger: Logger, open: @escaping @Sendable () throws(ClockChanges.OpenError) -> ClockChanges,
+        onChange: @escaping @Sendable () -> Void
+    ) {
         self.logger = logger
+        self.open = open
         self.onChange = onChange
     }
 
     public func run() async throws {
         let watch: ClockChanges
         do {
-            watch = try ClockChanges()
+            watch = try open()
         } catch {
-            // The scheduler still looks at the wall clock at least once a minute.
-            logger.warning(
-                "cannot watch the wall clock for changes; due refreshes may start up to a minute late after a suspend",
-                metadata: ["error": "\(error.message)"])
-            await cancelWhenGracefulShutdown { try? await Task.sleep(for: .seconds(Double(Int32.max))) }
-            return
+            return await withoutWatch(error.message)
         }
-        defer { watch.close() }
         let (logger, onChange) = (self.logger, self.onChange)
-        await withTaskCancellationHandler {
+        let failure: String? = await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 while !Task.isCancelled {
                     switch await watch.next() {
@@ -49,18 +53,30 @@ public struct ClockChangeService: Service {
                             "the wall clock was set (a clock step, or a resume from suspend): checking what is due")
                         onChange()
                     case .stopped:
-                        return
+                        return nil
                     case .failed(let message):
-                        logger.warning("stopped watching the wall clock for changes", metadata: ["error": "\(message)"])
-                        return
+                        return message
                     }
                 }
+                return nil
             } onGracefulShutdown: {
                 watch.stop()
             }
         } onCancel: {
             watch.stop()
         }
+        watch.close()
+        if let failure { await withoutWatch(failure) }
+    }
+
+    /// The watch cannot start or failed: the daemon goes on without it (the scheduler still
+    /// looks at the wall clock at least once a minute), and the service waits for the shutdown,
+    /// as a service that returned early would stop the daemon.
+    private func withoutWatch(_ why: String) async {
+        logger.warning(
+            "cannot watch the wall clock for changes; a refresh that came due during a suspend may start up to a minute late",
+            metadata: ["error": "\(why)"])
+        await cancelWhenGracefulShutdown { try? await Task.sleep(for: .seconds(Double(Int32.max))) }
     }
 }
 
@@ -80,7 +96,7 @@ public final class ClockChanges: Sendable {
     private let timer: Int32
     private let stopper: Int32
 
-    public init() throws(OpenError) {
+    public convenience init() throws(OpenError) {
         let timer = lk_clock_change_open()
         guard timer >= 0 else { throw OpenError(message: "timerfd: \(String(cString: strerror(errno)))") }
         let stopper = lk_wake_fd_open()
@@ -89,6 +105,11 @@ public final class ClockChanges: Sendable {
             Glibc.close(timer)
             throw OpenError(message: "eventfd: \(message)")
         }
+        self.init(timer: timer, stopper: stopper)
+    }
+
+    /// Takes both descriptors over (tests hand in a timer descriptor that is not open).
+    init(timer: Int32, stopper: Int32) {
         self.timer = timer
         self.stopper = stopper
     }

@@ -1,3 +1,4 @@
+import CLinux
 import Synchronization
 import Testing
 
@@ -54,6 +55,24 @@ import Testing
         if changes.load(ordering: .relaxed) == 0 && Self.mustRun {
             Issue.record("no clock change reported (or the clock cannot be set)")
         }
+        group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test(arguments: [false, true])
+    func aWatchThatCannotStartOrFailsDoesNotStopTheDaemon(failsLater: Bool) async throws {
+        let service = ClockChangeService(
+            logger: .init(label: "test"),
+            open: { () throws(ClockChanges.OpenError) in
+                guard failsLater else { throw .init(message: "EMFILE") }
+                // A timer descriptor that is not open: the wait fails (EBADF) at once.
+                return ClockChanges(timer: 1_000_000, stopper: lk_wake_fd_open())
+            },
+            onChange: {})
+        let group = ServiceGroup(services: [service], logger: .init(label: "test"))
+        let running = Task { try await group.run() }
+        try await Task.sleep(for: .milliseconds(300))
+        // Still running: a service that returns early would have ended the group with an error.
         group.triggerGracefulShutdown()
         try await running.value
     }
