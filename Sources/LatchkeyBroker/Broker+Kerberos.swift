@@ -39,10 +39,14 @@ extension Broker {
             return until
         }
         // Too short or missing: renew, or sign in again with a remembered password.
-        if await refreshTicket(name, reason: "a client needs it", needed: minValid) { looked = await flow.look() }
-        switch accounts[name]?.kerberos.useAfterRenewal(looked.seen, minValid: minValid, now: clock()) {
+        let renewal = await refreshTicket(name, reason: "a client needs it", needed: minValid)
+        if renewal == .renewed { looked = await flow.look() }
+        switch accounts[name]?.kerberos.useAfterRenewal(renewal, looked.seen, minValid: minValid, now: clock()) {
         case .serve(let until): return until
         case .tooShort(let seen): throw flow.tooShort(seen, minValid: minValid)
+        case .longerThanTheKDCGives(let seen): throw flow.longerThanTheKDCGives(seen, minValid: minValid)
+        case .unreachable(let message):
+            throw flow.failure(KerberosError(kind: .kdcUnreachable, message: message), service: nil).error
         case .noTicket, nil:
             if case .failure(let error) = looked { throw kerberosError(name, error, service: nil) }
             throw .unknownAccount(name)
@@ -50,16 +54,16 @@ extension Broker {
     }
 
     /// Renews a renewable ticket, or signs in again with the remembered password, until the
-    /// ticket lasts `needed` seconds. True on success.
+    /// ticket lasts `needed` seconds.
     /// Concurrent callers share one renewal: libkrb5 rewrites the cache, and a reader in the
     /// middle of that would see no credentials.
     @discardableResult
-    func refreshTicket(_ name: String, reason: String, needed: Double) async -> Bool {
-        guard accounts[name] != nil else { return false }
+    func refreshTicket(_ name: String, reason: String, needed: Double) async -> TicketMachine.Renewal {
+        guard accounts[name] != nil else { return .failed }
         if renewals.begin(name) {
             guard work.start({ await self.renewTicket(name, reason: reason, needed: needed) }) else {
-                renewals.finish(name, false)
-                return false
+                renewals.finish(name, .unreachable(Self.stopping.message))
+                return .unreachable(Self.stopping.message)
             }
         }
         return await withCheckedContinuation { renewals.join(name, $0) }
@@ -67,35 +71,40 @@ extension Broker {
 
     /// The job of `refreshTicket`: renews, then answers every caller that joined.
     private func renewTicket(_ name: String, reason: String, needed: Double) async {
-        let renewed = await refreshTicketNow(name, reason: reason, needed: needed)
-        renewals.finish(name, renewed)
+        let renewal = await refreshTicketNow(name, reason: reason, needed: needed)
+        renewals.finish(name, renewal)
     }
 
-    private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> Bool {
-        guard let config = accounts[name]?.config else { return false }
+    private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> TicketMachine.Renewal {
+        guard let config = accounts[name]?.config else { return .failed }
         let flow = kerberosFlow(name, config)
-        if await flow.renew(lasting: needed) {
+        var failure: KerberosError
+        switch await flow.renew(lasting: needed) {
+        case .success:
             logger.info("Kerberos ticket renewed", metadata: ["account": "\(name)", "reason": "\(reason)"])
-            return true
-        }
-        guard config.rememberPassword, let principal = config.principal,
-            let password = try? await store.read(account: name, kind: .password)
-        else { return false }
-        switch await flow.acquire(principal: principal, password: password) {
-        case .success(let signIn):
-            accounts[name]?.kerberos.passwordExpiryReported(signIn.passwordExpiresAt)
-            await storeSession(name)
-            logger.info(
-                "Kerberos ticket acquired again with the remembered password",
-                metadata: ["account": "\(name)", "reason": "\(reason)"])
-            return true
+            return .renewed
         case .failure(let error):
-            accounts[name]?.kerberos.failed(error.message)
-            logger.warning(
-                "could not acquire a Kerberos ticket unattended",
-                metadata: ["account": "\(name)", "error": "\(error.message)"])
-            return false
+            failure = error
         }
+        if config.rememberPassword, let principal = config.principal,
+            let password = try? await store.read(account: name, kind: .password)
+        {
+            switch await flow.acquire(principal: principal, password: password) {
+            case .success(let signIn):
+                accounts[name]?.kerberos.passwordExpiryReported(signIn.passwordExpiresAt)
+                await storeSession(name)
+                logger.info(
+                    "Kerberos ticket acquired again with the remembered password",
+                    metadata: ["account": "\(name)", "reason": "\(reason)"])
+                return .renewed
+            case .failure(let error):
+                failure = error
+            }
+        }
+        logger.warning(
+            "could not renew the Kerberos ticket",
+            metadata: ["account": "\(name)", "reason": "\(reason)", "error": "\(failure.message)"])
+        return KerberosFlow.renewal(failure)
     }
 
     /// The scheduler's part for Kerberos accounts: keep tickets fresh, or say a sign-in is
@@ -104,7 +113,7 @@ extension Broker {
     /// Latchkey shows in `status`).
     func checkTickets() async -> Timestamp? {
         var next: Timestamp?
-        for name in order {
+        for name in order where !Task.isCancelled {
             guard let account = accounts[name], account.config.method == .kerberos, account.login == nil else {
                 continue
             }
@@ -123,23 +132,33 @@ extension Broker {
     /// left; returns when to look again.
     private func checkTicket(_ name: String, _ flow: KerberosFlow, renewBelow: Double) async -> Timestamp {
         let looked = await flow.look()
+        let retry = clock() + TicketMachine.retryLook
         switch accounts[name]?.kerberos.scheduledLook(looked.seen, renewBelow: renewBelow, now: clock()) {
         case .lookAgain(let at): return at
-        case nil: return clock() + TicketMachine.retryLook
+        case nil: return retry
         case .renew: break
         }
-        let renewed = await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow)
-        let after = renewed ? await flow.look().seen : nil
-        guard
-            let (next, tell) = accounts[name]?.kerberos.renewalEnded(
-                renewed: renewed, after, renewBelow: renewBelow, now: clock())
-        else { return clock() + TicketMachine.retryLook }
+        // The renewal is a job of its own: a KDC that does not answer holds neither the other
+        // accounts nor the daemon's shutdown in turn. Its end decides the next look.
+        accounts[name]?.kerberos.scheduleCheck(at: retry)
+        let generation = accounts[name]?.generation
+        work.start { await self.scheduledRenewal(name, flow, renewBelow: renewBelow, generation: generation) }
+        return retry
+    }
+
+    private func scheduledRenewal(_ name: String, _ flow: KerberosFlow, renewBelow: Double, generation: Int?) async {
+        let renewal = await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow)
+        let after = renewal == .renewed ? await flow.look().seen : nil
+        // A sign-out or a new sign-in meanwhile: the renewal decides nothing.
+        guard accounts[name]?.generation == generation,
+            let (_, tell) = accounts[name]?.kerberos.renewalEnded(renewal, after, renewBelow: renewBelow, now: clock())
+        else { return }
         if tell {
             logger.warning(
                 "Kerberos sign-in needed: the ticket expires and cannot be renewed", metadata: ["account": "\(name)"])
             signInNeeded(name, because: "The Kerberos ticket of '\(name)' expires and cannot be renewed.")
         }
-        return next
+        wakeScheduler()
     }
 
     func servicePrincipal(_ name: String, _ config: AccountConfig, url: String?) throws(LatchkeyError) -> String {

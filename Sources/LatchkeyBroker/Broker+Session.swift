@@ -55,7 +55,8 @@ extension Broker {
         let now = clock()
         var next: Timestamp?
         for name in order {
-            guard let forecast = signinForecast(name), accounts[name]?.session.warnedFor != forecast.by else {
+            guard let forecast = signinForecast(name), accounts[name]?.session.hasWarned(of: forecast.by) == false
+            else {
                 continue
             }
             let warnAt = forecast.by + -settings.signinWarning

@@ -42,7 +42,7 @@ public actor Broker {
     /// Requests waiting on OAuth refreshes, by account and scope set.
     var refreshes = SingleFlight<RefreshKey, Result<AccessToken, LatchkeyError>>()
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
-    var renewals = SingleFlight<String, Bool>()
+    var renewals = SingleFlight<String, TicketMachine.Renewal>()
     /// Running ActiveSync provisionings by account (Broker+ActiveSync.swift).
     var provisions = SingleFlight<String, Result<Void, LatchkeyError>>()
     /// Wakes the refresh scheduler when what is due changes (Broker+Scheduler.swift).

@@ -15,17 +15,32 @@ extension KerberosFlow {
         }
     }
 
-    /// Renews the ticket; true when the renewed ticket lasts `needed` seconds (a renewal cannot
-    /// go past the ticket's renewable life, so one that does not last does not count).
-    func renew(lasting needed: Double) async -> Bool {
+    /// Renews the ticket; fails unless the renewed ticket lasts `needed` seconds (a renewal
+    /// cannot go past the ticket's renewable life, so one that does not last does not count).
+    func renew(lasting needed: Double) async -> Result<Void, KerberosError> {
         let principal = config.principal
-        guard
-            case .success = await Kerberos.offPool({ () throws(KerberosError) in
-                try Kerberos.renew(principal: principal, cache: nil)
-            }),
-            case .success(let seen) = await look()
-        else { return false }
-        return Double(seen.secondsLeft) >= needed
+        if case .failure(let error) = await Kerberos.offPool({ () throws(KerberosError) in
+            try Kerberos.renew(principal: principal, cache: nil)
+        }) {
+            return .failure(error)
+        }
+        switch await look() {
+        case .failure(let error): return .failure(error)
+        case .success(let seen) where Double(seen.secondsLeft) < needed:
+            return .failure(
+                KerberosError(
+                    kind: .expired,
+                    message:
+                        "the renewed ticket lasts \(seen.secondsLeft) s, less than the \(CheckedNumber.describe(needed)) s needed (its renewable life is ending)"
+                ))
+        case .success: return .success(())
+        }
+    }
+
+    /// A failed renewal or re-acquisition as the ticket machine sees it: a KDC that cannot be
+    /// reached may answer later; anything else needs the person.
+    static func renewal(_ error: KerberosError) -> TicketMachine.Renewal {
+        error.kind == .kdcUnreachable ? .unreachable(error.message) : .failed
     }
 
     /// A new ticket from the remembered password, with no person: any other question (an
@@ -73,6 +88,16 @@ extension KerberosFlow {
             let renewTill = s.renewableSecondsLeft > 0 ? time + Double(s.renewableSecondsLeft) : expires
             return .success(SignedIn(report: report, expiresAt: expires, renewTill: renewTill))
         }
+    }
+
+    /// The error of a request that asks for a ticket lasting longer than any the KDC gives.
+    func longerThanTheKDCGives(_ seen: TicketMachine.Seen, minValid: Double) -> LatchkeyError {
+        LatchkeyError(
+            .configuration,
+            "The KDC gives '\(name)' (\(seen.principal)) tickets that last \(seen.secondsLeft) s, less than the \(CheckedNumber.describe(minValid)) s a header must stay valid.",
+            hint:
+                "Ask for less (--min-valid, or min_valid of [accounts.\(name)]), or ask the KDC's administrator for longer tickets."
+        )
     }
 
     /// The error of a request whose ticket lasts less than the `minValid` it asked for.

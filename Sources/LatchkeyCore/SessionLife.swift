@@ -20,6 +20,18 @@ public struct SessionLife: Sendable, Equatable {
 
     public init() {}
 
+    /// Whether the person was warned of `deadline` already. A deadline that moved by less than
+    /// `sameDeadline` is the same one: a Kerberos ticket's renew-till is worked out anew from
+    /// whole seconds left at every look, so it moves by up to a second between looks and
+    /// across restarts.
+    public func hasWarned(of deadline: Timestamp) -> Bool {
+        guard let warnedFor else { return false }
+        return abs(warnedFor - deadline) < Self.sameDeadline
+    }
+
+    /// How far a deadline may move and still be the one the person was warned of, in seconds.
+    public static let sameDeadline: Double = 60
+
     /// The members of the stored document (`StoredAccessToken`'s `session`).
     public var json: JSONValue {
         func time(_ t: Timestamp?) -> JSONValue { t.map { .number($0.secondsSinceEpoch) } ?? .null }

@@ -22,6 +22,8 @@ extension TicketMachine {
     public static let longestLook: Double = 900
     /// How soon the scheduler looks again after a failed look or renewal.
     public static let retryLook: Double = 60
+    /// How long before its end a ticket shorter than the renewal margin is renewed.
+    public static let shortTicketMargin: Double = 30
 
     /// What a client's request for a header does with the ticket it found.
     public enum Use: Sendable, Equatable {
@@ -31,11 +33,28 @@ extension TicketMachine {
         case renew
     }
 
-    /// After a renewal (or none, when it failed), what the request gets.
+    /// How a renewal (or a new ticket from the remembered password) ended.
+    public enum Renewal: Sendable, Equatable {
+        case renewed
+        /// The KDC could not be reached: a later try may work, and the ticket as it is still
+        /// counts. The library's words.
+        case unreachable(String)
+        /// Only the person can help: the ticket cannot be renewed (or its renewable life is
+        /// over) and no remembered password got a new one.
+        case failed
+    }
+
+    /// After the renewal, what the request gets.
     public enum UseAfterRenewal: Sendable, Equatable {
         case serve(until: Timestamp)
-        /// A ticket, but too short for `minValid`: only a sign-in helps (the account says so).
+        /// Too short for `minValid`, and it could not be renewed: only a sign-in helps (the
+        /// account says so).
         case tooShort(Seen)
+        /// Renewed, and still too short: the KDC gives no ticket that long. The request asked
+        /// for too much; the account stays as it is.
+        case longerThanTheKDCGives(Seen)
+        /// Too short, and the KDC could not be reached to renew it: try again later.
+        case unreachable(String)
         /// No ticket: the library's failure says why.
         case noTicket
     }
@@ -48,13 +67,22 @@ extension TicketMachine {
 
     /// The cache as seen after the renewal the request waited for (or before it, when the
     /// renewal failed).
-    public mutating func useAfterRenewal(_ seen: Seen?, minValid: Double, now: Timestamp) -> UseAfterRenewal {
+    public mutating func useAfterRenewal(_ renewal: Renewal, _ seen: Seen?, minValid: Double, now: Timestamp)
+        -> UseAfterRenewal
+    {
         guard let seen else { return .noTicket }
-        guard Double(seen.secondsLeft) >= minValid else {
+        if Double(seen.secondsLeft) >= minValid { return .serve(until: note(seen, now: now)) }
+        switch renewal {
+        case .renewed:
+            note(seen, now: now)
+            return .longerThanTheKDCGives(seen)
+        case .unreachable(let message):
+            failed(message)
+            return .unreachable(message)
+        case .failed:
             signInRequired()
             return .tooShort(seen)
         }
-        return .serve(until: note(seen, now: now))
     }
 
     /// What the scheduler does after its look at the ticket.
@@ -70,9 +98,12 @@ extension TicketMachine {
     /// and has no ticket waits; anything else is renewed (an expired ticket cannot be, so an
     /// idle account's ticket is renewed in time too: that is its keep-alive).
     public mutating func scheduledLook(_ seen: Seen?, renewBelow: Double, now: Timestamp) -> Check {
-        if let seen, Double(seen.secondsLeft) > renewBelow {
+        if let seen {
+            // A ticket with time left makes the account valid, whether or not it is renewed now.
             note(seen, now: now)
-            return .lookAgain(at: lookAgain(seen, renewBelow: renewBelow, now: now))
+            if Double(seen.secondsLeft) > renewBelow {
+                return .lookAgain(at: lookAgain(seen, renewBelow: renewBelow, now: now))
+            }
         }
         if seen == nil && state == .signedOut {
             scheduleCheck(at: now + Self.retryLook)
@@ -81,17 +112,25 @@ extension TicketMachine {
         return .renew
     }
 
-    /// The scheduler's renewal ended: `renewed` tells whether it worked, `seen` is the cache
-    /// looked at afterwards. Returns when to look again, and whether the person must be told
-    /// now that a sign-in is needed (once, not at every look).
-    public mutating func renewalEnded(renewed: Bool, _ seen: Seen?, renewBelow: Double, now: Timestamp) -> (
+    /// The scheduler's renewal ended; `seen` is the cache looked at afterwards. Returns when to
+    /// look again, and whether the person must be told now that a sign-in is needed (once, not
+    /// at every look). A KDC that cannot be reached is no such reason while the ticket lasts.
+    public mutating func renewalEnded(_ renewal: Renewal, _ seen: Seen?, renewBelow: Double, now: Timestamp) -> (
         next: Timestamp, tellPerson: Bool
     ) {
-        if renewed, let seen {
-            note(seen, now: now)
-            return (lookAgain(seen, renewBelow: renewBelow, now: now), false)
+        var tell = false
+        switch renewal {
+        case .renewed:
+            if let seen {
+                note(seen, now: now)
+                return (lookAgain(seen, renewBelow: renewBelow, now: now), false)
+            }
+        case .unreachable(let message):
+            failed(message)
+            if !(expiresAt.map { $0 > now } ?? false) { tell = signInRequired() }
+        case .failed:
+            tell = signInRequired()
         }
-        let tell = renewed ? false : signInRequired()
         scheduleCheck(at: now + Self.retryLook)
         return (now + Self.retryLook, tell)
     }
@@ -101,9 +140,14 @@ extension TicketMachine {
         ticketSeen(secondsLeft: seen.secondsLeft, renewableSecondsLeft: seen.renewableSecondsLeft, now: now)
     }
 
-    /// Shortly before the renewal is due, at least 10 s and at most `longestLook` ahead.
+    /// Shortly before the renewal is due, at least 10 s and at most `longestLook` ahead. A
+    /// ticket that lasts less than `renewBelow` even when new (the KDC gives no longer one) is
+    /// looked at again `shortTicketMargin` before it ends, not at once: another renewal could
+    /// not make it longer.
     private mutating func lookAgain(_ seen: Seen, renewBelow: Double, now: Timestamp) -> Timestamp {
-        let next = now + min(max(Double(seen.secondsLeft) - renewBelow, 10), Self.longestLook)
+        let left = Double(seen.secondsLeft)
+        let wait = left > renewBelow ? left - renewBelow : left - Self.shortTicketMargin
+        let next = now + min(max(wait, 10), Self.longestLook)
         scheduleCheck(at: next)
         return next
     }

@@ -66,4 +66,14 @@ import Testing
             SessionLife.authTime(idToken: "e30.\(Base64.encodeURL(Array(#"{"auth_time":"soon"}"#.utf8))).sig") == nil)
         #expect(SessionLife.authTime(idToken: "not a jwt") == nil)
     }
+
+    @Test func aDeadlineThatMovedByLessThanAMinuteWasWarnedOfAlready() {
+        var session = SessionLife()
+        let deadline = Timestamp(secondsSinceEpoch: 1_800_018_000.2)
+        #expect(!session.hasWarned(of: deadline))
+        session.warnedFor = deadline
+        #expect(session.hasWarned(of: Timestamp(secondsSinceEpoch: 1_800_018_000.7)))
+        #expect(session.hasWarned(of: Timestamp(secondsSinceEpoch: 1_800_017_999.4)))
+        #expect(!session.hasWarned(of: Timestamp(secondsSinceEpoch: 1_800_018_090)))
+    }
 }

@@ -23,14 +23,35 @@ import Testing
         #expect(machine.state == .signedOut)  // nothing noted before the renewal
     }
 
-    @Test func afterTheRenewalATicketStillTooShortNeedsASignIn() {
+    @Test func aTicketTooShortThatCouldNotBeRenewedNeedsASignIn() {
         var machine = TicketMachine()
         machine.signedIn(expiresAt: t0 + 30)
-        #expect(machine.useAfterRenewal(seen(30), minValid: 60, now: t0) == .tooShort(seen(30)))
+        #expect(machine.useAfterRenewal(.failed, seen(30), minValid: 60, now: t0) == .tooShort(seen(30)))
         #expect(machine.state == .signinRequired)
-        #expect(machine.useAfterRenewal(nil, minValid: 60, now: t0) == .noTicket)
-        #expect(machine.useAfterRenewal(seen(900), minValid: 60, now: t0) == .serve(until: t0 + 900))
+        #expect(machine.useAfterRenewal(.failed, nil, minValid: 60, now: t0) == .noTicket)
+        #expect(machine.useAfterRenewal(.renewed, seen(900), minValid: 60, now: t0) == .serve(until: t0 + 900))
         #expect(machine.state == .valid)
+    }
+
+    @Test func aRequestForMoreThanTheKDCGivesLeavesTheAccountAlone() {
+        var machine = TicketMachine()
+        machine.signedIn(expiresAt: t0 + 120)
+        #expect(
+            machine.useAfterRenewal(.renewed, seen(120), minValid: 600, now: t0) == .longerThanTheKDCGives(seen(120)))
+        #expect(machine.state == .valid)
+    }
+
+    @Test func anUnreachableKDCIsNoReasonForASignInWhileTheTicketLasts() {
+        var machine = TicketMachine()
+        machine.signedIn(expiresAt: t0 + 30)
+        #expect(machine.useAfterRenewal(.unreachable("down"), seen(30), minValid: 60, now: t0) == .unreachable("down"))
+        #expect(machine.state == .valid && machine.lastError == "down")
+        let ended = machine.renewalEnded(.unreachable("down"), nil, renewBelow: 90, now: t0)
+        #expect(ended == (t0 + 60, false))
+        #expect(machine.state == .valid)
+        // Once the ticket has ended, only a sign-in helps (an expired ticket cannot be renewed).
+        let late = machine.renewalEnded(.unreachable("down"), nil, renewBelow: 90, now: t0 + 31)
+        #expect(late.tellPerson && machine.state == .signinRequired)
     }
 
     @Test func theSchedulerLooksAgainShortlyBeforeTheRenewalIsDue() {
@@ -56,10 +77,16 @@ import Testing
         #expect(machine.scheduledLook(nil, renewBelow: 90, now: t0) == .renew)
     }
 
+    @Test func aTicketDueForRenewalStillMakesTheAccountValid() {
+        var machine = TicketMachine()
+        #expect(machine.scheduledLook(seen(80), renewBelow: 90, now: t0) == .renew)
+        #expect(machine.state == .valid && machine.expiresAt == t0 + 80)
+    }
+
     @Test func aRenewalThatWorkedIsNotedAndScheduled() {
         var machine = TicketMachine()
         machine.signedIn(expiresAt: t0 + 80)
-        let ended = machine.renewalEnded(renewed: true, seen(3600, renewable: 7200), renewBelow: 90, now: t0)
+        let ended = machine.renewalEnded(.renewed, seen(3600, renewable: 7200), renewBelow: 90, now: t0)
         #expect(ended.next == t0 + 900 && !ended.tellPerson)
         #expect(machine.expiresAt == t0 + 3600 && machine.renewTill == t0 + 7200)
     }
@@ -67,8 +94,8 @@ import Testing
     @Test func aFailedRenewalTellsThePersonOnceAndRetriesInAMinute() {
         var machine = TicketMachine()
         machine.signedIn(expiresAt: t0 + 80)
-        let first = machine.renewalEnded(renewed: false, nil, renewBelow: 90, now: t0)
-        let second = machine.renewalEnded(renewed: false, nil, renewBelow: 90, now: t0 + 60)
+        let first = machine.renewalEnded(.failed, nil, renewBelow: 90, now: t0)
+        let second = machine.renewalEnded(.failed, nil, renewBelow: 90, now: t0 + 60)
         #expect(first.tellPerson && !second.tellPerson)
         #expect(first.next == t0 + 60 && second.next == t0 + 120)
         #expect(machine.state == .signinRequired)
@@ -77,8 +104,17 @@ import Testing
     @Test func aRenewalWhoseTicketCannotBeReadIsNoReasonToAskForASignIn() {
         var machine = TicketMachine()
         machine.signedIn(expiresAt: t0 + 80)
-        let ended = machine.renewalEnded(renewed: true, nil, renewBelow: 90, now: t0)
+        let ended = machine.renewalEnded(.renewed, nil, renewBelow: 90, now: t0)
         #expect(ended == (t0 + 60, false))
         #expect(machine.state == .valid)
+    }
+
+    @Test func aTicketShorterThanTheMarginEvenWhenNewIsRenewedShortlyBeforeItEnds() {
+        var machine = TicketMachine()
+        machine.signedIn(expiresAt: t0 + 120)
+        // The margin is 130 s; the KDC's tickets last 120 s: not again in 10 s, but 30 s before the end.
+        let ended = machine.renewalEnded(.renewed, seen(120), renewBelow: 130, now: t0)
+        #expect(ended == (t0 + 90, false))
+        #expect(machine.nextCheck == t0 + 90)
     }
 }

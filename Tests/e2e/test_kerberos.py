@@ -4,7 +4,6 @@ change); short tickets; KDC down and wrong SPN."""
 
 import json
 import os
-import signal
 import re
 import subprocess
 import time
@@ -229,46 +228,3 @@ def test_the_sign_in_forecast_of_a_kerberos_account_comes_from_the_kdc(latchkey,
     assert "renew-till" in listed["signin_reason"]
     realm.do("pwexpire", "dora", "never")
 
-
-def test_a_kerberos_forecast_and_its_warning_survive_a_restart(latchkey, realm, tmp_path):
-    # The password expiry comes from the KDC at sign-in only, and the warning goes out once: both
-    # are kept in the store, so a restarted daemon (the ticket cache still there) forecasts the
-    # same deadline and does not warn again.
-    record = tmp_path / "notified.txt"
-    key = tmp_path / "k.key"
-    key.write_bytes(os.urandom(32))
-    key.chmod(0o600)
-    latchkey.extra_env = realm.env()
-    latchkey.write_config(
-        f'[broker]\nstore = "file"\nkey_file = "{key}"\nstore_file = "{tmp_path}/s.bin"\n'
-        'signin_warning = "6h"\nnotify = "command"\n'
-        f'notify_command = ["sh", "-c", "printf \'%s|%s\\\\n\' \\"$0\\" \\"$1\\" >> {record}"]\n\n'
-        f'[accounts.dora]\nmethod = "kerberos"\nprincipal = "dora@{realm.name}"\nurl = "{realm.url}"\n')
-    latchkey.start()
-    expires = int(time.time()) + 3 * 3600
-    realm.do("pwexpire", "dora", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(expires)))
-    try:
-        assert latchkey.run("login", "dora", input="dora-Kerberos-1\n").returncode == 0
-        deadline = time.monotonic() + 30
-        while not record.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(2)
-        lines = record.read_text().splitlines()
-        assert len(lines) == 1 and "sign in to 'dora' soon" in lines[0], lines
-        latchkey.restart(signal.SIGKILL)
-        time.sleep(5)  # the new scheduler has looked at the ticket and at the forecast
-        listed = json.loads(latchkey.run("status", "dora", "--json").stdout)
-        assert listed["signin_needed_by"] == expires, listed
-        assert "password expires" in listed["signin_reason"], listed
-        lines = record.read_text().splitlines()
-        assert len(lines) == 1, lines
-        # A sign-out takes the record with it (the ticket cache stays, as after any logout:
-        # a restarted daemon sees its ticket, but no longer the password's expiry).
-        assert latchkey.run("logout", "dora").returncode == 0
-        latchkey.restart(signal.SIGKILL)
-        time.sleep(3)
-        listed = json.loads(latchkey.run("status", "dora", "--json").stdout)
-        assert listed.get("signin_needed_by") != expires, listed
-        assert "password" not in (listed.get("signin_reason") or ""), listed
-    finally:
-        realm.do("pwexpire", "dora", "never")

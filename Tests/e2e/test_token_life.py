@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from support.latchkey import unix_http
+from support.latchkey import poll, unix_http
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
@@ -20,15 +20,6 @@ def configure(latchkey, provider, broker):
 
 def refreshes(provider):
     return provider.counters()["token_refresh_ok"]
-
-
-def poll(condition, timeout, step=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def test_an_idle_account_is_kept_alive_and_not_refreshed_at_every_expiry(latchkey, provider, person):

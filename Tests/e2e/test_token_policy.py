@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from support.latchkey import unix_http
+from support.latchkey import poll, unix_http
 from test_latchkey_device_flow import assert_no_secrets
 
 
@@ -119,15 +119,6 @@ def test_tokens_shorter_than_min_valid_are_refreshed_at_most_once_per_half_their
     assert_no_secrets(latchkey, provider)
 
 
-def wait_for(condition, timeout, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
-
-
 def test_provider_faults_keep_valid_tokens_served_and_recover_by_themselves(latchkey, provider, person):
     provider.configure(interval=1, access_token_lifetime=20)
     latchkey.write_config('[broker]\nstore = "memory"\nmin_valid = "5s"\nprovider_timeout = "3s"\n'
@@ -149,13 +140,13 @@ def test_provider_faults_keep_valid_tokens_served_and_recover_by_themselves(latc
     worker.start()
     try:
         provider.fault("token", "status", status=503, retry_after=1, count=2)
-        assert wait_for(lambda: provider.counters()["token_refresh"] >= 2, 30)
+        assert poll(lambda: provider.counters()["token_refresh"] >= 2, 30, step=0.2)
         provider.fault("token", "hang", seconds=6, status=504, count=1)  # hangs and never grants
-        assert wait_for(lambda: provider.counters()["token_refresh"] >= 3, 40)
+        assert poll(lambda: provider.counters()["token_refresh"] >= 3, 40, step=0.2)
         provider.fault("token", "bad_json", count=1)
-        assert wait_for(lambda: provider.counters()["token_refresh"] >= 4, 60)
-        assert wait_for(lambda: provider.counters()["token_refresh_ok"] >= 1, 90)  # recovered by itself
-        assert wait_for(lambda: served and served[-1][1] == 200 and served[-1][3]["access_token"] != first, 10)
+        assert poll(lambda: provider.counters()["token_refresh"] >= 4, 60, step=0.2)
+        assert poll(lambda: provider.counters()["token_refresh_ok"] >= 1, 90, step=0.2)  # recovered by itself
+        assert poll(lambda: served and served[-1][1] == 200 and served[-1][3]["access_token"] != first, 10, step=0.2)
     finally:
         stop.set()
         worker.join()
@@ -177,7 +168,7 @@ def test_exit_75_while_the_provider_is_down_after_expiry(latchkey, provider, per
     latchkey.start()
     assert latchkey.login("work", person)[0] == 0
     provider.fault("token", "status", status=503, retry_after=30)
-    assert wait_for(lambda: latchkey.run("token", "work").returncode == 75, 40, step=1)
+    assert poll(lambda: latchkey.run("token", "work").returncode == 75, 40, step=1)
     down = latchkey.run("token", "work")
     assert "cannot be reached" in down.stderr and "retries by itself" in down.stderr
     provider.clear_fault("token")
@@ -243,7 +234,7 @@ def test_socket_activation_and_readiness(latchkey, provider, tmp_path):
                                 str(latchkey.bin / "latchkeyd"), "serve", "--config", str(latchkey.config)],
                                env=latchkey.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert wait_for(lambda: os.path.exists(activated), 10)
+        assert poll(lambda: os.path.exists(activated), 10, step=0.2)
         # The daemon starts on the first connection and answers it.
         status, _, body = unix_http(activated, "GET", "/v1/accounts", timeout=20)
         assert status == 200 and json.loads(body)["accounts"][0]["name"] == "work"
@@ -261,10 +252,10 @@ def test_sighup_reloads_and_keeps_the_last_good_configuration(latchkey, provider
     second = latchkey.oauth_account("second", provider.url, provider.ca)
     latchkey.write_config('[broker]\nstore = "memory"\n' + account(latchkey, provider) + second)
     latchkey.process.send_signal(signal.SIGHUP)
-    assert wait_for(lambda: len(json.loads(unix_http(latchkey.socket, "GET", "/v1/accounts")[2])["accounts"]) == 2, 10)
+    assert poll(lambda: len(json.loads(unix_http(latchkey.socket, "GET", "/v1/accounts")[2])["accounts"]) == 2, 10)
     latchkey.write_config('[broker]\nstore = "memory"\nmin_valid = "soon"\n')
     latchkey.process.send_signal(signal.SIGHUP)
-    assert wait_for(lambda: "configuration not reloaded" in latchkey.log_text(), 10)
+    assert poll(lambda: "configuration not reloaded" in latchkey.log_text(), 10)
     assert f"{latchkey.config}:3:13: broker.min_valid" in latchkey.log_text()
     assert len(json.loads(unix_http(latchkey.socket, "GET", "/v1/accounts")[2])["accounts"]) == 2
     assert latchkey.process.poll() is None

@@ -32,6 +32,16 @@ def unix_http(path, method, target, timeout=10):
     return status, headers, body
 
 
+def poll(condition, timeout, step=0.5):
+    """Waits until `condition()` is true or `timeout` seconds have passed; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
 def device_login(argv, person, *, env=None, approve=True):
     """Runs a `latchkey login` command line (argv, e.g. under runuser) as a person would: reads
     the code it shows, completes the provider's page with password and TOTP (or denies it:
