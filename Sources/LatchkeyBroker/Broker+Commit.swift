@@ -74,12 +74,11 @@ extension Broker {
         accounts[name]?.login?.cancel()
         accounts[name]?.login = nil
         accounts[name]?.generation = nextGeneration()
-        accounts[name]?.refreshToken = nil
         accounts[name]?.pendingWrites = [:]
         accounts[name]?.kerberos.signedOut()
-        accounts[name]?.machine.signedOut()
+        accounts[name]?.basic.signedOut()
+        accounts[name]?.oauth.signedOut()
         failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
-        accounts[name]?.scoped = [:]
         activeSync[name] = nil  // the DeviceId and policy key leave with the credentials
         do {
             try await store.deleteAll(account: name)
