@@ -89,11 +89,14 @@ struct OAuthAccountState: Sendable {
     }
 
     /// A committed sign-in: its tokens become the account's, the claims it carried are met.
-    /// A sign-in without a refresh token leaves a kept one in place; the machine knows.
+    /// A sign-in without a refresh token leaves a kept one in place; the machine knows. A
+    /// refresh still running is stale from now on: no machine waits for it (a scope set whose
+    /// refresh runs starts again with a new slot).
     mutating func signedIn(_ token: AccessToken, refreshToken: Secret<String>?, now: Timestamp) {
         pendingClaims = nil
         if let refreshToken { self.refreshToken = refreshToken }
         machine.signedIn(token, hasRefreshToken: refreshToken != nil)
+        scoped = scoped.filter { !$0.value.machine.refreshInFlight }
         lastRefresh = now
     }
 

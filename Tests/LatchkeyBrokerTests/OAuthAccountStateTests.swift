@@ -185,4 +185,18 @@ import Testing
         #expect(state.refreshToken == nil && state.scoped.isEmpty && state.machine.state == .signedOut)
         #expect(state.metadata != nil)
     }
+
+    @Test func aSignInWhileARefreshRunsWaitsForItNoLonger() throws {
+        var state = Self.signedIn()
+        let own = try Self.begin(&state)
+        _ = try Self.begin(&state, "calendar")
+        let token = AccessToken(value: Secret("access-9"), issuedAt: Self.start, expiresAt: Self.start + 30)
+        state.signedIn(token, refreshToken: Secret("refresh-9"), now: Self.start)
+        #expect(state.machine.state == .valid && !state.machine.refreshInFlight && state.scoped.isEmpty)
+        // The refresh that ran is stale (the sign-in moved the generation): it changes nothing.
+        #expect(state.refresh(.answered(Self.answer(1), now: Self.start), of: own, generation: 2).count == 1)
+        #expect(state.refreshToken?.reveal() == "refresh-9")
+        // The sign-in's token is short: the next request refreshes again instead of joining.
+        #expect(state.request(nil, scopes: [], minValid: 60, now: Self.start) == .startRefresh)
+    }
 }

@@ -1,0 +1,36 @@
+import LatchkeyCore
+import LatchkeyStore
+import Testing
+
+@testable import LatchkeyBroker
+
+/// A sign-in that commits while a refresh of the account runs: the refresh is stale (the
+/// account's generation moved) and keeps nothing, and the account is what the sign-in made it.
+@Suite struct SignInRaceTests {
+    @Test func aSignInWhileTheProviderAnswersARefreshLeavesTheAccountValid() async throws {
+        let harness = BrokerHarness()
+        try await harness.signedIn(accessTokenLeft: -10)
+        await harness.provider.refreshGate.close()
+        try await harness.run { (broker) async throws in
+            async let request = try? broker.token(account: "work")
+            await harness.provider.refreshGate.arrived(1)
+            await harness.waitForWaiters(1)
+            var last: LoginEvent?
+            for await event in try await broker.login(account: "work") { last = event }
+            guard case .done = last else {
+                Issue.record("the sign-in ended with \(String(describing: last))")
+                return
+            }
+            await harness.provider.refreshGate.open()
+            _ = await request
+            // The refresh has handed its (stale) outcome to its waiter: it is over.
+            try #require(try await broker.summary(account: "work").state == .valid)
+            #expect(try await broker.token(account: "work").value.reveal() == "access-1")
+            // When the sign-in's token runs out, a new refresh starts from its refresh token.
+            harness.clock.advance(by: 3600)
+            #expect(try await broker.token(account: "work").value.reveal() == "access-3")
+        }
+        #expect(harness.provider.seen.refreshTokens == ["refresh-0", "refresh-1"])
+        #expect(try await harness.store.read(account: "work", kind: .refreshToken)?.reveal() == "refresh-3")
+    }
+}
