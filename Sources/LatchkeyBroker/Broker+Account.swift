@@ -41,6 +41,9 @@ extension Broker {
         var generation = 0
         /// The generation the last committed sign-in took (`commitSignIn`).
         var lastSignIn = 0
+        /// The generation the last sign-in took when it began to commit: while it is still the
+        /// account's generation, the store holds (or is about to hold) that sign-in's secrets.
+        var signInGeneration = 0
         /// Told of every change to what this account would hand out from memory.
         var publisher: (any TokenPublisher)?
 

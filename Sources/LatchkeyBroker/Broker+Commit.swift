@@ -17,6 +17,7 @@ extension Broker {
         // A refresh still running from before this sign-in must not store over its secrets.
         accounts[name]?.generation = nextGeneration()
         let started = lastGeneration
+        accounts[name]?.signInGeneration = started
         await PausePoint.hit("signin.commit")
         var written: [(kind: ItemKind, value: Secret<String>)] = []
         for item in writes {

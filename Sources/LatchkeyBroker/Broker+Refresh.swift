@@ -96,8 +96,10 @@ extension Broker {
     private func perform(
         _ event: OAuthAccountState.RefreshEvent, of refresh: OAuthAccountState.Refresh, _ name: String
     ) async -> Bool {
-        guard let generation = accounts[name]?.generation,
-            let actions = accounts[name]?.oauth.refresh(event, of: refresh, generation: generation)
+        guard let account = accounts[name],
+            let actions = accounts[name]?.oauth.refresh(
+                event, of: refresh, generation: account.generation,
+                signInSince: account.signInGeneration == account.generation)
         else {
             finishRefresh(name, refresh.key, nil)
             return false

@@ -6,7 +6,9 @@ import LatchkeyStore
 /// runs the grant through `OAuthFlow`, and hands the result in: `answered` when the provider
 /// gave tokens, `stored` once what `answered` asked to store is stored, `failed` otherwise.
 /// Each event carries the account's current generation: a sign-out, a new sign-in or a reload
-/// since the refresh started makes it stale, and a stale event changes nothing.
+/// since the refresh started makes it stale, and a stale event changes nothing. What a stale
+/// refresh already stored is taken back, unless a sign-in has begun to commit since: the store
+/// then holds that sign-in's secrets.
 ///
 /// Refresh tokens rotate: `answered` asks to store the new one, and the new access token only
 /// becomes the machine's (and so servable) at `stored`, after the broker wrote it.
@@ -50,7 +52,7 @@ extension OAuthAccountState {
         case remember(OAuthError?)
         /// Only a new sign-in helps: tell the person.
         case signInNeeded(String)
-        /// A sign-out overtook the writes: remove what this refresh stored.
+        /// A sign-out or a reload overtook the writes: remove what this refresh stored.
         case takeBack
         /// Hand the outcome to the requests waiting on this refresh; the refresh is over.
         case finish(TokenMachine.RefreshOutcome)
@@ -78,10 +80,13 @@ extension OAuthAccountState {
         var outcome: TokenMachine.RefreshOutcome?
     }
 
-    /// Applies one event of `refresh`; `generation` is the account's now.
-    mutating func refresh(_ event: RefreshEvent, of refresh: Refresh, generation: Int) -> [RefreshAction] {
+    /// Applies one event of `refresh`. `generation` is the account's now; `signInSince`: it is
+    /// the generation of a sign-in that began to commit after the refresh started.
+    mutating func refresh(_ event: RefreshEvent, of refresh: Refresh, generation: Int, signInSince: Bool = false)
+        -> [RefreshAction]
+    {
         guard refresh.generation == generation else {
-            if case .stored = event { return [.takeBack, .abandon(abandoned)] }
+            if case .stored = event, !signInSince { return [.takeBack, .abandon(abandoned)] }
             return [.abandon(abandoned)]
         }
         switch event {
