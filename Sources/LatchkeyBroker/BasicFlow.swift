@@ -3,9 +3,10 @@ import LatchkeyHTTP
 
 /// The Basic method for one account: who signs in, where a password may go, the header it
 /// makes, the question the person is asked and the check of a typed password against the
-/// service. The broker routes to it (`Broker+Basic.swift`) and keeps what the account's
-/// `TicketMachine` records; a sign-in still ends through the broker's one `commitSignIn`, so
-/// a logout while the password is checked or stored stays a logout.
+/// service. What outlives a call is the account's `BasicAccountState` (below), which the
+/// broker keeps as `Account.basic`; the password lives only in the store. The broker routes
+/// to both (`Broker+Basic.swift`); a sign-in still ends through the broker's one
+/// `commitSignIn`, so a logout while the password is checked or stored stays a logout.
 ///
 /// A value made per request from the account's current configuration: it holds no state of
 /// its own, so a reload never meets a stale flow.
@@ -101,5 +102,42 @@ struct BasicFlow: Sendable {
 
     var noPassword: LatchkeyError {
         LatchkeyError(.signinRequired, "There is no password for '\(name)'.", hint: "Run `latchkey login \(name)`.")
+    }
+}
+
+/// What a Basic account is between calls, as `status` shows it: signed in (a password checked
+/// by a sign-in, or a header made with the stored one) until `expiresAt`, or signed out. The
+/// password itself lives only in the store. Owned by the Basic side (`BasicFlow`): the broker
+/// keeps it as `Account.basic` and changes it only through these events.
+///
+/// A pure value in `TokenMachine`'s style: `now` and the account's generation are handed in.
+struct BasicAccountState: Sendable, Equatable {
+    private(set) var state: TokenMachine.State = .signedOut
+    private(set) var expiresAt: Timestamp?
+    /// When the last sign-in checked a password (`status`'s last refresh).
+    private(set) var lastSignIn: Timestamp?
+
+    /// A sign-in checked the password at `now` and committed it.
+    mutating func signedIn(now: Timestamp) {
+        state = .valid
+        expiresAt = now + BasicFlow.validity
+        lastSignIn = now
+    }
+
+    /// A header was made at `now` with the stored password, read while the account had
+    /// generation `readUnder`: the account is signed in (after a restart too), unless a sign-out
+    /// or a sign-in since (`generation` differs) made the read stale; then nothing changes.
+    /// Returns how long the header counts as valid.
+    mutating func passwordUsed(readUnder: Int, generation: Int, now: Timestamp) -> Timestamp {
+        let expires = now + BasicFlow.validity
+        guard readUnder == generation else { return expires }
+        state = .valid
+        expiresAt = expires
+        return expires
+    }
+
+    /// A sign-out: nothing is known any more.
+    mutating func signedOut() {
+        self = BasicAccountState()
     }
 }

@@ -5,12 +5,20 @@ import LatchkeyStore
 import Logging
 
 extension Broker {
+    /// One account as the broker holds it: what every method shares (its configuration, the
+    /// running sign-in, the generation that makes stale work stale, the writes still to be
+    /// retried, the hot-path publisher, the time of its last use), and each method's own state,
+    /// owned by that method's side: `oauth` (`OAuthAccountState`), `basic`
+    /// (`BasicAccountState`), `kerberos` (`TicketMachine`).
     struct Account {
         var config: AccountConfig { didSet { publish() } }
-        var machine: TokenMachine { didSet { publish() } }
-        var refreshToken: Secret<String>?
-        var metadata: ProviderMetadata?
+        /// The OAuth side: token machines, refresh token, claims, provider metadata.
+        var oauth: OAuthAccountState { didSet { publish() } }
+        /// The Basic side: signed in or not, until when.
+        var basic = BasicAccountState()
         var login: LoginSession?
+        /// Kerberos accounts: the last sign-in or renewal (OAuth and Basic keep theirs in `oauth`
+        /// and `basic`).
         var lastRefresh: Timestamp?
         /// A client's last request for the account (use-aware refresh, `RefreshSchedule`).
         var lastUsed: Timestamp?
@@ -24,7 +32,7 @@ extension Broker {
         var nextWriteRetry: Timestamp?
         /// Spreads proactive refreshes of many accounts (0...1, drawn once).
         var jitter = Double.random(in: 0...1)
-        /// Kerberos and Basic accounts: the ticket (or kept password) as last seen.
+        /// Kerberos accounts: the ticket as last seen.
         var kerberos = TicketMachine()
         /// When the person was last told that this account needs a sign-in.
         var notifiedAt: Timestamp?
@@ -33,20 +41,20 @@ extension Broker {
         var generation = 0
         /// The generation the last committed sign-in took (`commitSignIn`).
         var lastSignIn = 0
-        /// Tokens for scope sets other than the account's own (`--scope`), each with its own
-        /// life and single flight; they share the account's refresh token. Kept in memory only.
-        var scoped: [String: ScopedSlot] = [:]
-        /// Claims a service asked for (`insufficient_claims`): sent with every refresh and
-        /// sign-in until one succeeds.
-        var pendingClaims: String?
+        /// The generation the last sign-in took when it began to commit: while it is still the
+        /// account's generation, the store holds (or is about to hold) that sign-in's secrets.
+        var signInGeneration = 0
         /// Told of every change to what this account would hand out from memory.
         var publisher: (any TokenPublisher)?
 
-        init(config: AccountConfig, machine: TokenMachine, publisher: (any TokenPublisher)?) {
+        init(config: AccountConfig, publisher: (any TokenPublisher)?) {
             self.config = config
-            self.machine = machine
+            self.oauth = OAuthAccountState(account: config.name)
             self.publisher = publisher
         }
+
+        /// The OAuth machine of the account's own scopes (`oauth.machine`), read-only.
+        var machine: TokenMachine { oauth.machine }
 
         /// Publishes the account's own token while `currentToken` would serve it without any
         /// other step, and withdraws it otherwise. Runs after every change to the fields that
@@ -56,18 +64,13 @@ extension Broker {
             // ActiveSync accounts are not on the hot path: their header carries a policy key.
             if config.method == .oauth, config.allowedClients.isEmpty, !config.isActiveSync, pendingWrites.isEmpty,
                 !needsRestore,
-                let token = machine.servableToken
+                let token = oauth.machine.servableToken
             {
                 publisher.publish(account: config.name, token: token, minValid: config.minValid)
             } else {
                 publisher.withdraw(account: config.name)
             }
         }
-    }
-
-    struct ScopedSlot {
-        var scopes: [String]
-        var machine: TokenMachine
     }
 
     final class LoginSession {

@@ -75,7 +75,7 @@ extension Broker {
     /// The refusal while an account stays wiped: until a new sign-in succeeds.
     func wipedError(_ name: String) -> LatchkeyError? {
         guard let kind = activeSync[name]?.wiped else { return nil }
-        if accounts[name]?.machine.state == .valid {
+        if accounts[name]?.oauth.machine.state == .valid {
             activeSync[name] = ActiveSyncSession()  // signed in again: a new device
             return nil
         }

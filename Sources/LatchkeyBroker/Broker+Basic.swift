@@ -33,11 +33,13 @@ extension Broker {
                 "Kerberos cannot be used; falling back to Basic",
                 metadata: ["account": "\(name)", "reason": "\(kerberosFailure.message)"])
         }
-        let expires = clock() + BasicFlow.validity
         // A Basic account with its password is signed in (after a restart too); a Kerberos
         // account falling back stays what its ticket says. Not when signed out meanwhile.
-        if kerberosFailure == nil, accounts[name]?.generation == generation {
-            accounts[name]?.kerberos.signedIn(expiresAt: expires)
+        let now = clock()
+        var expires = now + BasicFlow.validity
+        if kerberosFailure == nil, let generation, let current = accounts[name]?.generation {
+            expires =
+                accounts[name]?.basic.passwordUsed(readUnder: generation, generation: current, now: now) ?? expires
         }
         return (BasicFlow.header(user: user, password: password), expires)
     }
@@ -64,8 +66,7 @@ extension Broker {
                 }
                 let now = clock()
                 let committed = await commitSignIn(name, session, writes: [(.password, password)]) { account in
-                    account.kerberos.signedIn(expiresAt: now + BasicFlow.validity)
-                    account.lastRefresh = now
+                    account.basic.signedIn(now: now)
                 }
                 guard committed else {
                     throw Self.signedOutDuringSignIn(name)

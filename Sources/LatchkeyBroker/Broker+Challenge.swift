@@ -39,18 +39,16 @@ extension Broker {
                 .badRequest, "The Bearer challenge names no error Latchkey can act on (error=\"\(error ?? "")\").",
                 hint: "Latchkey acts on error=\"insufficient_claims\" (with claims) and error=\"invalid_token\".")
         }
-        accounts[name]!.machine.dropAccessToken()
-        for key in accounts[name]!.scoped.keys.map({ $0 }) { accounts[name]!.scoped[key]!.machine.dropAccessToken() }
+        accounts[name]?.oauth.challenged(claims: claims)
         try? await store.delete(account: name, kind: .accessToken)
-        if let claims { accounts[name]?.pendingClaims = claims }
         logger.info(
             "challenge reported",
             metadata: [
                 "account": "\(name)", "error": "\(error ?? "-")", "claims": "\(claims != nil)",
             ])
         guard let account = accounts[name] else { throw .unknownAccount(name) }
-        let state = account.machine.state.rawValue
-        if account.refreshToken != nil && account.machine.state != .signinRequired {
+        let state = account.oauth.machine.state.rawValue
+        if account.oauth.canRefresh {
             return ChallengeOutcome(
                 action: "refresh", state: state,
                 message: "The token the service refused was dropped; the next request gets a new one"

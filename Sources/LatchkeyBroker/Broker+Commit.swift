@@ -17,6 +17,7 @@ extension Broker {
         // A refresh still running from before this sign-in must not store over its secrets.
         accounts[name]?.generation = nextGeneration()
         let started = lastGeneration
+        accounts[name]?.signInGeneration = started
         await PausePoint.hit("signin.commit")
         var written: [(kind: ItemKind, value: Secret<String>)] = []
         for item in writes {
@@ -74,12 +75,11 @@ extension Broker {
         accounts[name]?.login?.cancel()
         accounts[name]?.login = nil
         accounts[name]?.generation = nextGeneration()
-        accounts[name]?.refreshToken = nil
         accounts[name]?.pendingWrites = [:]
         accounts[name]?.kerberos.signedOut()
-        accounts[name]?.machine.signedOut()
+        accounts[name]?.basic.signedOut()
+        accounts[name]?.oauth.signedOut()
         failAllWaiters(name, .failWaiters(.signinRequired(name, "'\(name)' was signed out.")))
-        accounts[name]?.scoped = [:]
         activeSync[name] = nil  // the DeviceId and policy key leave with the credentials
         do {
             try await store.deleteAll(account: name)

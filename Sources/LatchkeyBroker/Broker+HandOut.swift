@@ -23,11 +23,13 @@ extension Broker {
     func summary(of name: String) -> AccountSummary? {
         guard let account = accounts[name] else { return nil }
         if account.config.method == .kerberos || account.config.method == .basic {
+            let basic = account.config.method == .basic
             var summary = AccountSummary(
                 name: name, method: account.config.method,
-                state: account.login != nil ? .signingIn : account.kerberos.state,
-                expiresAt: account.kerberos.expiresAt, lastError: account.kerberos.lastError,
-                lastRefresh: account.lastRefresh,
+                state: account.login != nil ? .signingIn : basic ? account.basic.state : account.kerberos.state,
+                expiresAt: basic ? account.basic.expiresAt : account.kerberos.expiresAt,
+                lastError: basic ? nil : account.kerberos.lastError,
+                lastRefresh: basic ? account.basic.lastSignIn : account.lastRefresh,
                 scopes: [], store: store.name, persisted: account.pendingWrites.isEmpty && store.isPersistent,
                 email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts)
             summary.signin = signinForecast(name)
@@ -35,10 +37,11 @@ extension Broker {
         }
         var summary = withActiveSync(
             AccountSummary(
-                name: name, method: account.config.method, state: account.machine.state,
-                expiresAt: account.machine.token?.expiresAt,
-                lastError: account.machine.lastError ?? account.storeError?.message,
-                lastRefresh: account.lastRefresh, scopes: account.machine.token?.scopes ?? account.config.scopes,
+                name: name, method: account.config.method, state: account.oauth.machine.state,
+                expiresAt: account.oauth.machine.token?.expiresAt,
+                lastError: account.oauth.machine.lastError ?? account.storeError?.message,
+                lastRefresh: account.oauth.lastRefresh,
+                scopes: account.oauth.machine.token?.scopes ?? account.config.scopes,
                 store: store.name,
                 persisted: account.pendingWrites.isEmpty && !account.needsRestore && store.isPersistent,
                 email: account.config.email, url: account.config.url, gitHosts: account.config.gitHosts))
@@ -68,7 +71,8 @@ extension Broker {
         guard let config = accounts[name]?.config else { throw .unknownAccount(name) }
         noteUse(name)
         let token = try await currentToken(
-            name, scopeKey: Self.scopeKey(scopes, configured: config.scopes), scopes: scopes, minValid: minValid)
+            name, scopeKey: OAuthAccountState.scopeKey(scopes, configured: config.scopes), scopes: scopes,
+            minValid: minValid)
         metrics.handedOut += 1
         if let client {
             AuditLine.handedOut(

@@ -22,7 +22,7 @@ extension Broker {
         } else {
             session = LoginSession(id: Crypto.sessionID(), account: name)
             accounts[name]!.login = session
-            accounts[name]!.machine.signInStarted()
+            accounts[name]!.oauth.machine.signInStarted()
             sessions[session.id] = session
             let id = session.id
             let job: BackgroundWork.Job
@@ -108,7 +108,7 @@ extension Broker {
         rememberSignIn(name, event)
         if accounts[name]?.login === session {
             accounts[name]?.login = nil
-            accounts[name]?.machine.signInFinished()
+            accounts[name]?.oauth.machine.signInFinished()
         }
         emit(event, session)
         session.subscribers.removeAll()
@@ -152,7 +152,7 @@ extension Broker {
             let metadata = try await OAuthFlow.atProvider { () async throws(OAuthError) in
                 try await self.metadata(for: name)
             }
-            let claims = accounts[name]?.pendingClaims
+            let claims = accounts[name]?.oauth.pendingClaims
             let show: @Sendable (LoginEvent) async -> Void = { event in await self.show(event, sessionID: sessionID) }
             let response =
                 browser
@@ -194,10 +194,7 @@ extension Broker {
             response.refreshToken.map { [(.refreshToken, $0)] } ?? []
         writes.append((.accessToken, StoredAccessToken.encode(token, session: life)))
         let committed = await commitSignIn(name, session, writes: writes) { account in
-            account.pendingClaims = nil
-            if let refresh = response.refreshToken { account.refreshToken = refresh }
-            account.machine.signedIn(token, hasRefreshToken: response.refreshToken != nil)
-            account.lastRefresh = now
+            account.oauth.signedIn(token, refreshToken: response.refreshToken, now: now)
             account.session = life
         }
         guard committed else { return endLogin(name, session, .error(Self.signedOutDuringSignIn(name))) }

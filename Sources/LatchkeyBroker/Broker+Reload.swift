@@ -17,11 +17,11 @@ extension Broker {
         for config in configuration.accounts {
             newOrder.append(config.name)
             if var existing = accounts[config.name] {
-                if !existing.config.sameProvider(as: config) { existing.metadata = nil }
+                if !existing.config.sameProvider(as: config) { existing.oauth.metadata = nil }
                 existing.config = config
                 accounts[config.name] = existing
             } else {
-                var account = Account(config: config, machine: TokenMachine(account: config.name), publisher: publisher)
+                var account = Account(config: config, publisher: publisher)
                 account.needsRestore = true
                 account.generation = nextGeneration()
                 accounts[config.name] = account

@@ -53,7 +53,7 @@ extension Broker {
             case .wait(let until):
                 if let until { next = min(next ?? until, until) }
             case .refreshNow(let reason):
-                guard accounts[name]!.machine.startProactiveRefresh(now: now) else { continue }
+                guard accounts[name]!.oauth.machine.startProactiveRefresh(now: now) else { continue }
                 guard startRefresh(name, trigger: reason == .active ? "proactive" : reason.rawValue) else {
                     return (started, next)
                 }

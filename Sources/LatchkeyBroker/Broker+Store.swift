@@ -29,10 +29,10 @@ extension Broker {
     /// The provider's endpoints (`ProviderMetadata.resolve`), cached per account.
     func metadata(for name: String) async throws(OAuthError) -> ProviderMetadata {
         guard let config = accounts[name]?.config else { throw .invalidResponse("unknown account") }
-        if let cached = accounts[name]?.metadata { return cached }
+        if let cached = accounts[name]?.oauth.metadata { return cached }
         let metadata = try await ProviderMetadata.resolve(for: config, exchange: oauth, options: httpOptions(config))
         // A reload may have changed the account's provider meanwhile: cache only what is current.
-        if accounts[name]?.config.sameProvider(as: config) == true { accounts[name]?.metadata = metadata }
+        if accounts[name]?.config.sameProvider(as: config) == true { accounts[name]?.oauth.metadata = metadata }
         return metadata
     }
 

@@ -11,6 +11,15 @@ import Logging
 
 /// The one owner of accounts, tokens and sign-ins. Handlers ask it; it answers from memory
 /// when it can and talks to providers when it must, one refresh per account at a time.
+///
+/// A registry that routes to flows: each account's method has its flow (`OAuthFlow`,
+/// `BasicFlow`, `KerberosFlow`: the exchanges with the provider or service) and its state
+/// (`Account.oauth`, `Account.basic`, `Account.kerberos`: pure values whose events return what
+/// to do). The broker looks the account up, runs the flow, hands the result to the state with
+/// `now` and the account's generation, and carries out the actions: store writes, waking the
+/// requests that wait (`refreshes`, `renewals`: `SingleFlight`), notifications, metrics and
+/// logs. What every method shares stays here: the configuration, the sign-in sessions and
+/// their one commit (`commitSignIn`), reload, the scheduler and the background work.
 public actor Broker {
     /// The provider exchanges: `OAuthClient` in the daemon, an in-memory provider in tests.
     let oauth: any OAuthExchange
@@ -65,8 +74,7 @@ public actor Broker {
         self.sleep = sleep
         self.settings = configuration.broker
         for config in configuration.accounts {
-            accounts[config.name] = Account(
-                config: config, machine: TokenMachine(account: config.name), publisher: publisher)
+            accounts[config.name] = Account(config: config, publisher: publisher)
             order.append(config.name)
         }
     }
@@ -86,10 +94,9 @@ public actor Broker {
             let refresh = try await store.read(account: name, kind: .refreshToken)
             let storedAccess = try await store.read(account: name, kind: .accessToken)
             let access = storedAccess.flatMap(StoredAccessToken.decode)
-            guard accounts[name]?.machine.state == .signedOut else { return }  // signed in meanwhile
+            guard accounts[name]?.oauth.machine.state == .signedOut else { return }  // signed in meanwhile
             accounts[name]?.session = storedAccess.map(StoredAccessToken.session) ?? SessionLife()
-            accounts[name]?.refreshToken = refresh
-            accounts[name]?.machine.restored(access, hasRefreshToken: refresh != nil)
+            accounts[name]?.oauth.restored(access, refreshToken: refresh)
             accounts[name]?.needsRestore = false
             accounts[name]?.storeError = nil
             if refresh != nil {
@@ -121,7 +128,7 @@ public actor Broker {
 
     public func metricsText() -> String {
         var states: [String: Int] = [:]
-        for name in order { states[accounts[name]!.machine.state.rawValue, default: 0] += 1 }
+        for name in order { states[accounts[name]!.oauth.machine.state.rawValue, default: 0] += 1 }
         var counters = metrics
         if let served = publisher?.handedOut {
             counters.cacheHits += served

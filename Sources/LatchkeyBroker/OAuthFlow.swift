@@ -4,10 +4,13 @@ import LatchkeyOAuth
 import Logging
 
 /// The OAuth method for one account: the device sign-in (RFC 8628) and the browser's (RFC 8252,
-/// below) from the first request to the granted tokens, the refresh grant, and what a
-/// provider's failure means. The broker routes to it and keeps what outlives a call: the
-/// account's `TokenMachine`s, the single flight of refreshes (`refreshes`), the provider
-/// metadata cache, and the one `commitSignIn` through which a sign-in's tokens become the
+/// below) from the first request to the granted tokens, and the refresh grant. What outlives a
+/// call is the account's `OAuthAccountState` (its `TokenMachine`s, scope-set slots, refresh
+/// token, pending claims, provider metadata), a pure value whose events decide what a refresh's
+/// answer or failure means (`OAuthAccountState+Refresh.swift`). The broker routes to both: it
+/// runs this flow's exchanges, hands their results to the state with the account's generation,
+/// and carries out the actions that come back; it keeps the one single flight of refreshes
+/// (`refreshes`) and the one `commitSignIn` through which a sign-in's tokens become the
 /// account's (a logout or a newer sign-in makes it stale).
 ///
 /// A value made per sign-in or refresh from the account's current configuration; it runs off
@@ -128,17 +131,6 @@ struct OAuthFlow: Sendable {
             tokenEndpoint: metadata.tokenEndpoint, clientID: config.clientID ?? "", refreshToken: refreshToken,
             scopes: scopes,
             claims: claims, options: options)
-    }
-
-    /// What a failed refresh means for the scope set's machine: try again later, or only a
-    /// sign-in helps. A scope set's failure is about that scope set only (`scopeKey`).
-    func refreshFailure(_ error: OAuthError, scopeKey key: String?) -> TokenMachine.Failure {
-        if error.isTransient { return .transient(message: error.description, retryAfter: error.retryAfter) }
-        return .permanent(
-            message: key.map {
-                "The provider gives no token for '\(name)' with the scopes \($0): \(error.description). The account itself is unchanged."
-            }
-                ?? "Signing in to '\(name)' again is needed: \(error.description).")
     }
 }
 

@@ -1,5 +1,5 @@
-/// The life of a Kerberos account's ticket (and of a Basic account's kept password) as the
-/// broker sees it, as a pure state machine in `TokenMachine`'s style: events go in with the
+/// The life of a Kerberos account's ticket as the broker sees it (a Basic account's kept
+/// password has its own `BasicAccountState`), as a pure state machine in `TokenMachine`'s style: events go in with the
 /// current time, decisions come out, and the broker carries them out. libkrb5 owns the ticket
 /// itself (the credential cache); this machine owns only what the broker knows and shows.
 ///

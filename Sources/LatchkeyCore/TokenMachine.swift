@@ -187,11 +187,14 @@ public struct TokenMachine: Sendable {
         signInInFlight = false
     }
 
-    /// A sign-in produced tokens (the refresh token, if any, is already stored).
+    /// A sign-in produced tokens (the refresh token, if any, is already stored). A refresh
+    /// still running started from the older grant: its result is stale (the broker refuses it),
+    /// so the machine waits for it no longer and the next request may refresh again.
     public mutating func signedIn(_ newToken: AccessToken, hasRefreshToken: Bool) {
         token = newToken
         tokenIsFromRefresh = false
         self.hasRefreshToken = hasRefreshToken
+        refreshInFlight = false
         signInInFlight = false
         permanentFailure = nil
         lastError = nil

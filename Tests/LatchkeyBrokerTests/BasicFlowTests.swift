@@ -50,3 +50,30 @@ import Testing
         #expect(prompt.echo == false)
     }
 }
+
+/// A Basic account's state as a pure value: `now` and the account's generation handed in.
+@Suite struct BasicAccountStateTests {
+    static let now = Timestamp(secondsSinceEpoch: 1_000_000)
+
+    @Test func aSignInMakesTheAccountValidForADay() {
+        var state = BasicAccountState()
+        state.signedIn(now: Self.now)
+        #expect(state.state == .valid && state.expiresAt == Self.now + BasicFlow.validity)
+        #expect(state.lastSignIn == Self.now)
+        state.signedOut()
+        #expect(state == BasicAccountState())
+    }
+
+    @Test func aStoredPasswordSignsTheAccountInAfterARestart() {
+        var state = BasicAccountState()
+        #expect(state.passwordUsed(readUnder: 3, generation: 3, now: Self.now) == Self.now + BasicFlow.validity)
+        #expect(state.state == .valid && state.lastSignIn == nil)
+    }
+
+    @Test func aPasswordReadBeforeASignOutChangesNothing() {
+        var state = BasicAccountState()
+        // Read under generation 3; the sign-out moved the account to 4 meanwhile.
+        #expect(state.passwordUsed(readUnder: 3, generation: 4, now: Self.now) == Self.now + BasicFlow.validity)
+        #expect(state == BasicAccountState())
+    }
+}

@@ -31,6 +31,12 @@ actor Gate {
         for continuation in waiting { continuation.resume() }
     }
 
+    /// Lets the caller that has waited longest pass; the gate stays closed.
+    func releaseFirst() {
+        guard !held.isEmpty else { return }
+        held.removeFirst().resume()
+    }
+
     /// Returns once `count` callers have reached `pass()` in all.
     func arrived(_ count: Int) async {
         if arrivals >= count { return }

@@ -45,4 +45,48 @@ import Testing
         }
         #expect(try await harness.store.read(account: "work", kind: .refreshToken)?.reveal() == "refresh-1")
     }
+
+    /// Where a refresh is held while the person signs out.
+    enum RefreshHeld: CaseIterable, Sendable {
+        /// The provider has not answered yet (it rotates the refresh token when it does).
+        case atTheProvider
+        /// The refresh is writing the rotated refresh token to the store.
+        case atTheStore
+    }
+
+    /// A refresh overtaken by a logout keeps nothing: the refresh token the provider rotated is
+    /// neither kept in memory nor left in the store (what it wrote, it takes back).
+    @Test(arguments: RefreshHeld.allCases)
+    func aLogoutDuringARefreshStaysALogout(_ held: RefreshHeld) async throws {
+        let harness = BrokerHarness()
+        try await harness.signedIn(accessTokenLeft: -10)
+        let gate = held == .atTheProvider ? harness.provider.refreshGate : harness.store.writes
+        await gate.close()
+        try await harness.run { (broker) async throws in
+            async let request = Self.failure(of: broker)
+            await gate.arrived(1)
+            await harness.waitForWaiters(1)
+            try await broker.logout(account: "work")
+            await gate.open()
+            #expect(await request?.code == .signinRequired)
+        }
+        // The broker's jobs are drained: the refresh has finished.
+        #expect(try await harness.broker.summary(account: "work").state == .signedOut)
+        await #expect { try await harness.broker.token(account: "work") } throws: { error in
+            (error as? LatchkeyError)?.code == .signinRequired
+        }
+        #expect(try await harness.store.read(account: "work", kind: .refreshToken) == nil)
+        #expect(try await harness.store.read(account: "work", kind: .accessToken) == nil)
+        #expect(harness.provider.seen.refreshes == 1)
+    }
+
+    /// How a request for the account's token failed; nil: it got a token.
+    static func failure(of broker: Broker) async -> LatchkeyError? {
+        do {
+            _ = try await broker.token(account: "work")
+            return nil
+        } catch {
+            return error
+        }
+    }
 }

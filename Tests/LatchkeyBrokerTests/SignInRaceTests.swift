@@ -1,0 +1,66 @@
+import LatchkeyCore
+import LatchkeyStore
+import Testing
+
+@testable import LatchkeyBroker
+
+/// A sign-in that commits while a refresh of the account runs: the refresh is stale (the
+/// account's generation moved) and keeps nothing, and the account is what the sign-in made it.
+@Suite struct SignInRaceTests {
+    @Test func aSignInWhileTheProviderAnswersARefreshLeavesTheAccountValid() async throws {
+        let harness = BrokerHarness()
+        try await harness.signedIn(accessTokenLeft: -10)
+        await harness.provider.refreshGate.close()
+        try await harness.run { (broker) async throws in
+            async let request = try? broker.token(account: "work")
+            await harness.provider.refreshGate.arrived(1)
+            await harness.waitForWaiters(1)
+            var last: LoginEvent?
+            for await event in try await broker.login(account: "work") { last = event }
+            guard case .done = last else {
+                Issue.record("the sign-in ended with \(String(describing: last))")
+                return
+            }
+            await harness.provider.refreshGate.open()
+            _ = await request
+            // The refresh has handed its (stale) outcome to its waiter: it is over.
+            try #require(try await broker.summary(account: "work").state == .valid)
+            #expect(try await broker.token(account: "work").value.reveal() == "access-1")
+            // When the sign-in's token runs out, a new refresh starts from its refresh token.
+            harness.clock.advance(by: 3600)
+            #expect(try await broker.token(account: "work").value.reveal() == "access-3")
+        }
+        #expect(harness.provider.seen.refreshTokens == ["refresh-0", "refresh-1"])
+        #expect(try await harness.store.read(account: "work", kind: .refreshToken)?.reveal() == "refresh-3")
+    }
+
+    /// The refresh writes its rotated tokens, then a sign-in begins to commit and writes its
+    /// own: the stale refresh must not take back (delete) the sign-in's secrets.
+    @Test func aSignInWhileARefreshWritesItsTokensKeepsTheSignInsSecrets() async throws {
+        let harness = BrokerHarness()
+        try await harness.signedIn(accessTokenLeft: -10)
+        let writes = harness.store.writes
+        await writes.close()
+        try await harness.run { (broker) async throws in
+            async let request = try? broker.token(account: "work")
+            await writes.arrived(1)  // the refresh writes refresh-1
+            let events = try await broker.login(account: "work")
+            await writes.arrived(2)  // the sign-in writes refresh-2
+            await writes.releaseFirst()
+            await writes.arrived(3)  // refresh-1 is stored; the refresh writes its access token
+            await writes.releaseFirst()
+            await writes.arrived(4)  // refresh-2 is stored; the sign-in writes its access token
+            await writes.open()
+            var last: LoginEvent?
+            for await event in events { last = event }
+            guard case .done = last else {
+                Issue.record("the sign-in ended with \(String(describing: last))")
+                return
+            }
+            _ = await request
+            #expect(try await broker.summary(account: "work").state == .valid)
+            #expect(try await broker.token(account: "work").value.reveal() == "access-2")
+        }
+        #expect(try await harness.store.read(account: "work", kind: .refreshToken)?.reveal() == "refresh-2")
+    }
+}
