@@ -14,6 +14,7 @@ before it serves the store, and the one that ends leaves its successor's socket 
 import os
 import signal
 import socket
+import struct
 import subprocess
 import threading
 
@@ -87,10 +88,9 @@ def answers(path):
         return False
 
 
-def successor_while_draining(latchkey, provider, person, tmp_path):
-    """Daemon A, signed in, gets SIGTERM while the provider holds a refresh for 10 s; once A no
-    longer answers (it drains), daemon B is started on the same store and socket path, not
-    awaited. Returns (B, the client that waited on A's refresh)."""
+def draining(latchkey, provider, person, tmp_path):
+    """Daemon A, signed in, gets SIGTERM while the provider holds a refresh for 10 s; returns
+    once A no longer answers (it drains), with the client that waits on A's refresh."""
     start_signed_in(latchkey, provider, person, tmp_path)
     provider.fault("token", "hang", seconds=10, count=1)
     waiting = subprocess.Popen(
@@ -100,6 +100,13 @@ def successor_while_draining(latchkey, provider, person, tmp_path):
     latchkey.process.send_signal(signal.SIGTERM)
     assert wait_for(lambda: not answers(latchkey.socket), 15)
     assert latchkey.process.poll() is None, latchkey.log_text()  # still draining
+    return waiting
+
+
+def successor_while_draining(latchkey, provider, person, tmp_path):
+    """While A drains (`draining`), daemon B is started on the same store and socket path, not
+    awaited. Returns (B, the client that waited on A's refresh)."""
+    waiting = draining(latchkey, provider, person, tmp_path)
     successor = Latchkey(latchkey.root, str(latchkey.bin))
     successor.log = latchkey.root / "successor.log"
     successor.extra_env = dict(latchkey.extra_env)
@@ -143,6 +150,49 @@ def test_only_one_daemon_serves_a_store_the_successor_waits(latchkey, provider, 
         assert account(latchkey)["state"] == "valid"
     finally:
         successor.stop()
+
+
+def peer_pid(path):
+    """The process id of the daemon answering on this socket path (SO_PEERCRED)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(path)
+        pid, _, _ = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return pid
+
+
+def daemons_on(runtime):
+    """The process ids of the running latchkeyd processes whose XDG_RUNTIME_DIR is `runtime`."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"latchkeyd") and f"XDG_RUNTIME_DIR={runtime}".encode() in env:
+            found.append(int(entry))
+    return found
+
+
+def test_a_command_during_the_drain_autostarts_a_daemon_that_serves_after(latchkey, provider, person, tmp_path):
+    """The reviewer's path: `latchkey status` while A drains finds nobody and starts B itself;
+    once A has ended, B (the only daemon of this store) answers on the socket."""
+    waiting = draining(latchkey, provider, person, tmp_path)
+    try:
+        latchkey.run("status")  # autostarts B; it may give up waiting before A has ended
+        assert_clean_stop(latchkey)
+        _, err = waiting.communicate(timeout=60)
+        assert waiting.returncode == 0, err
+        assert wait_for(lambda: answers(latchkey.socket), 30)
+        assert daemons_on(latchkey.runtime) == [peer_pid(latchkey.socket)]
+        status = latchkey.run("status", "--no-autostart")
+        assert status.returncode == 0, status.stderr
+    finally:
+        for pid in daemons_on(latchkey.runtime):
+            os.kill(pid, signal.SIGTERM)
+        assert wait_for(lambda: not daemons_on(latchkey.runtime), 30)
 
 
 def test_a_hung_daemon_makes_the_client_exit_75(latchkey):
