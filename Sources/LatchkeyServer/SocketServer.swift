@@ -16,8 +16,9 @@ import Synchronization
 ///
 /// The server owns its connections' work: every request that leaves the event loop is a job of
 /// one `BackgroundWork` whose task group is a child of `run`, and `run` returns only after it
-/// has drained. Graceful shutdown stops accepting, answers new requests on open connections
-/// 503, ends login streams, lets requests in flight finish within `Limits.drainTimeout`
+/// has drained. Graceful shutdown stops accepting and removes the socket file it bound (only
+/// while the path still names it: SocketFile), answers new requests on open connections 503,
+/// ends login streams, lets requests in flight finish within `Limits.drainTimeout`
 /// (then cancels them), and closes every connection still open.
 public struct SocketServer: Service {
     let path: String
@@ -65,9 +66,13 @@ public struct SocketServer: Service {
         self.onReady = onReady
     }
 
-    /// Makes the folder, refuses to start when a live daemon answers on the socket, removes a
-    /// stale socket file. Call before `run`, so start-up errors reach the person at once.
-    public static func prepare(path: String) throws(LatchkeyError) {
+    /// Makes the folder, takes the daemon's lock (waiting up to `wait` for a daemon that is
+    /// stopping: DaemonLock), refuses to start when a live daemon answers on the socket, removes
+    /// a stale socket file. Call before `run` and before the store is read, so start-up errors
+    /// reach the person at once and the store is read after the previous daemon wrote it.
+    public static func prepare(
+        path: String, wait: Duration = .seconds(120), logger: Logger = Logger(label: "latchkey")
+    ) async throws(LatchkeyError) -> DaemonLock {
         // In a shared /tmp another user could have made a folder on the path first, to catch the
         // passwords a sign-in sends over the socket: every folder on it is checked as the client
         // checks it (SocketTrust), and the socket's own folder is made private through a
@@ -80,14 +85,15 @@ public struct SocketServer: Service {
                 hint: "Remove it, or set XDG_RUNTIME_DIR to a private folder (systemd sets /run/user/UID).")
         }
         if path.contains("/") { try makePrivate(folder) }  // a bare name: the working folder is not ours to chmod
+        let lock = try await DaemonLock.take(socket: path, wait: wait, logger: logger)
         var info = stat()
-        guard lstat(path, &info) == 0 else { return }
+        guard lstat(path, &info) == 0 else { return lock }
         if SocketProbe.isLive(path) {
-            throw LatchkeyError(
-                .configuration, "Another Latchkey daemon is already running on \(path).",
-                hint: "Use it, or stop it first (systemctl --user stop latchkey).")
+            lock.release()
+            throw DaemonLock.alreadyRunning(path)
         }
         unlink(path)
+        return lock
     }
 
     /// Connections waiting to be accepted: bursts of many clients (capped by net.core.somaxconn).
@@ -182,6 +188,8 @@ public struct SocketServer: Service {
         let channel: Channel
         // Bound here, not by NIO, so that it is close-on-exec: NIO opens it without.
         let listening = try inheritedSocket ?? Self.listeningSocket(path)
+        // The socket file bound here (systemd's stays): its path is removed only while it names it.
+        let ownFile = inheritedSocket == nil ? SocketFile(at: path) : nil
         channel = try await bootstrap.withBoundSocket(listening).get()
         // NIO listens again on a socket it is handed, with its default backlog of 128, before
         // the backlog option applies: a burst of clients would then be refused (EAGAIN).
@@ -208,6 +216,9 @@ public struct SocketServer: Service {
             } onCancel: {
                 channel.close(promise: nil)
             }
+            // Not listening any more: the path goes now, so that a client sees at once that
+            // nobody answers (a daemon it starts waits for this one to end: DaemonLock).
+            ownFile?.remove(path: path)
             work.close()
             children.addTask {
                 try? await Task.sleep(for: .nanoseconds(drainTimeout.nanoseconds))
@@ -221,8 +232,6 @@ public struct SocketServer: Service {
             children.cancelAll()
         }
         await connections.closeAll()
-        // A socket systemd owns stays; our own is removed.
-        if inheritedSocket == nil { unlink(path) }
         logger.info("socket closed", metadata: ["socket": "\(path)"])
     }
 }

@@ -83,9 +83,15 @@ struct Serve: DaemonCommand {
 
         let socketPath = socket ?? paths.socket
         let inherited = Systemd.takeListeningSocket()
+        // A request waiting on a refresh waits for at most a discovery and a token call.
+        let drain = Int64(2 * configuration.broker.providerTimeout + 5)
+        // One daemon on the socket: a daemon that is still stopping (draining, then storing a
+        // rotated refresh token) is waited for, within its drain and one more provider call.
+        var lock: DaemonLock?
         if inherited == nil {
             do {
-                try SocketServer.prepare(path: socketPath)
+                let wait = Duration.seconds(drain) + .seconds(configuration.broker.providerTimeout + 10)
+                lock = try await SocketServer.prepare(path: socketPath, wait: wait, logger: logger)
             } catch {
                 printError(error.description)
                 throw ExitCode(error.code.exitStatus)
@@ -106,8 +112,6 @@ struct Serve: DaemonCommand {
         await broker.restore()
         await broker.rememberErrors(in: ErrorJournal(path: paths.errorJournal))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        // A request waiting on a refresh waits for at most a discovery and a token call.
-        let drain = Int64(2 * configuration.broker.providerTimeout + 5)
         let limits = SocketServer.Limits(maximumConnections: Hygiene.connectionCap(), drainTimeout: .seconds(drain))
         let server = SocketServer(
             path: socketPath, router: Router(broker: broker, logger: logger), logger: logger, group: group,
@@ -133,6 +137,7 @@ struct Serve: DaemonCommand {
         try await services.run()
         Systemd.notify("STOPPING=1")
         try await group.shutdownGracefully()
+        lock?.release()  // everything is stored: the next daemon may start
         logger.info("latchkeyd stopped")
     }
 }
