@@ -64,8 +64,9 @@ public enum Autostart {
             throw ClientError(
                 kind: .unreachable, message: "cannot start the daemon \(daemon): \(String(cString: strerror(result)))")
         }
-        let deadline = monotonicNow() + timeout
-        while monotonicNow() < deadline {
+        let started = monotonicNow()
+        var lastHeld: Double?
+        while true {
             do {
                 _ = try SocketConnection(path: socketPath)
                 return
@@ -76,10 +77,33 @@ public enum Autostart {
             if waitpid(pid, &status, WNOHANG) == pid {
                 throw ClientError(kind: .unreachable, message: "the daemon \(daemon) exited at start-up; see \(log)")
             }
+            let waited = monotonicNow() - started
+            // Past `timeout`, wait on only while the socket's lock is held (or was, a moment
+            // ago: between the stopping daemon's end and the new one's taking it): a daemon that
+            // is stopping drains its requests (bounded), and the one just started waits for it.
+            if waited >= timeout {
+                if lockHeld(socketPath) { lastHeld = waited }
+                if waited >= stoppingDaemonWait || lastHeld.map({ waited - $0 > 2 }) ?? true { break }
+            }
             usleep(20_000)
         }
         throw ClientError(
-            kind: .unreachable, message: "the daemon did not answer within \(Int(clamping: timeout) ?? 0) s; see \(log)"
-        )
+            kind: .unreachable,
+            message: "the daemon did not answer within \(Int(clamping: monotonicNow() - started) ?? 0) s; see \(log)")
+    }
+
+    /// The longest wait for a daemon that waits for a stopping one: a little over the daemon's
+    /// own wait (its drain, `2 × provider_timeout + 5`, one more provider timeout and 10 s,
+    /// with the default 30 s timeout).
+    static let stoppingDaemonWait: Double = 120
+
+    /// Whether a daemon holds the lock of `socket` (`DaemonLock`): a daemon that is stopping, or
+    /// one about to listen.
+    static func lockHeld(_ socket: String) -> Bool {
+        let fd = open(Paths.daemonLock(socket: socket), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_SH | LOCK_NB) != 0 else { return false }
+        return errno == EWOULDBLOCK
     }
 }

@@ -22,6 +22,9 @@ public struct Paths: Sendable {
     /// `$XDG_RUNTIME_DIR/latchkey/latchkey.sock` (SPEC.md §2).
     public var socket: String { runtimeDirectory + "/latchkey.sock" }
 
+    /// The lock beside a socket that keeps one daemon on it (`DaemonLock`).
+    public static func daemonLock(socket: String) -> String { socket + ".lock" }
+
     /// The last sign-in and refresh error of each account (`ErrorJournal`).
     public var errorJournal: String { stateDirectory + "/errors.json" }
 }

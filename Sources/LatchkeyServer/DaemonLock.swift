@@ -18,7 +18,7 @@ public struct DaemonLock: Sendable {
     let descriptor: Int32
 
     /// The lock file of a socket path.
-    public static func path(socket: String) -> String { socket + ".lock" }
+    public static func path(socket: String) -> String { Paths.daemonLock(socket: socket) }
 
     /// How often a daemon that waits looks again.
     static let pollInterval = Duration.milliseconds(50)

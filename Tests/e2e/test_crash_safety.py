@@ -20,8 +20,7 @@ import time
 
 import pytest
 
-from test_token_policy import wait_for as token_policy_wait_for
-
+from support.latchkey import poll
 from test_latchkey_device_flow import assert_no_secrets
 
 CRASH_ENV = "LATCHKEY_TEST_CRASH_AT"
@@ -65,7 +64,7 @@ def notifications(record):
 
 
 def wait_for(condition, timeout):
-    return token_policy_wait_for(condition, timeout, step=0.1)
+    return poll(condition, timeout, step=0.1)
 
 
 def crash_at(latchkey, point):

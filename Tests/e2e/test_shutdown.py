@@ -88,11 +88,11 @@ def answers(path):
         return False
 
 
-def draining(latchkey, provider, person, tmp_path):
-    """Daemon A, signed in, gets SIGTERM while the provider holds a refresh for 10 s; returns
-    once A no longer answers (it drains), with the client that waits on A's refresh."""
+def draining(latchkey, provider, person, tmp_path, hold=10):
+    """Daemon A, signed in, gets SIGTERM while the provider holds a refresh for `hold` seconds;
+    returns once A no longer answers (it drains), with the client that waits on A's refresh."""
     start_signed_in(latchkey, provider, person, tmp_path)
-    provider.fault("token", "hang", seconds=10, count=1)
+    provider.fault("token", "hang", seconds=hold, count=1)
     waiting = subprocess.Popen(
         [str(latchkey.bin / "latchkey"), "token", "work", "--no-autostart", "--min-valid", "86400"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=latchkey.env)
@@ -178,10 +178,15 @@ def daemons_on(runtime):
 
 def test_a_command_during_the_drain_autostarts_a_daemon_that_serves_after(latchkey, provider, person, tmp_path):
     """The reviewer's path: `latchkey status` while A drains finds nobody and starts B itself;
-    once A has ended, B (the only daemon of this store) answers on the socket."""
-    waiting = draining(latchkey, provider, person, tmp_path)
+    once A has ended, B (the only daemon of this store) answers on the socket, that command
+    included."""
+    # A drains for longer than the client's usual 10 s wait for a daemon it started: the
+    # client waits on while the socket's lock is held, and its command is answered by B.
+    waiting = draining(latchkey, provider, person, tmp_path, hold=16)
     try:
-        latchkey.run("status")  # autostarts B; it may give up waiting before A has ended
+        done = latchkey.run("status")  # autostarts B, which waits for A to end
+        assert done.returncode == 0, done.stderr
+        assert "work" in done.stdout, done.stdout
         assert_clean_stop(latchkey)
         _, err = waiting.communicate(timeout=60)
         assert waiting.returncode == 0, err
