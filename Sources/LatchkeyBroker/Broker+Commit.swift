@@ -27,11 +27,32 @@ extension Broker {
         }
         guard accounts[name]?.login === session, accounts[name] != nil else {
             await takeBack(name, written, since: started)
+            handOverRefreshWaiters(name, committed: false)
             return false
         }
         commit(&accounts[name]!)
+        // Work that started while the writes ran began from the state before this sign-in: it
+        // is stale too. The store holds this sign-in's secrets (`signInGeneration`).
+        accounts[name]?.generation = nextGeneration()
+        accounts[name]?.signInGeneration = lastGeneration
         accounts[name]?.lastSignIn = nextGeneration()
+        handOverRefreshWaiters(name, committed: true)
         return true
+    }
+
+    /// Requests that wait on a refresh this sign-in made stale (it moved the generation when it
+    /// began to commit) get the sign-in's token, or, for other scope sets or when it did not
+    /// commit after all, an answer to try again; the stale refresh, when it ends, wakes nobody.
+    /// (A sign-out that overtook the sign-in answered them already.)
+    private func handOverRefreshWaiters(_ name: String, committed: Bool) {
+        let again = LatchkeyError(
+            .providerUnavailable, "'\(name)' was signed in again while its token was being refreshed.",
+            hint: "Try again.", retryAfter: 1)
+        if committed, let token = accounts[name]?.oauth.machine.servableToken {
+            refreshes.finish(RefreshKey(account: name), .success(token))
+        }
+        if !committed { accounts[name]?.oauth.staleRefreshesDropped(message: again.message, now: clock()) }
+        refreshes.finishAll(where: { $0.account == name }, .failure(again))
     }
 
     /// Removes what a stale sign-in wrote, from memory (a failed write waiting to be retried)

@@ -124,8 +124,10 @@ extension Broker {
                 try? await store.deleteAll(account: name)
             case .finish(let outcome):
                 finishRefresh(name, refresh.key, outcome)
-            case .abandon(let outcome):
-                finishRefresh(name, refresh.key, outcome)
+            case .abandon:
+                // Whoever made it stale (a sign-out, a sign-in, a reload) answered its waiters
+                // then; any now waiting on this key wait on a newer refresh.
+                wakeScheduler()
                 return false
             }
         }

@@ -100,6 +100,14 @@ struct OAuthAccountState: Sendable {
         lastRefresh = now
     }
 
+    /// The refreshes running were made stale by a sign-in that then did not commit (a newer one
+    /// replaced it): their machines stop waiting for them, as after a transient failure.
+    mutating func staleRefreshesDropped(message: String, now: Timestamp) {
+        let failure = TokenMachine.Failure.transient(message: message, retryAfter: 1)
+        if machine.refreshInFlight { _ = machine.refreshFailed(failure, now: now) }
+        scoped = scoped.filter { !$0.value.machine.refreshInFlight }
+    }
+
     /// A sign-out: no token of any scope set, no refresh token. The provider's endpoints stay.
     mutating func signedOut() {
         refreshToken = nil

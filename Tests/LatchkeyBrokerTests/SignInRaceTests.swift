@@ -63,4 +63,37 @@ import Testing
         }
         #expect(try await harness.store.read(account: "work", kind: .refreshToken)?.reveal() == "refresh-2")
     }
+
+    /// Requests waiting on a refresh that a sign-in made stale get the sign-in's token when it
+    /// commits, and the stale refresh's late answer wakes nobody: not the requests of a newer
+    /// refresh of the same account, which get that refresh's token.
+    @Test func waitersOfARefreshASignInOvertookGetTheSignInsTokenAndNobodyElsesAnswer() async throws {
+        let harness = BrokerHarness()
+        try await harness.signedIn(accessTokenLeft: -10)
+        await harness.provider.refreshGate.close()
+        try await harness.run { (broker) async throws in
+            async let first = try? broker.token(account: "work")
+            await harness.provider.refreshGate.arrived(1)  // the stale-to-be refresh, held
+            await harness.waitForWaiters(1)
+            var last: LoginEvent?
+            for await event in try await broker.login(account: "work") { last = event }
+            guard case .done = last else {
+                Issue.record("the sign-in ended with \(String(describing: last))")
+                return
+            }
+            // Handed the sign-in's token at its commit, not left waiting on the stale refresh.
+            #expect(await broker.waitingRequests(account: "work") == 0)
+            // The sign-in's token runs out: a newer refresh starts while the stale one is held.
+            harness.clock.advance(by: 3600)
+            async let second = try? broker.token(account: "work")
+            await harness.provider.refreshGate.arrived(2)
+            await harness.waitForWaiters(1)
+            await harness.provider.refreshGate.releaseFirst()  // the stale refresh answers first
+            for _ in 0..<200 { await Task.yield() }
+            #expect(await broker.waitingRequests(account: "work") == 1)
+            await harness.provider.refreshGate.open()
+            #expect(await first?.value.reveal() == "access-1")
+            #expect(await second?.value.reveal() == "access-3")
+        }
+    }
 }
