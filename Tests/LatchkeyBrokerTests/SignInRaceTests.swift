@@ -7,6 +7,17 @@ import Testing
 /// A sign-in that commits while a refresh of the account runs: the refresh is stale (the
 /// account's generation moved) and keeps nothing, and the account is what the sign-in made it.
 @Suite struct SignInRaceTests {
+    /// Runs a sign-in of "work" to its end; false (an issue recorded) unless it ends signed in.
+    static func signIn(_ broker: Broker) async throws -> Bool {
+        var last: LoginEvent?
+        for await event in try await broker.login(account: "work") { last = event }
+        guard case .done = last else {
+            Issue.record("the sign-in ended with \(String(describing: last))")
+            return false
+        }
+        return true
+    }
+
     @Test func aSignInWhileTheProviderAnswersARefreshLeavesTheAccountValid() async throws {
         let harness = BrokerHarness()
         try await harness.signedIn(accessTokenLeft: -10)
@@ -15,12 +26,7 @@ import Testing
             async let request = try? broker.token(account: "work")
             await harness.provider.refreshGate.arrived(1)
             await harness.waitForWaiters(1)
-            var last: LoginEvent?
-            for await event in try await broker.login(account: "work") { last = event }
-            guard case .done = last else {
-                Issue.record("the sign-in ended with \(String(describing: last))")
-                return
-            }
+            guard try await Self.signIn(broker) else { return }
             await harness.provider.refreshGate.open()
             _ = await request
             // The refresh has handed its (stale) outcome to its waiter: it is over.
@@ -75,12 +81,7 @@ import Testing
             async let first = try? broker.token(account: "work")
             await harness.provider.refreshGate.arrived(1)  // the stale-to-be refresh, held
             await harness.waitForWaiters(1)
-            var last: LoginEvent?
-            for await event in try await broker.login(account: "work") { last = event }
-            guard case .done = last else {
-                Issue.record("the sign-in ended with \(String(describing: last))")
-                return
-            }
+            guard try await Self.signIn(broker) else { return }
             // Handed the sign-in's token at its commit, not left waiting on the stale refresh.
             #expect(await broker.waitingRequests(account: "work") == 0)
             // The sign-in's token runs out: a newer refresh starts while the stale one is held.
