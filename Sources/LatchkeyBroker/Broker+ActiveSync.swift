@@ -132,12 +132,11 @@ extension Broker {
         let device = ActiveSyncDevice(
             user: config.email ?? config.username ?? name, deviceID: deviceID,
             deviceType: Self.activeSyncDeviceType)
-        let provisioner = Provisioner(http: oauth.http, options: httpOptions(config))
         let outcome: ProvisionOutcome
         do {
-            outcome = try await provisioner.provision(
+            outcome = try await provisioning.provision(
                 endpoint: url, authorization: authorization, device: device,
-                accept: config.activeSyncAcceptPolicy)
+                accept: config.activeSyncAcceptPolicy, options: httpOptions(config))
         } catch {
             activeSync[name, default: ActiveSyncSession()].lastError = error.description
             logger.warning("ActiveSync provisioning failed", metadata: ["account": "\(name)", "error": "\(error)"])
