@@ -47,7 +47,7 @@ public actor Broker {
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
     var renewals = SingleFlight<String, Bool>()
     /// Running ActiveSync provisionings by account (Broker+ActiveSync.swift).
-    var provisions = SingleFlight<String, Result<Void, LatchkeyError>>()
+    var provisions = SingleFlight<ProvisionKey, Result<Void, LatchkeyError>>()
     /// Wakes the refresh scheduler when what is due changes (Broker+Scheduler.swift).
     let doorbell = Doorbell()
 
