@@ -141,3 +141,30 @@ public struct Provisioner: Sendable {
         do { return try await http.send(request, options: options) } catch { throw .transport(error.message) }
     }
 }
+
+/// Where a device gets provisioned: the ActiveSync server over HTTP (`HTTPProvisioning`), or
+/// a server in memory in the broker's tests, which can hold its answer.
+public protocol ActiveSyncProvisioning: Sendable {
+    /// One provisioning run (`Provisioner.provision`), with the account's HTTP options.
+    func provision(
+        endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice, accept: Bool,
+        options: HTTPOptions
+    ) async throws(ActiveSyncError) -> ProvisionOutcome
+}
+
+/// Provisioning with a `Provisioner` over `http`: what the daemon uses.
+public struct HTTPProvisioning: ActiveSyncProvisioning {
+    let http: HTTPClient
+
+    public init(http: HTTPClient) {
+        self.http = http
+    }
+
+    public func provision(
+        endpoint: String, authorization: Secret<String>, device: ActiveSyncDevice, accept: Bool,
+        options: HTTPOptions
+    ) async throws(ActiveSyncError) -> ProvisionOutcome {
+        try await Provisioner(http: http, options: options).provision(
+            endpoint: endpoint, authorization: authorization, device: device, accept: accept)
+    }
+}

@@ -45,12 +45,18 @@ extension Broker {
         }
         if let error = wipedError(name) { throw error }
         let auth = try await authorization(account: name, url: config.url, minValid: minValid, client: client)
+        guard let generation = accounts[name]?.generation else { throw .unknownAccount(name) }
         if activeSync[name]?.policyKey == nil {
-            try await provisionOnce(name, authorization: auth.value, client: client)
+            try await provisionOnce(
+                ProvisionKey(account: name, generation: generation), authorization: auth.value, client: client)
         }
         guard let session = activeSync[name], let key = session.policyKey, let device = session.deviceID,
-            let version = session.version
-        else { throw wipedError(name) ?? LatchkeyError(.internalError, "'\(name)' has no ActiveSync policy key.") }
+            let version = session.version, accounts[name]?.generation == generation
+        else {
+            if let error = wipedError(name) { throw error }
+            if accounts[name]?.generation != generation { throw Self.signedOutDuringProvisioning(name) }
+            throw LatchkeyError(.internalError, "'\(name)' has no ActiveSync policy key.")
+        }
         return ActiveSyncHeader(
             authorization: auth.value, expiresAt: auth.expiresAt, policyKey: key, deviceID: device,
             deviceType: Self.activeSyncDeviceType, version: version)
@@ -87,39 +93,45 @@ extension Broker {
         )
     }
 
-    /// Single flight: the first request starts the provisioning as a job of `work` (so a
-    /// shutdown waits for it), every request (the first too) waits for its one result.
-    func provisionOnce(_ name: String, authorization: Secret<String>, client: ClientIdentity?)
+    /// Single flight per sign-in (`key`): the first request starts the provisioning as a job of
+    /// `work` (so a shutdown waits for it), every request (the first too) waits for its one
+    /// result. A request after a sign-out and a new sign-in starts its own.
+    func provisionOnce(_ key: ProvisionKey, authorization: Secret<String>, client: ClientIdentity?)
         async throws(LatchkeyError)
     {
-        if provisions.begin(name) {
+        if provisions.begin(key) {
             let started = work.start {
                 let result: Result<Void, LatchkeyError>
                 do throws(LatchkeyError) {
-                    try await self.provisionActiveSync(name, authorization: authorization, client: client)
+                    try await self.provisionActiveSync(key, authorization: authorization, client: client)
                     result = .success(())
                 } catch {
                     result = .failure(error)
                 }
-                await self.finishProvisioning(name, result)
+                await self.finishProvisioning(key, result)
             }
             guard started else {
-                provisions.finish(name, .failure(Self.stopping))
+                provisions.finish(key, .failure(Self.stopping))
                 throw Self.stopping
             }
         }
         // The job runs on this actor, so it cannot finish before this request has joined.
-        let result = await withCheckedContinuation { provisions.join(name, $0) }
+        let result = await withCheckedContinuation { provisions.join(key, $0) }
         try result.get()
     }
 
-    private func finishProvisioning(_ name: String, _ result: Result<Void, LatchkeyError>) {
-        provisions.finish(name, result)
+    private func finishProvisioning(_ key: ProvisionKey, _ result: Result<Void, LatchkeyError>) {
+        provisions.finish(key, result)
     }
 
-    func provisionActiveSync(_ name: String, authorization: Secret<String>, client: ClientIdentity?)
+    /// Provisions the account's device for the sign-in `key.generation`. Every await may let a
+    /// sign-out (or a newer sign-in) in: after each, a provisioning that is no longer the
+    /// account's keeps nothing (no key, no error, no wipe, no DeviceId in the store) and ends
+    /// as signed out.
+    func provisionActiveSync(_ key: ProvisionKey, authorization: Secret<String>, client: ClientIdentity?)
         async throws(LatchkeyError)
     {
+        let name = key.account
         guard let config = accounts[name]?.config, let url = config.url else { throw .unknownAccount(name) }
         // The token goes with every ActiveSync request: https, or plain http to this machine only.
         guard ProviderMetadata.isSafeEndpoint(url) else {
@@ -128,17 +140,17 @@ extension Broker {
                 "The url of '\(name)' is not https; Latchkey sends no token over plain http except to this machine.",
                 hint: "Use the https address of the ActiveSync endpoint in [accounts.\(name)].")
         }
-        let deviceID = try await activeSyncDeviceID(name)
+        let deviceID = try await activeSyncDeviceID(key)
         let device = ActiveSyncDevice(
             user: config.email ?? config.username ?? name, deviceID: deviceID,
             deviceType: Self.activeSyncDeviceType)
-        let provisioner = Provisioner(http: oauth.http, options: httpOptions(config))
         let outcome: ProvisionOutcome
         do {
-            outcome = try await provisioner.provision(
+            outcome = try await provisioning.provision(
                 endpoint: url, authorization: authorization, device: device,
-                accept: config.activeSyncAcceptPolicy)
+                accept: config.activeSyncAcceptPolicy, options: httpOptions(config))
         } catch {
+            try stillProvisioning(key)
             activeSync[name, default: ActiveSyncSession()].lastError = error.description
             logger.warning("ActiveSync provisioning failed", metadata: ["account": "\(name)", "error": "\(error)"])
             if case .refused = error {
@@ -146,10 +158,16 @@ extension Broker {
             }
             throw LatchkeyError(.providerUnavailable, error.description)
         }
+        if case .wipe(let kind, _, _) = outcome, accounts[name]?.generation != key.generation {
+            logger.warning(
+                "ActiveSync remote wipe ordered for a device a sign-out already erased: nothing left to erase",
+                metadata: ["account": "\(name)", "wipe": "\(kind.rawValue)"])
+        }
+        try stillProvisioning(key)
         switch outcome {
-        case .provisioned(let key, let version, let settings, let acknowledged):
+        case .provisioned(let policyKey, let version, let settings, let acknowledged):
             var session = ActiveSyncSession(
-                deviceID: deviceID, version: version, policyKey: key, settings: settings,
+                deviceID: deviceID, version: version, policyKey: policyKey, settings: settings,
                 acknowledged: acknowledged)
             session.lastError = nil
             activeSync[name] = session
@@ -167,36 +185,6 @@ extension Broker {
     static func refusedHint(_ name: String) -> String {
         "Latchkey enforces no device policy and says so (Status 3). If you accept the server's policy anyway, set activesync_accept_policy = true in [accounts.\(name)]; otherwise ask the administrator to allow devices that do not apply it."
     }
-
-    /// The account's DeviceId on this machine: kept with its credentials, made once.
-    func activeSyncDeviceID(_ name: String) async throws(LatchkeyError) -> String {
-        if let known = activeSync[name]?.deviceID { return known }
-        do {
-            if let stored = try await store.read(account: name, kind: .activeSyncDevice)?.reveal(),
-                !stored.isEmpty, stored.utf8.count <= 32, stored.utf8.allSatisfy({ $0.isHexDigitASCII })
-            {
-                activeSync[name, default: ActiveSyncSession()].deviceID = stored
-                return stored
-            }
-            var generator = SystemRandomNumberGenerator()
-            let id = (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded }
-                .joined()
-                .uppercased()
-            try await store.write(account: name, kind: .activeSyncDevice, value: Secret(id))
-            activeSync[name, default: ActiveSyncSession()].deviceID = id
-            return id
-        } catch {
-            throw storeError(name, error)
-        }
-    }
-}
-
-extension UInt8 {
-    var isHexDigitASCII: Bool { (0x30...0x39).contains(self) || (0x41...0x46).contains(self) }
-}
-
-extension String {
-    var leftPadded: String { count == 1 ? "0" + self : self }
 }
 
 extension Broker {

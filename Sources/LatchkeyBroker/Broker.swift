@@ -1,3 +1,4 @@
+import LatchkeyActiveSync
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyNotify
@@ -23,6 +24,8 @@ import Logging
 public actor Broker {
     /// The provider exchanges: `OAuthClient` in the daemon, an in-memory provider in tests.
     let oauth: any OAuthExchange
+    /// ActiveSync provisioning: over HTTP in the daemon, a server in memory in tests.
+    let provisioning: any ActiveSyncProvisioning
     let store: any CredentialStore
     let logger: Logger
     let clock: @Sendable () -> Timestamp
@@ -53,13 +56,14 @@ public actor Broker {
     /// Running Kerberos renewals or re-acquisitions by account, with the callers that joined.
     var renewals = SingleFlight<String, TicketMachine.Renewal>()
     /// Running ActiveSync provisionings by account (Broker+ActiveSync.swift).
-    var provisions = SingleFlight<String, Result<Void, LatchkeyError>>()
+    var provisions = SingleFlight<ProvisionKey, Result<Void, LatchkeyError>>()
     /// Wakes the refresh scheduler when what is due changes (Broker+Scheduler.swift).
     let doorbell = Doorbell()
 
     public init(
         configuration: Configuration, oauth: any OAuthExchange, store: any CredentialStore, storeWarning: String? = nil,
-        notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil, logger: Logger,
+        notifier: any Notifier = SilentNotifier(), publisher: (any TokenPublisher)? = nil,
+        provisioning: (any ActiveSyncProvisioning)? = nil, logger: Logger,
         clock: @escaping @Sendable () -> Timestamp = WallClock.now,
         sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }
     ) {
@@ -67,6 +71,7 @@ public actor Broker {
         publisher?.setDefaultMinValid(configuration.broker.minValid)
         self.notifier = notifier
         self.oauth = oauth
+        self.provisioning = provisioning ?? HTTPProvisioning(http: oauth.http)
         self.store = store
         self.storeWarning = storeWarning
         self.logger = logger

@@ -16,10 +16,11 @@ final class TestClock: Sendable {
     }
 }
 
-/// One broker over the in-memory provider, a gated memory store and a hand-moved clock, with
-/// one OAuth account `work`.
+/// One broker over the in-memory provider, a gated memory store, an in-memory ActiveSync
+/// server and a hand-moved clock, with one OAuth account `work`.
 struct BrokerHarness {
     let provider = MemoryProvider()
+    let activeSync = MemoryActiveSyncServer()
     let store = GatedStore()
     let clock = TestClock()
     let broker: Broker
@@ -27,7 +28,7 @@ struct BrokerHarness {
     init(configuration: Configuration = BrokerHarness.configuration()) {
         let clock = self.clock
         broker = Broker(
-            configuration: configuration, oauth: provider, store: store,
+            configuration: configuration, oauth: provider, store: store, provisioning: activeSync,
             logger: Logger(label: "broker-test") { _ in SwiftLogNoOpLogHandler() }, clock: { clock.now() },
             sleep: { _ in
                 try Task.checkCancellation()
@@ -42,6 +43,13 @@ struct BrokerHarness {
         account.deviceAuthorizationEndpoint = "https://idp.test/device"
         account.scopes = ["openid", "offline_access"]
         return Configuration(accounts: [account])
+    }
+
+    /// The one account `work` as an ActiveSync account: its url is an ActiveSync endpoint.
+    static func activeSyncConfiguration() -> Configuration {
+        var configuration = configuration()
+        configuration.accounts[0].url = "https://mail.test/Microsoft-Server-ActiveSync"
+        return configuration
     }
 
     /// Puts a refresh token and an access token with `lifetime` seconds left in the store, and
