@@ -26,7 +26,12 @@ public struct DaemonLock: Sendable {
     /// Takes the lock of `socket`: at once when no daemon holds it. When one holds it and
     /// answers on the socket, another daemon runs: refused. When it no longer answers, it is
     /// stopping: waits for it to end, up to `wait`, then refuses.
-    static func take(socket: String, wait: Duration, logger: Logger) async throws(LatchkeyError) -> DaemonLock {
+    /// - Parameter probe: whether a holder that answers on the socket is refused at once. A
+    ///   daemon that systemd handed its socket to waits instead: the socket answers because
+    ///   systemd listens on it, not because another daemon serves it.
+    public static func take(socket: String, wait: Duration, probe: Bool = true, logger: Logger)
+        async throws(LatchkeyError) -> DaemonLock
+    {
         let path = Self.path(socket: socket)
         let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -51,7 +56,7 @@ public struct DaemonLock: Sendable {
                 throw LatchkeyError(
                     .configuration, "Cannot lock \(path): \(String(cString: strerror(failure))).")
             }
-            if SocketProbe.isLive(socket) {
+            if probe && SocketProbe.isLive(socket) {
                 close(fd)
                 throw alreadyRunning(socket)
             }

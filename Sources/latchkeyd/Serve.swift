@@ -87,15 +87,18 @@ struct Serve: DaemonCommand {
         let drain = Int64(2 * configuration.broker.providerTimeout + 5)
         // One daemon on the socket: a daemon that is still stopping (draining, then storing a
         // rotated refresh token) is waited for, within its drain and one more provider call.
-        var lock: DaemonLock?
-        if inherited == nil {
-            do {
-                let wait = Duration.seconds(drain) + .seconds(configuration.broker.providerTimeout + 10)
-                lock = try await SocketServer.prepare(path: socketPath, wait: wait, logger: logger)
-            } catch {
-                printError(error.description)
-                throw ExitCode(error.code.exitStatus)
-            }
+        // A daemon that systemd started on its socket takes the lock too, so one started by a
+        // client while it still stops waits for it (systemd itself runs one at a time).
+        let lock: DaemonLock
+        do {
+            let wait = Duration.seconds(drain) + .seconds(configuration.broker.providerTimeout + 10)
+            lock =
+                inherited == nil
+                ? try await SocketServer.prepare(path: socketPath, wait: wait, logger: logger)
+                : try await DaemonLock.take(socket: socketPath, wait: wait, probe: false, logger: logger)
+        } catch {
+            printError(error.description)
+            throw ExitCode(error.code.exitStatus)
         }
 
         let notifier: any Notifier
@@ -137,7 +140,7 @@ struct Serve: DaemonCommand {
         try await services.run()
         Systemd.notify("STOPPING=1")
         try await group.shutdownGracefully()
-        lock?.release()  // everything is stored: the next daemon may start
+        lock.release()  // everything is stored: the next daemon may start
         logger.info("latchkeyd stopped")
     }
 }

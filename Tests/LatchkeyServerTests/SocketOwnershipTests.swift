@@ -82,4 +82,25 @@ import Testing
             #expect(SocketFile(at: path) == nil)
         }
     }
+
+    /// systemd listens on the socket of a daemon it starts, so the socket answers: that daemon
+    /// waits for the lock's holder (a daemon a client started, still stopping) instead of
+    /// taking the answer for another daemon serving.
+    @Test func aDaemonOnSystemdsSocketWaitsForTheLockInsteadOfGivingUp() async throws {
+        try await Self.withFolder { path in
+            let holder = try await SocketServer.prepare(path: path)
+            let listener = try SocketServer.listeningSocket(path)  // as systemd's socket unit
+            defer { close(listener) }
+            await #expect(throws: LatchkeyError.self) {
+                _ = try await DaemonLock.take(socket: path, wait: .seconds(1), logger: Logger(label: "test"))
+            }
+            let waiting = Task {
+                try await DaemonLock.take(socket: path, wait: .seconds(20), probe: false, logger: Logger(label: "test"))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            holder.release()
+            let taken = try await waiting.value
+            taken.release()
+        }
+    }
 }
