@@ -47,8 +47,9 @@ extension Broker {
         return try result.get()
     }
 
-    func runRefresh(_ name: String, trigger: String, scopeKey key: String? = nil) async {
+    func runRefresh(_ name: String, trigger: String, scopeKey key: String? = nil, generation: Int?) async {
         guard let account = accounts[name] else { return finishRefresh(name, key, nil) }
+        guard account.generation == generation else { return wakeScheduler() }
         let begun = accounts[name]!.oauth.beginRefresh(
             key, configuredScopes: account.config.scopes, generation: account.generation, now: clock())
         let refresh: OAuthAccountState.Refresh
@@ -137,7 +138,12 @@ extension Broker {
     /// Starts `runRefresh` as a job of `work`; false (the refresh marked failed, nobody waiting
     /// yet) when the daemon is stopping.
     func startRefresh(_ name: String, trigger: String, scopeKey key: String? = nil) -> Bool {
-        if work.start({ await self.runRefresh(name, trigger: trigger, scopeKey: key) }) { return true }
+        // The refresh belongs to the account as it is now: a sign-out, a sign-in or a reload
+        // before the job runs makes it stale (whoever did answered its waiters then).
+        let generation = accounts[name]?.generation
+        if work.start({ await self.runRefresh(name, trigger: trigger, scopeKey: key, generation: generation) }) {
+            return true
+        }
         let stopping = TokenMachine.Failure.transient(message: Self.stopping.message, retryAfter: 1)
         finishRefresh(name, key, accounts[name]?.oauth.withMachine(key) { $0.refreshFailed(stopping, now: clock()) })
         return false

@@ -89,4 +89,24 @@ import Testing
             return error
         }
     }
+
+    /// A refresh decided before a logout and run after it (its job was still queued) is stale:
+    /// it does not ask the provider, and the account stays signed out, not "sign-in required".
+    @Test func aRefreshQueuedBeforeALogoutIsStaleWhenItRuns() async throws {
+        let harness = BrokerHarness()
+        try await harness.signedIn(accessTokenLeft: -10)
+        let broker = harness.broker
+        let request = Task { try? await broker.token(account: "work") }
+        await harness.waitForWaiters(1)  // decided and queued; nothing runs the jobs yet
+        try await broker.logout(account: "work")
+        #expect(await request.value == nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await broker.work.run() }
+            for _ in 0..<200 { await Task.yield() }
+            await broker.stop()
+            try await group.waitForAll()
+        }
+        #expect(try await broker.summary(account: "work").state == .signedOut)
+        #expect(harness.provider.seen.refreshTokens.isEmpty)
+    }
 }
