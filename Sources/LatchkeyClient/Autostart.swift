@@ -81,9 +81,10 @@ public enum Autostart {
             // Past `timeout`, wait on only while the socket's lock is held (or was, a moment
             // ago: between the stopping daemon's end and the new one's taking it): a daemon that
             // is stopping drains its requests (bounded), and the one just started waits for it.
-            if waited >= timeout {
-                if lockHeld(socketPath) { lastHeld = waited }
-                if waited >= stoppingDaemonWait || lastHeld.map({ waited - $0 > 2 }) ?? true { break }
+            // (Looked at from 2 s before `timeout`, so a first look in that gap does not end it.)
+            if waited >= timeout - 2, lockHeld(socketPath) { lastHeld = waited }
+            if waited >= timeout, waited >= stoppingDaemonWait || lastHeld.map({ waited - $0 > 2 }) ?? true {
+                break
             }
             usleep(20_000)
         }
