@@ -54,7 +54,7 @@ extension Broker {
             let version = session.version, accounts[name]?.generation == generation
         else {
             if let error = wipedError(name) { throw error }
-            if accounts[name]?.generation != generation { throw Self.signedOutDuringProvisioning(name) }
+            if accounts[name]?.generation != generation { throw signedOutDuringProvisioning(name) }
             throw LatchkeyError(.internalError, "'\(name)' has no ActiveSync policy key.")
         }
         return ActiveSyncHeader(

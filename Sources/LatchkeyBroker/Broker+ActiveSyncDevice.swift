@@ -36,7 +36,7 @@ extension Broker {
         }
         guard accounts[name]?.generation == key.generation else {
             await takeBackDeviceID(name, id)
-            throw Self.signedOutDuringProvisioning(name)
+            throw signedOutDuringProvisioning(name)
         }
         activeSync[name, default: ActiveSyncSession()].deviceID = id
         return id
@@ -58,13 +58,22 @@ extension Broker {
     func stillProvisioning(_ key: ProvisionKey) throws(LatchkeyError) {
         guard accounts[key.account]?.generation != key.generation else { return }
         logger.info(
-            "ActiveSync provisioning overtaken by a sign-out: it keeps nothing", metadata: ["account": "\(key.account)"]
+            "ActiveSync provisioning overtaken by a sign-out or a sign-in: it keeps nothing",
+            metadata: ["account": "\(key.account)"]
         )
-        throw Self.signedOutDuringProvisioning(key.account)
+        throw signedOutDuringProvisioning(key.account)
     }
 
-    static func signedOutDuringProvisioning(_ name: String) -> LatchkeyError {
-        .signinRequired(name, "'\(name)' was signed out during the ActiveSync provisioning.")
+    /// The answer of a provisioning that a sign-out or a sign-in overtook: after a new sign-in
+    /// the client tries again (its request provisions for the new sign-in), after a sign-out it
+    /// signs in.
+    func signedOutDuringProvisioning(_ name: String) -> LatchkeyError {
+        if let state = summary(of: name)?.state, state == .valid || state == .refreshing {
+            return LatchkeyError(
+                .providerUnavailable, "'\(name)' was signed in again during the ActiveSync provisioning.",
+                hint: "Try again.", retryAfter: 1)
+        }
+        return .signinRequired(name, "'\(name)' was signed out during the ActiveSync provisioning.")
     }
 }
 
