@@ -142,16 +142,22 @@ extension Broker {
         // accounts nor the daemon's shutdown in turn. Its end decides the next look.
         accounts[name]?.kerberos.scheduleCheck(at: retry)
         let generation = accounts[name]?.generation
-        work.start { await self.scheduledRenewal(name, flow, renewBelow: renewBelow, generation: generation) }
+        let before = looked.seen
+        work.start {
+            await self.scheduledRenewal(name, flow, before: before, renewBelow: renewBelow, generation: generation)
+        }
         return retry
     }
 
-    private func scheduledRenewal(_ name: String, _ flow: KerberosFlow, renewBelow: Double, generation: Int?) async {
+    private func scheduledRenewal(
+        _ name: String, _ flow: KerberosFlow, before: TicketMachine.Seen?, renewBelow: Double, generation: Int?
+    ) async {
         let renewal = await refreshTicket(name, reason: "the ticket is about to expire", needed: renewBelow)
         let after = renewal == .renewed ? await flow.look().seen : nil
         // A sign-out or a new sign-in meanwhile: the renewal decides nothing.
         guard accounts[name]?.generation == generation,
-            let (_, tell) = accounts[name]?.kerberos.renewalEnded(renewal, after, renewBelow: renewBelow, now: clock())
+            let (_, tell) = accounts[name]?.kerberos.renewalEnded(
+                renewal, after, before: before, renewBelow: renewBelow, now: clock())
         else { return }
         if tell {
             logger.warning(

@@ -98,12 +98,9 @@ extension TicketMachine {
     /// and has no ticket waits; anything else is renewed (an expired ticket cannot be, so an
     /// idle account's ticket is renewed in time too: that is its keep-alive).
     public mutating func scheduledLook(_ seen: Seen?, renewBelow: Double, now: Timestamp) -> Check {
-        if let seen {
-            // A ticket with time left makes the account valid, whether or not it is renewed now.
+        if let seen, Double(seen.secondsLeft) > renewBelow {
             note(seen, now: now)
-            if Double(seen.secondsLeft) > renewBelow {
-                return .lookAgain(at: lookAgain(seen, renewBelow: renewBelow, now: now))
-            }
+            return .lookAgain(at: lookAgain(seen, renewBelow: renewBelow, now: now))
         }
         if seen == nil && state == .signedOut {
             scheduleCheck(at: now + Self.retryLook)
@@ -112,12 +109,13 @@ extension TicketMachine {
         return .renew
     }
 
-    /// The scheduler's renewal ended; `seen` is the cache looked at afterwards. Returns when to
-    /// look again, and whether the person must be told now that a sign-in is needed (once, not
-    /// at every look). A KDC that cannot be reached is no such reason while the ticket lasts.
-    public mutating func renewalEnded(_ renewal: Renewal, _ seen: Seen?, renewBelow: Double, now: Timestamp) -> (
-        next: Timestamp, tellPerson: Bool
-    ) {
+    /// The scheduler's renewal ended; `seen` is the cache looked at afterwards, `before` the
+    /// look that asked for the renewal. Returns when to look again, and whether the person must
+    /// be told now that a sign-in is needed (once, not at every look). A KDC that cannot be
+    /// reached is no such reason while the ticket lasts: the ticket seen before still counts.
+    public mutating func renewalEnded(
+        _ renewal: Renewal, _ seen: Seen?, before: Seen? = nil, renewBelow: Double, now: Timestamp
+    ) -> (next: Timestamp, tellPerson: Bool) {
         var tell = false
         switch renewal {
         case .renewed:
@@ -126,6 +124,7 @@ extension TicketMachine {
                 return (lookAgain(seen, renewBelow: renewBelow, now: now), false)
             }
         case .unreachable(let message):
+            if let before { note(before, now: now) }
             failed(message)
             if !(expiresAt.map { $0 > now } ?? false) { tell = signInRequired() }
         case .failed:

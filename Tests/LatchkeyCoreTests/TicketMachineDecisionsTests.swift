@@ -77,10 +77,13 @@ import Testing
         #expect(machine.scheduledLook(nil, renewBelow: 90, now: t0) == .renew)
     }
 
-    @Test func aTicketDueForRenewalStillMakesTheAccountValid() {
+    @Test func aTicketDueForRenewalCountsWhenTheKDCCannotBeReached() {
         var machine = TicketMachine()
         #expect(machine.scheduledLook(seen(80), renewBelow: 90, now: t0) == .renew)
-        #expect(machine.state == .valid && machine.expiresAt == t0 + 80)
+        #expect(machine.state == .signedOut)  // decided by the renewal's end
+        let ended = machine.renewalEnded(.unreachable("down"), nil, before: seen(80), renewBelow: 90, now: t0 + 1)
+        #expect(ended == (t0 + 61, false))
+        #expect(machine.state == .valid && machine.expiresAt == t0 + 81)
     }
 
     @Test func aRenewalThatWorkedIsNotedAndScheduled() {
