@@ -32,7 +32,9 @@ public final class BackgroundWork: Sendable {
     public func close() { intake.finish() }
 
     /// Runs every job as a child of one task group; returns after `close()` once all have
-    /// ended. Cancelling it cancels the running jobs and drops those not yet started.
+    /// ended. Cancelling it takes no more jobs and cancels the running ones; those handed over
+    /// but not yet started still run, cancelled (AsyncStream delivers its buffer before it
+    /// ends), so whoever waits on them is answered (BackgroundWorkTests).
     public func run() async {
         await withDiscardingTaskGroup { group in
             for await job in jobs {

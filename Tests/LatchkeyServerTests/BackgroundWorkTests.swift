@@ -61,4 +61,18 @@ import Testing
         #expect(cancelled.withLock { $0 } == true)
         #expect(other.withLock { $0 })
     }
+
+    /// A service failed and the daemon's services are cancelled: jobs handed over but not yet
+    /// started still run (cancelled, so they end soon and answer whoever waits on them), and
+    /// `run()` returns; none is dropped with its waiters left waiting.
+    @Test func cancellingRunsTheJobsNotYetStartedCancelled() async {
+        let work = BackgroundWork()
+        let ran = Mutex<[Bool]>([])
+        for _ in 0..<3 { work.start { ran.withLock { $0.append(Task.isCancelled) } } }
+        let running = Task { await work.run() }
+        running.cancel()
+        await running.value
+        #expect(ran.withLock { $0 } == [true, true, true])
+        #expect(!work.start {})  // and it takes no more
+    }
 }
