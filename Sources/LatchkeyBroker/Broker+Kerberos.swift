@@ -39,8 +39,11 @@ extension Broker {
             return until
         }
         // Too short or missing: renew, or sign in again with a remembered password.
+        let generation = accounts[name]?.generation
         let renewal = await refreshTicket(name, reason: "a client needs it", needed: minValid)
         if renewal == .renewed { looked = await flow.look() }
+        // A sign-out or a sign-in during the renewal: its outcome is not this account's any more.
+        guard accounts[name]?.generation == generation else { throw overtakenRenewal(name) }
         switch accounts[name]?.kerberos.useAfterRenewal(renewal, looked.seen, minValid: minValid, now: clock()) {
         case .serve(let until): return until
         case .tooShort(let seen): throw flow.tooShort(seen, minValid: minValid)
@@ -51,6 +54,16 @@ extension Broker {
             if case .failure(let error) = looked { throw kerberosError(name, error, service: nil) }
             throw .unknownAccount(name)
         }
+    }
+
+    /// The answer of a request whose renewal a sign-out (sign in) or a sign-in (try again) overtook.
+    private func overtakenRenewal(_ name: String) -> LatchkeyError {
+        if accounts[name]?.kerberos.signedOutByPerson ?? true {
+            return .signinRequired(name, "'\(name)' was signed out while its ticket was being renewed.")
+        }
+        return LatchkeyError(
+            .providerUnavailable, "'\(name)' was signed in again while its ticket was being renewed.",
+            hint: "Try again.", retryAfter: 1)
     }
 
     /// Renews a renewable ticket, or signs in again with the remembered password, until the
@@ -76,6 +89,7 @@ extension Broker {
     }
 
     private func refreshTicketNow(_ name: String, reason: String, needed: Double) async -> TicketMachine.Renewal {
+        await PausePoint.hit("kerberos.renewal")
         guard let config = accounts[name]?.config else { return .failed }
         let flow = kerberosFlow(name, config)
         var failure: KerberosError

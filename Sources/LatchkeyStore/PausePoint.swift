@@ -6,7 +6,8 @@ import LatchkeyBlocking
 
 /// Named points where an end-to-end test holds the daemon still, to run a command in a window
 /// that is otherwise a few microseconds wide (a logout between a sign-in's store write and its
-/// commit: Tests/e2e/test_logout_race.py).
+/// commit, `signin.commit`: Tests/e2e/test_logout_race.py; a logout while a Kerberos renewal
+/// runs, `kerberos.renewal`: Tests/e2e/test_kerberos_renewal.py).
 ///
 /// Test-only, and compiled into debug builds only: a release build has no pause points at all.
 /// It is switched on by `LATCHKEY_TEST_PAUSE_AT` (a point's name) and `LATCHKEY_TEST_PAUSE_DIR`

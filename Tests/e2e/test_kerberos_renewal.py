@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import threading
 import time
 
 from support.latchkey import poll
@@ -165,3 +166,30 @@ def test_a_kerberos_forecast_and_its_warning_survive_a_restart(latchkey, realm, 
         assert "password" not in (listed.get("signin_reason") or ""), listed
     finally:
         realm.do("pwexpire", "dora", "never")
+
+
+def test_a_logout_while_a_renewal_for_a_request_runs_stays_a_logout(latchkey, realm):  # noqa: F811
+    # shorty's ticket cannot be renewed and no password is kept, so a request that needs more
+    # than the ticket has left makes a renewal that fails. It is held (the debug-only pause
+    # point `kerberos.renewal`) while the person signs out: its failure must not turn the
+    # signed-out account into "sign-in required".
+    realm.kinit("shorty", "shorty-Kerberos-1")
+    configure(latchkey, realm, name="shorty", principal="shorty")
+    folder = latchkey.root / "pause"
+    folder.mkdir(exist_ok=True)
+    latchkey.extra_env = {**latchkey.extra_env, "LATCHKEY_TEST_PAUSE_AT": "kerberos.renewal",
+                          "LATCHKEY_TEST_PAUSE_DIR": str(folder)}
+    latchkey.start()
+    assert latchkey.run("header", "shorty").returncode == 0  # seen and valid
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.update(done=latchkey.run("header", "shorty", "--min-valid", "600")))
+    thread.start()
+    assert poll(lambda: (folder / "kerberos.renewal.reached").exists(), timeout=30), latchkey.log_text()[-2000:]
+    assert latchkey.run("logout", "shorty").returncode == 0
+    (folder / "kerberos.renewal.go").touch()
+    thread.join(60)
+    done = result["done"]
+    assert done.returncode == 77 and "signed out" in done.stderr, done.stderr
+    listed = json.loads(latchkey.run("status", "shorty", "--json").stdout)
+    assert listed["state"] == "signed_out", listed
