@@ -87,18 +87,29 @@ struct Serve: DaemonCommand {
         let drain = Int64(2 * configuration.broker.providerTimeout + 5)
         // One daemon on the socket: a daemon that is still stopping (draining, then storing a
         // rotated refresh token) is waited for, within its drain and one more provider call.
-        // A daemon that systemd started on its socket takes the lock too, so one started by a
-        // client while it still stops waits for it (systemd itself runs one at a time).
-        let lock: DaemonLock
-        do {
-            let wait = Duration.seconds(drain) + .seconds(configuration.broker.providerTimeout + 10)
-            lock =
-                inherited == nil
-                ? try await SocketServer.prepare(path: socketPath, wait: wait, logger: logger)
-                : try await DaemonLock.take(socket: socketPath, wait: wait, probe: false, logger: logger)
-        } catch {
-            printError(error.description)
-            throw ExitCode(error.code.exitStatus)
+        // A daemon that systemd started on its socket takes the lock too, beside the socket it
+        // was handed, so one started by a client while it still stops waits for it (systemd
+        // itself runs one at a time). Where that socket has no path, or its folder takes no lock
+        // file, it serves without: systemd still keeps it the only one on its socket.
+        let wait = Duration.seconds(drain) + .seconds(configuration.broker.providerTimeout + 10)
+        var lock: DaemonLock?
+        if let inherited {
+            if let path = Systemd.boundPath(inherited) {
+                do {
+                    lock = try await DaemonLock.take(socket: path, wait: wait, probe: false, logger: logger)
+                } catch {
+                    logger.warning(
+                        "serving systemd's socket without the daemon lock",
+                        metadata: ["socket": "\(path)", "error": "\(error.message)"])
+                }
+            }
+        } else {
+            do {
+                lock = try await SocketServer.prepare(path: socketPath, wait: wait, logger: logger)
+            } catch {
+                printError(error.description)
+                throw ExitCode(error.code.exitStatus)
+            }
         }
 
         let notifier: any Notifier
@@ -140,7 +151,7 @@ struct Serve: DaemonCommand {
         try await services.run()
         Systemd.notify("STOPPING=1")
         try await group.shutdownGracefully()
-        lock.release()  // everything is stored: the next daemon may start
+        lock?.release()  // everything is stored: the next daemon may start
         logger.info("latchkeyd stopped")
     }
 }

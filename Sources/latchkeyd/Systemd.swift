@@ -21,6 +21,20 @@ enum Systemd {
         return fd
     }
 
+    /// The file-system path a listening Unix socket is bound to; nil for an abstract or unnamed
+    /// socket, or another family.
+    static func boundPath(_ fd: Int32) -> String? {
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard named, address.sun_family == sa_family_t(AF_UNIX) else { return nil }
+        let bytes = withUnsafeBytes(of: address.sun_path) { raw in Array(raw.prefix { $0 != 0 }) }
+        guard let first = bytes.first, first == UInt8(ascii: "/") else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Sends a state such as `READY=1` or `STOPPING=1`; a no-op outside systemd.
     static func notify(_ state: String) {
         guard let socketPath = getenv("NOTIFY_SOCKET").map({ String(cString: $0) }), !socketPath.isEmpty else { return }

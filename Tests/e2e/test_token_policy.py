@@ -240,6 +240,9 @@ def test_socket_activation_and_readiness(latchkey, provider, tmp_path):
         assert status == 200 and json.loads(body)["accounts"][0]["name"] == "work"
         message = notify.recv(4096).decode()
         assert "READY=1" in message
+        # It holds the daemon lock beside the socket systemd handed it (not beside a default path
+        # of an environment systemd did not pass), so a daemon a client starts meanwhile waits.
+        assert os.path.exists(activated + ".lock")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
