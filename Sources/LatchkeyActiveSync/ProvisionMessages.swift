@@ -6,37 +6,26 @@ public enum ProvisionRequest {
 
     /// Phase 1: ask for the policy.
     public static func download() -> [UInt8] {
-        WBXMLEncoder.encode(
-            WBXMLElement(
-                Provision.provision,
-                children: [
-                    WBXMLElement(
-                        Provision.policies,
-                        children: [
-                            WBXMLElement(
-                                Provision.policy, children: [WBXMLElement(Provision.policyType, text: policyType)])
-                        ])
-                ]))
+        policyRequest([WBXMLElement(Provision.policyType, text: policyType)])
     }
 
     /// Phase 2: acknowledge the policy under its temporary key, with the client's Status
     /// (MS-ASPROV 2.2.2.54.1: 1 applied, 2 partly (at least the PIN), 3 not applied at all).
     public static func acknowledge(temporaryKey: String, status: PolicyAcknowledgement) -> [UInt8] {
+        policyRequest([
+            WBXMLElement(Provision.policyType, text: policyType),
+            WBXMLElement(Provision.policyKey, text: temporaryKey),
+            WBXMLElement(Provision.status, text: String(status.rawValue)),
+        ])
+    }
+
+    /// Provision › Policies › Policy with `policy` inside, encoded: both phases' body.
+    static func policyRequest(_ policy: [WBXMLElement]) -> [UInt8] {
         WBXMLEncoder.encode(
             WBXMLElement(
                 Provision.provision,
                 children: [
-                    WBXMLElement(
-                        Provision.policies,
-                        children: [
-                            WBXMLElement(
-                                Provision.policy,
-                                children: [
-                                    WBXMLElement(Provision.policyType, text: policyType),
-                                    WBXMLElement(Provision.policyKey, text: temporaryKey),
-                                    WBXMLElement(Provision.status, text: String(status.rawValue)),
-                                ])
-                        ])
+                    WBXMLElement(Provision.policies, children: [WBXMLElement(Provision.policy, children: policy)])
                 ]))
     }
 
